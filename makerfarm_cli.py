@@ -18,6 +18,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("protocol.cli", "write the JSON Schema of every message"),
     "profiles": ("firmware_profiles.cli", "list and show printer profiles"),
     "gcode": ("firmware_profiles.gcode_cli", "G-code statistics and safety check"),
+    "slice": ("slicing.cli", "slice models on one plate into G-code for a printer"),
+    "plan": ("scheduler.cli", "plan plates for a farm instance (JSON in, plan out)"),
+    "farmbench": ("scheduler.farmbench.cli", "generate and run scheduling benchmarks"),
 }
 
 
