@@ -1,0 +1,199 @@
+"""The controller's one MQTT connection (aiomqtt): routes in, ordered outbox out.
+
+Components register `route(filter, handler)` before start; the link connects (and keeps
+reconnecting with backoff), subscribes every filter, and hands each inbound message to the
+handler of the first matching filter as an `Inbound`. QoS 1 messages are acknowledged only
+when the handler calls `Inbound.ack()` after it committed the effect, so a controller killed
+mid-message gets the message again from the broker (persistent session, stable client id)
+and de-duplicates it; nothing the broker accepted is lost.
+
+`publish()` appends to an in-memory outbox drained in order by one sender task; a message
+that could not be sent because the link dropped is sent again after the reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import aiomqtt
+
+from controller.component import Component
+from controller.config import BrokerAddress
+from controller.logs import log
+
+_logger = logging.getLogger(__name__)
+RECONNECT_MIN_S = 0.2
+RECONNECT_MAX_S = 5.0
+PUBLISH_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = False
+
+
+@dataclass
+class Inbound:
+    """One received message; `ack()` once its effect is committed (or it was rejected)."""
+
+    topic: str
+    payload: bytes
+    retain: bool
+    _ack: Callable[[], None] = field(repr=False, default=lambda: None)
+
+    def ack(self) -> None:
+        ack, self._ack = self._ack, _no_ack
+        ack()
+
+
+def _no_ack() -> None:
+    return None
+
+
+Handler = Callable[[Inbound], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Route:
+    topic_filter: str
+    qos: int
+    handler: Handler
+
+
+class MqttLink(Component):
+    name = "mqtt"
+
+    def __init__(self, address: BrokerAddress, client_id: str) -> None:
+        super().__init__()
+        self._address = address
+        self._client_id = client_id
+        self._routes: list[_Route] = []
+        self._outbox: asyncio.Queue[Outgoing] = asyncio.Queue()
+        self._retry: list[Outgoing] = []
+        self._client: aiomqtt.Client | None = None
+        self._connection_number = 0
+        self.connected = asyncio.Event()
+
+    @property
+    def address(self) -> BrokerAddress:
+        return self._address
+
+    def route(self, topic_filter: str, handler: Handler, qos: int = 1) -> None:
+        if self._client is not None:
+            raise RuntimeError("routes must be registered before the link starts")
+        self._routes.append(_Route(topic_filter, qos, handler))
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        """Queue a message; the sender publishes in order, across reconnects."""
+        self._outbox.put_nowait(Outgoing(topic, payload, qos, retain))
+
+    @property
+    def outbox_size(self) -> int:
+        return self._outbox.qsize() + len(self._retry)
+
+    async def start(self) -> None:
+        self.spawn(self._connection_loop, "connection")
+
+    async def close(self) -> None:
+        await self._flush_outbox()
+        await super().close()
+
+    async def _flush_outbox(self, timeout_s: float = 5.0) -> None:
+        """On a clean shutdown, give queued messages a bounded chance to leave."""
+        if not self.connected.is_set():
+            return
+        try:
+            async with asyncio.timeout(timeout_s):
+                while self.outbox_size:
+                    await asyncio.sleep(0.02)
+        except TimeoutError:
+            log(_logger, logging.WARNING, "shutdown with unsent messages",
+                count=self.outbox_size)
+
+    async def _connection_loop(self) -> None:
+        delay = RECONNECT_MIN_S
+        while True:
+            try:
+                await self._run_connection()
+                delay = RECONNECT_MIN_S
+            except aiomqtt.MqttError as exc:
+                log(_logger, logging.WARNING, "broker link down; reconnecting",
+                    broker=self._address.url, error=str(exc), retry_in_s=delay)
+            finally:
+                self.connected.clear()
+                self._client = None
+            await asyncio.sleep(delay)
+            delay = min(RECONNECT_MAX_S, delay * 2)
+
+    def _make_client(self) -> aiomqtt.Client:
+        tls = ssl.create_default_context() if self._address.tls else None
+        return aiomqtt.Client(
+            self._address.host,
+            self._address.port,
+            username=self._address.username,
+            password=self._address.password,
+            identifier=self._client_id,
+            clean_session=False,
+            tls_context=tls,
+            keepalive=30,
+            timeout=10,
+        )
+
+    async def _run_connection(self) -> None:
+        client = self._make_client()
+        # aiomqtt has no manual-ack switch; paho's is what keeps un-processed QoS 1
+        # messages with the broker until we committed them.
+        client._client.manual_ack_set(True)
+        async with client:
+            self._connection_number += 1
+            number = self._connection_number
+            self._client = client
+            for route in self._routes:
+                await client.subscribe(route.topic_filter, qos=route.qos)
+            self.connected.set()
+            log(_logger, logging.INFO, "connected to broker", broker=self._address.url,
+                subscriptions=len(self._routes))
+            sender = asyncio.get_running_loop().create_task(self._send_loop(client))
+            try:
+                async for message in client.messages:
+                    await self._deliver(client, number, message)
+            finally:
+                sender.cancel()
+                await asyncio.gather(sender, return_exceptions=True)
+
+    async def _deliver(self, client: aiomqtt.Client, number: int, message: aiomqtt.Message) -> None:
+        payload = message.payload if isinstance(message.payload, bytes) else b""
+        topic = message.topic.value
+
+        def ack() -> None:
+            # An ack for a message of an older connection means nothing to the broker.
+            if message.qos > 0 and number == self._connection_number and self._client:
+                client._client.ack(message.mid, message.qos)
+
+        inbound = Inbound(topic, payload, bool(message.retain), ack)
+        for route in self._routes:
+            if message.topic.matches(route.topic_filter):
+                await route.handler(inbound)
+                return
+        inbound.ack()
+
+    async def _send_loop(self, client: aiomqtt.Client) -> None:
+        while True:
+            item = self._retry[0] if self._retry else await self._outbox.get()
+            if not self._retry:
+                self._retry.append(item)
+            try:
+                await client.publish(item.topic, item.payload, qos=item.qos,
+                                     retain=item.retain, timeout=PUBLISH_TIMEOUT_S)
+            except aiomqtt.MqttError as exc:
+                log(_logger, logging.WARNING, "publish failed; will resend after reconnect",
+                    topic=item.topic, error=str(exc))
+                return
+            self._retry.pop(0)
