@@ -48,19 +48,19 @@ class ObjectCancel(StrEnum):
 
 
 class SerialSettings(_Section):
-    baudrate: int = Field(115200, ge=9600, le=4_000_000)
+    baudrate: int = Field(default=115200, ge=9600, le=4_000_000)
     line_numbers: bool = True
     checksum: bool = True
     # "marlin": `Resend: N` followed by `ok`; "marlin-no-ok": `Resend: N` alone;
     # "rs": Repetier-style `rs N`.
     resend_style: Literal["marlin", "marlin-no-ok", "rs"] = "marlin"
     # Commands sent before waiting for their `ok` (1 = strict ok-based flow control).
-    in_flight: int = Field(1, ge=1, le=32)
+    in_flight: int = Field(default=1, ge=1, le=32)
     # The firmware's receive buffer in bytes (Marlin's RX_BUFFER_SIZE).
-    rx_buffer_bytes: int = Field(128, ge=32, le=8192)
-    resend_history: int = Field(200, ge=100, le=100_000)
+    rx_buffer_bytes: int = Field(default=128, ge=32, le=8192)
+    resend_history: int = Field(default=200, ge=100, le=100_000)
     # Seconds without any answer before a sent line is presumed lost.
-    answer_timeout_s: float = Field(10.0, gt=0, le=600)
+    answer_timeout_s: float = Field(default=10.0, gt=0, le=600)
     reset_on_connect: bool = True
 
 
@@ -82,13 +82,13 @@ class Machine(_Section):
     bed_y_mm: float = Field(gt=0, le=2000)
     origin: Literal["front-left", "center"] = "front-left"
     max_z_mm: float = Field(gt=0, le=2000)
-    nozzle_diameter_mm: float = Field(0.4, gt=0.05, le=3.0)
-    filament_diameter_mm: float = Field(1.75, gt=0.5, le=3.5)
+    nozzle_diameter_mm: float = Field(default=0.4, gt=0.05, le=3.0)
+    filament_diameter_mm: float = Field(default=1.75, gt=0.5, le=3.5)
     heated_bed: bool = True
     heated_chamber: bool = False
     enclosed: bool = False
     # Tolerance outside the bed for moves (purge lines, parking) in mm.
-    travel_margin_mm: float = Field(5.0, ge=0, le=100)
+    travel_margin_mm: float = Field(default=5.0, ge=0, le=100)
 
     def bed_bounds(self) -> tuple[float, float, float, float]:
         """(min_x, min_y, max_x, max_y) of the printable area."""
@@ -106,9 +106,9 @@ class AxisValues(_Section):
 
 class Limits(_Section):
     max_hotend_c: float = Field(gt=0, le=500)
-    max_bed_c: float = Field(0, ge=0, le=200)
-    max_chamber_c: float = Field(0, ge=0, le=150)
-    min_extrude_c: float = Field(170, ge=0, le=400)
+    max_bed_c: float = Field(default=0, ge=0, le=200)
+    max_chamber_c: float = Field(default=0, ge=0, le=150)
+    min_extrude_c: float = Field(default=170, ge=0, le=400)
     max_feedrate_mm_s: AxisValues
     max_acceleration_mm_s2: AxisValues
     max_acceleration_extruding_mm_s2: float = Field(gt=0)
@@ -116,10 +116,10 @@ class Limits(_Section):
     max_acceleration_travel_mm_s2: float = Field(gt=0)
     max_jerk_mm_s: AxisValues
     # Klipper's square_corner_velocity; Marlin with junction deviation uses jerk-equivalent.
-    square_corner_velocity_mm_s: float | None = Field(None, gt=0)
+    square_corner_velocity_mm_s: float | None = Field(default=None, gt=0)
     # Longest extrude-only move (no XY motion) allowed outside the start template, mm of
     # filament; longer ones are a purge that empties the hotend onto the bed or a bad program.
-    max_extrude_only_mm: float = Field(50.0, gt=0, le=1000)
+    max_extrude_only_mm: float = Field(default=50.0, gt=0, le=1000)
 
 
 class Material(_Section):
@@ -128,15 +128,15 @@ class Material(_Section):
     hotend_min_c: float = Field(ge=0, le=500)
     hotend_max_c: float = Field(ge=0, le=500)
     hotend_c: float = Field(ge=0, le=500)  # default printing temperature
-    first_layer_hotend_c: float | None = Field(None, ge=0, le=500)
-    bed_min_c: float = Field(0, ge=0, le=200)
-    bed_max_c: float = Field(0, ge=0, le=200)
-    bed_c: float = Field(0, ge=0, le=200)
-    first_layer_bed_c: float | None = Field(None, ge=0, le=200)
-    chamber_c: float = Field(0, ge=0, le=150)
-    density_g_cm3: float = Field(1.24, gt=0.5, le=3.0)
-    fan_min_percent: int = Field(0, ge=0, le=100)
-    fan_max_percent: int = Field(100, ge=0, le=100)
+    first_layer_hotend_c: float | None = Field(default=None, ge=0, le=500)
+    bed_min_c: float = Field(default=0, ge=0, le=200)
+    bed_max_c: float = Field(default=0, ge=0, le=200)
+    bed_c: float = Field(default=0, ge=0, le=200)
+    first_layer_bed_c: float | None = Field(default=None, ge=0, le=200)
+    chamber_c: float = Field(default=0, ge=0, le=150)
+    density_g_cm3: float = Field(default=1.24, gt=0.5, le=3.0)
+    fan_min_percent: int = Field(default=0, ge=0, le=100)
+    fan_max_percent: int = Field(default=100, ge=0, le=100)
     needs_enclosure: bool = False
 
     @model_validator(mode="after")
@@ -182,8 +182,8 @@ class SafetyPolicy(_Section):
 class Profile(_Section):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
     name: str = Field(min_length=1, max_length=120)
-    vendor: str = Field("", max_length=120)
-    url: str = Field("", max_length=300)  # where the published figures come from
+    vendor: str = Field(default="", max_length=120)
+    url: str = Field(default="", max_length=300)  # where the published figures come from
     abstract: bool = False  # base profiles meant only to be inherited from
     inherits: str | None = None
     flavour: Flavour
