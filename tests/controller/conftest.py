@@ -1,0 +1,11 @@
+"""Fixtures for the controller's tests: fresh databases on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from tests.support.databases import (  # noqa: F401  (fixtures, found by name)
+    db_url,
+    farm_engine,
+    postgres_admin,
+    postgres_url,
+    sqlite_url,
+)
