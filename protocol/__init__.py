@@ -19,6 +19,7 @@ from protocol.codec import decode, decode_any, encode
 from protocol.errors import ProtocolError, RejectionCode, TopicError
 from protocol.inbound import MESSAGES_BY_TOPIC_KIND, decode_for_topic
 from protocol.messages.commands import (
+    BedCleared,
     CancelPart,
     CancelPlate,
     Cooldown,
@@ -98,6 +99,7 @@ __all__ = [
     "TOPICS",
     "Alert",
     "AlertList",
+    "BedCleared",
     "CancelPart",
     "CancelPlate",
     "Cooldown",

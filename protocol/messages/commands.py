@@ -114,8 +114,19 @@ class SetMaintenance(_Command):
     reason: Line = ""
 
 
+@register_message
+class BedCleared(_Command):
+    """Staff confirmed the bed empty (forwarded from `staff.bed_cleared`): the agent may
+    start its next plate. Until then it refuses `cmd.run_plate` (defence in depth)."""
+
+    type: Literal["cmd.bed_cleared"] = "cmd.bed_cleared"
+    plate_id: Id | None = Field(None, description="the plate that was taken off the bed")
+    staff_user: Label | None = None
+
+
 PrinterCommand = Annotated[
-    RunPlate | Pause | Resume | CancelPlate | CancelPart | Preheat | Cooldown | SetMaintenance,
+    RunPlate | Pause | Resume | CancelPlate | CancelPart | Preheat | Cooldown | SetMaintenance
+    | BedCleared,
     Field(discriminator="type"),
 ]
 PRINTER_COMMANDS: tuple[type[Message], ...] = (
@@ -127,4 +138,5 @@ PRINTER_COMMANDS: tuple[type[Message], ...] = (
     Preheat,
     Cooldown,
     SetMaintenance,
+    BedCleared,
 )

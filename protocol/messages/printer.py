@@ -163,6 +163,7 @@ class EventKind(StrEnum):
     PLATE_FAILED = "plate_failed"
     PLATE_CANCELLED = "plate_cancelled"
     PART_CANCELLED = "part_cancelled"
+    PART_FAILED = "part_failed"  # the printer lost one object mid-plate; its neighbours go on
     PAUSED = "paused"
     RESUMED = "resumed"
     NEEDS_OPERATOR = "needs_operator"
@@ -209,8 +210,8 @@ class PrinterEvent(Message):
     def _carries_what_its_kind_needs(self) -> PrinterEvent:
         if self.kind in _NEEDS_PLATE and self.plate_id is None:
             raise ValueError(f"a {self.kind} event needs a plate_id")
-        if self.kind is EventKind.PART_CANCELLED and not self.part_ids:
-            raise ValueError("a part_cancelled event needs the part_ids cancelled")
+        if self.kind in (EventKind.PART_CANCELLED, EventKind.PART_FAILED) and not self.part_ids:
+            raise ValueError(f"a {self.kind} event needs its part_ids")
         if self.kind is EventKind.COMMAND_REFUSED and self.command_id is None:
             raise ValueError("a command_refused event needs the command_id it refuses")
         return self
