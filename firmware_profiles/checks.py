@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from firmware_profiles.model import Flavour, Material, Profile, Transport
+from firmware_profiles.model import Flavour, Material, Profile, Templates, Transport
 
 Problem = tuple[str, str]
 
@@ -24,7 +24,7 @@ _TRANSPORT_FLAVOUR = {Transport.MOONRAKER: Flavour.KLIPPER, Transport.BAMBU_LAN:
 def profile_problems(profile: Profile) -> list[Problem]:
     """Every cross-section inconsistency of a validated profile."""
     problems = _machine_problems(profile) + _transport_problems(profile)
-    problems += _safety_problems(profile)
+    problems += _safety_problems(profile) + _template_command_problems(profile)
     seen: dict[str, str] = {}
     for name, material in profile.materials.items():
         if name.lower() in seen:
@@ -120,6 +120,24 @@ def _safety_problems(profile: Profile) -> list[Problem]:
                 )
             else:
                 owner[word] = list_name
+    return problems
+
+
+def _template_command_problems(profile: Profile) -> list[Problem]:
+    """A template must not send what the profile's own safety policy blocks."""
+    blocked = set(profile.safety.blocked)
+    problems: list[Problem] = []
+    for name in Templates.model_fields:
+        text: str = getattr(profile.gcode, name)
+        for number, line in enumerate(text.splitlines(), start=1):
+            words = line.split(";", 1)[0].split()
+            if words and words[0].upper() in blocked:
+                problems.append(
+                    (
+                        f"gcode.{name}",
+                        f"line {number} sends {words[0].upper()}, which safety.blocked forbids",
+                    )
+                )
     return problems
 
 

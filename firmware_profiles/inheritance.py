@@ -2,8 +2,9 @@
 
 Tables merge key by key, recursively (so `[materials.PLA]` in a child changes only
 the keys it names of the parent's PLA, and adds materials the parent lacks); every
-other value, lists included, is replaced by the child's. `id`, `abstract` and
-`inherits` belong to each file and are never inherited. The merge remembers which
+other value, lists included, is replaced by the child's. `id`, `name`, `url`,
+`abstract` and `inherits` belong to each file and are never inherited: a profile
+says itself what it is and where its figures come from. The merge remembers which
 file set each key, so an error later names the file that holds the bad value.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 from firmware_profiles.errors import ProfileError
 
 Key = tuple[str, ...]
-_OWN_KEYS = ("id", "abstract", "inherits")
+_OWN_KEYS = ("id", "name", "url", "abstract", "inherits")
 
 
 @dataclass(frozen=True)
