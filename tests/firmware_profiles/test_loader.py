@@ -9,6 +9,7 @@ import pytest
 from firmware_profiles import (
     ProfileError,
     UnknownProfileError,
+    clear_profile_cache,
     list_profiles,
     load_profile,
     load_profile_file,
@@ -184,3 +185,152 @@ def test_user_directory_adds_profiles_next_to_the_shipped_ones(tmp_path: Path) -
     assert "makerspace-one" in ids and "generic-220" in ids
     assert load_profile("makerspace-one", [tmp_path]).machine.bed_y_mm == 180
     assert [p.id for p in load_profiles_dir(tmp_path)] == ["makerspace-one"]
+
+
+def test_value_from_a_parent_is_blamed_on_the_parent_file(tmp_path: Path) -> None:
+    parent = write_minimal(
+        tmp_path,
+        "fast-parent",
+        """
+[limits]
+max_acceleration_travel_mm_s2 = -1
+""",
+    )
+    child = write(
+        tmp_path, "fast-child", 'id = "fast-child"\nname = "C"\ninherits = "fast-parent"\n'
+    )
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(child)
+    assert caught.value.file == parent
+    assert caught.value.key == "limits.max_acceleration_travel_mm_s2"
+
+
+def test_missing_required_value_says_where_it_could_be_set(tmp_path: Path) -> None:
+    path = write_minimal(tmp_path, "no-height")
+    path.write_text(path.read_text().replace("max_z_mm = 150\n", ""))
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(path)
+    assert caught.value.key == "machine.max_z_mm"
+    assert "required" in caught.value.reason
+
+
+def test_values_of_the_wrong_type_are_not_coerced(tmp_path: Path) -> None:
+    path = write_minimal(tmp_path, "stringly", '\n[capabilities]\narcs = "yes"\n')
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(path)
+    assert caught.value.key == "capabilities.arcs"
+    assert "'yes'" in caught.value.reason
+
+
+def test_broken_toml_names_the_file_and_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "broken", 'id = "broken"\nname = "B"\n[machine\n')
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(path)
+    assert caught.value.file == path
+    assert "not valid TOML" in caught.value.reason and "line 3" in caught.value.reason
+
+
+def test_id_must_match_the_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "shop-printer.toml"
+    path.write_text(MINIMAL.format(id="other-name"))
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(path)
+    assert caught.value.key == "id"
+    assert "'shop-printer'" in caught.value.reason and "'other-name'" in caught.value.reason
+
+
+def test_user_profile_cannot_reuse_a_shipped_id(tmp_path: Path) -> None:
+    write_minimal(tmp_path, "generic-220")
+    with pytest.raises(ProfileError) as caught:
+        list_profiles([tmp_path])
+    assert caught.value.key == "id"
+    assert "also defined by" in caught.value.reason and "inherit" in caught.value.reason
+
+
+def test_enclosure_material_on_an_open_printer_is_refused(tmp_path: Path) -> None:
+    path = write_minimal(
+        tmp_path,
+        "open-abs",
+        """
+[materials.ABS]
+hotend_min_c = 230
+hotend_max_c = 250
+hotend_c = 240
+bed_max_c = 60
+bed_c = 60
+needs_enclosure = true
+""",
+    )
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(path)
+    assert caught.value.key == "materials.ABS.needs_enclosure"
+    assert "enclosure" in caught.value.reason
+
+
+def test_material_hotter_than_the_hotend_allows_is_refused(tmp_path: Path) -> None:
+    path = write_minimal(tmp_path, "hot-pla", "")
+    path.write_text(path.read_text().replace("hotend_max_c = 220", "hotend_max_c = 300"))
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(path)
+    assert caught.value.key == "materials.PLA.hotend_max_c"
+    assert "limits.max_hotend_c 260" in caught.value.reason
+
+
+def test_template_that_sends_a_blocked_command_is_refused(tmp_path: Path) -> None:
+    path = write_minimal(
+        tmp_path,
+        "saves-eeprom",
+        """
+[gcode]
+end = "M104 S0\\nM500 ; keep settings"
+""",
+    )
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(path)
+    assert caught.value.key == "gcode.end"
+    assert "line 2 sends M500" in caught.value.reason
+
+
+def test_round_bed_must_be_centred(tmp_path: Path) -> None:
+    path = write_minimal(tmp_path, "round")
+    path.write_text(path.read_text().replace("[machine]\n", '[machine]\nbed_shape = "circle"\n'))
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(path)
+    assert caught.value.key == "machine.origin"
+    assert "machine.bed_y_mm" in caught.value.reason  # the second problem is listed too
+
+
+def test_name_and_url_are_not_inherited(tmp_path: Path) -> None:
+    write_minimal(tmp_path, "named-parent")
+    child = write(tmp_path, "unnamed-child", 'id = "unnamed-child"\ninherits = "named-parent"\n')
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(child)
+    assert caught.value.key == "name"
+    assert load_profile("generic-220").url == ""  # marlin2-base's url stays with marlin2-base
+
+
+def test_abstract_base_cannot_be_loaded_on_its_own() -> None:
+    with pytest.raises(ProfileError) as caught:
+        load_profile("marlin2-base")
+    assert caught.value.key == "abstract"
+
+
+def test_typo_in_an_abstract_base_is_found_when_its_directory_is_checked(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "shop-base",
+        'id = "shop-base"\nname = "S"\nabstract = true\n'
+        'inherits = "marlin2-base"\n[serial]\nbaud_rate = 250000\n',
+    )
+    with pytest.raises(ProfileError) as caught:
+        load_profiles_dir(tmp_path)
+    assert caught.value.key == "serial.baud_rate"
+    assert "baudrate" in caught.value.reason
+
+
+def test_loaded_profiles_are_cached_until_the_cache_is_cleared() -> None:
+    first = load_profile("generic-220")
+    assert load_profile("generic-220") is first
+    clear_profile_cache()
+    again = load_profile("generic-220")
+    assert again is not first and again == first

@@ -8,7 +8,10 @@ import pytest
 
 from firmware_profiles import (
     PACKAGED_DIR,
+    Flavour,
+    ObjectCancel,
     Profile,
+    Transport,
     list_profiles,
     load_profile,
     load_profiles_dir,
@@ -110,3 +113,64 @@ def test_end_template_is_the_reference_end_gcode(
 ) -> None:
     rendered = render_template(generic.gcode.end, template_values(generic, "PLA"))
     assert rendered.strip() == reference["end_gcode"].replace("\\n", "\n")
+
+
+def test_at_least_eight_printers_ship_and_every_real_one_cites_its_source() -> None:
+    profiles = list_profiles()
+    assert len(profiles) >= 8
+    real = [p for p in profiles if p.id != "generic-220"]
+    assert all(p.url.startswith("https://") for p in real), [p.id for p in real if not p.url]
+
+
+def test_every_flavour_has_a_shipped_printer() -> None:
+    assert {p.flavour for p in list_profiles()} == set(Flavour)
+
+
+def test_base_profiles_are_abstract_and_printers_inherit_from_them() -> None:
+    bases = {
+        "marlin2-base",
+        "klipper-base",
+        "reprapfirmware-base",
+        "prusa-buddy-base",
+        "bambu-base",
+    }
+    ids = {p.id for p in list_profiles()}
+    assert not bases & ids
+    assert all(p.inherits in bases for p in list_profiles())
+
+
+def test_enclosure_materials_are_offered_only_by_enclosed_printers() -> None:
+    for profile in list_profiles():
+        for name, material in profile.materials.items():
+            if material.needs_enclosure:
+                assert profile.machine.enclosed, f"{profile.id} offers {name}"
+    assert "ABS" in load_profile("voron-2.4-350").materials
+    assert "ABS" not in load_profile("generic-220").materials
+
+
+def test_delta_printer_has_a_round_bed_centred_on_the_origin() -> None:
+    kossel = load_profile("anycubic-kossel-linear-plus")
+    assert kossel.machine.bed_shape == "circle"
+    assert kossel.machine.bed_bounds() == (-115.0, -115.0, 115.0, 115.0)
+
+
+def test_klipper_printer_cancels_objects_with_exclude_object_over_moonraker() -> None:
+    voron = load_profile("voron-2.4-350")
+    assert voron.transport == Transport.MOONRAKER
+    assert voron.capabilities.object_cancel == ObjectCancel.EXCLUDE_OBJECT
+    assert "SAVE_CONFIG" in voron.safety.blocked and "FIRMWARE_RESTART" in voron.safety.blocked
+
+
+def test_every_template_of_every_printer_renders_for_every_material() -> None:
+    for profile in list_profiles():
+        for material in profile.materials:
+            values = template_values(profile, material)
+            for name, text in profile.gcode.model_dump().items():
+                rendered = render_template(text, values)
+                assert "{" not in rendered, f"{profile.id} gcode.{name}"
+
+
+def test_shipped_safety_policies_block_eeprom_writes_and_firmware_updates() -> None:
+    for profile in list_profiles():
+        if profile.flavour != Flavour.KLIPPER:
+            assert {"M500", "M997"} <= set(profile.safety.blocked), profile.id
