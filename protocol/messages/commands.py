@@ -120,12 +120,19 @@ class BedCleared(_Command):
     start its next plate. Until then it refuses `cmd.run_plate` (defence in depth)."""
 
     type: Literal["cmd.bed_cleared"] = "cmd.bed_cleared"
-    plate_id: Id | None = Field(None, description="the plate that was taken off the bed")
+    plate_id: Id | None = Field(default=None, description="the plate that was taken off the bed")
     staff_user: Label | None = None
 
 
 PrinterCommand = Annotated[
-    RunPlate | Pause | Resume | CancelPlate | CancelPart | Preheat | Cooldown | SetMaintenance
+    RunPlate
+    | Pause
+    | Resume
+    | CancelPlate
+    | CancelPart
+    | Preheat
+    | Cooldown
+    | SetMaintenance
     | BedCleared,
     Field(discriminator="type"),
 ]

@@ -105,13 +105,20 @@ Point = tuple[Millimetres, Millimetres]
 
 
 class PlacedPart(_Part):
+    """A part on a plate, placed as the scheduler's plan does (see `protocol.planning`): its
+    `footprint` (in the part's own coordinates) is rotated `rotation_deg` counter-clockwise
+    about the part's origin, then moved by (`x_mm`, `y_mm`) from the bed's front-left corner.
+    """
+
     part_id: Id
     job_id: Id
-    x_mm: Millimetres = Field(description="centre of the part on the bed")
+    x_mm: Millimetres = Field(description="where the part's origin is on the bed")
     y_mm: Millimetres
     rotation_deg: float = Field(default=0.0, ge=-360.0, le=360.0)
     footprint: tuple[Point, ...] = Field(
-        default=(), max_length=64, description="outline [x, y] in mm around the centre, unrotated"
+        default=(),
+        max_length=64,
+        description="outline [x, y] in mm, part coordinates, simplified to at most 64 points",
     )
     state: PartState
 

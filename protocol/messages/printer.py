@@ -183,6 +183,7 @@ _NEEDS_PLATE = frozenset(
         EventKind.PLATE_FAILED,
         EventKind.PLATE_CANCELLED,
         EventKind.PART_CANCELLED,
+        EventKind.PART_FAILED,
     }
 )
 
