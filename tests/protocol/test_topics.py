@@ -3,6 +3,8 @@ malformed (wrong root or version, wildcards, bad ids, unknown shapes) is refused
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -209,3 +211,10 @@ def test_parser_only_ever_returns_a_topic_it_could_rebuild_or_raises_topic_error
         if getattr(parsed, name) is not None
     }
     assert topic_filter(parsed.kind, **ids) == topic
+
+
+def test_readme_topic_table_lists_every_topic() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("<!-- section: protocol", 1)[1].split("<!-- section:", 1)[0]
+    missing = [spec.pattern for spec in TOPICS.values() if f"| `{spec.pattern}` |" not in section]
+    assert missing == [], f"README's topic table lacks {missing}"
