@@ -97,7 +97,7 @@ class ProfileLibrary:
     def source(self, profile_id: str) -> ProfileSource:
         """The raw file of `profile_id`; UnknownProfileError if there is none."""
         if profile_id not in self._paths:
-            raise UnknownProfileError(profile_id, self.concrete_ids())
+            raise UnknownProfileError(profile_id, self._readable_concrete_ids())
         if profile_id not in self._sources:
             self._sources[profile_id] = _read_source(self._paths[profile_id])
         return self._sources[profile_id]
@@ -105,6 +105,17 @@ class ProfileLibrary:
     def concrete_ids(self) -> list[str]:
         """The ids of the profiles that are not abstract (reads every file)."""
         return [i for i in self.ids() if self.source(i).data.get("abstract") is not True]
+
+    def _readable_concrete_ids(self) -> list[str]:
+        # For "did you mean" lists: a broken file elsewhere must not hide the real mistake.
+        known: list[str] = []
+        for profile_id in self.ids():
+            try:
+                if self.source(profile_id).data.get("abstract") is not True:
+                    known.append(profile_id)
+            except ProfileError:
+                continue
+        return known
 
     def load(self, profile_id: str) -> Profile:
         """The validated profile; abstract ones cannot be loaded on their own."""

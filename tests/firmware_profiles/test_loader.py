@@ -334,3 +334,10 @@ def test_loaded_profiles_are_cached_until_the_cache_is_cleared() -> None:
     clear_profile_cache()
     again = load_profile("generic-220")
     assert again is not first and again == first
+
+
+def test_unknown_id_is_reported_even_when_another_user_file_is_broken(tmp_path: Path) -> None:
+    write(tmp_path, "half-written", 'id = "half-written"\nname = "H"\n[machine\n')
+    with pytest.raises(UnknownProfileError) as caught:
+        load_profile("no-such-printer", [tmp_path])
+    assert "generic-220" in caught.value.known and "half-written" not in caught.value.known
