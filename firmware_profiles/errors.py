@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 class ProfileError(ValueError):
@@ -19,6 +20,10 @@ class ProfileError(ValueError):
         self.key = key
         self.reason = reason
         super().__init__(self.__str__())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Slicing runs in worker processes: the error must survive pickling intact.
+        return (ProfileError, (self.file, self.key, self.reason))
 
     def __str__(self) -> str:
         where = str(self.file) if self.file is not None else "profile"
@@ -36,3 +41,6 @@ class UnknownProfileError(ProfileError):
         choices = ", ".join(self.known) if self.known else "(none)"
         reason = f"no profile with id {profile_id!r}; known profiles: {choices}"
         super().__init__(None, None, reason)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (UnknownProfileError, (self.profile_id, self.known))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -341,3 +342,28 @@ def test_unknown_id_is_reported_even_when_another_user_file_is_broken(tmp_path: 
     with pytest.raises(UnknownProfileError) as caught:
         load_profile("no-such-printer", [tmp_path])
     assert "generic-220" in caught.value.known and "half-written" not in caught.value.known
+
+
+def test_errors_survive_the_trip_back_from_a_worker_process(tmp_path: Path) -> None:
+    path = write_minimal(tmp_path, "pickled", "\n[serial]\nbaudrate = 12\n")
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(path)
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert (copy.file, copy.key, copy.reason) == (path, "serial.baudrate", caught.value.reason)
+    unknown = pickle.loads(pickle.dumps(UnknownProfileError("x", ["generic-220"])))
+    assert isinstance(unknown, UnknownProfileError) and unknown.known == ["generic-220"]
+
+
+def test_infinite_numbers_are_refused(tmp_path: Path) -> None:
+    path = write_minimal(
+        tmp_path,
+        "boundless",
+        """
+[limits]
+max_feedrate_mm_s = { x = inf, y = 150, z = 8, e = 40 }
+""",
+    )
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(path)
+    assert caught.value.key == "limits.max_feedrate_mm_s.x"
+    assert "finite" in caught.value.reason
