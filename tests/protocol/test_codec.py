@@ -206,6 +206,18 @@ def test_deep_nesting_is_refused_before_parsing() -> None:
     assert f"deeper than {MAX_NESTING} levels" in str(error)
 
 
+def test_nesting_is_counted_exactly_at_the_limit() -> None:
+    def nested_notes(levels: int) -> bytes:
+        inner = "[" * levels + "]" * levels
+        return submit_with(notes="X").replace(b'"X"', inner.encode())
+
+    # The message object is level 1, so notes at MAX_NESTING - 1 levels reach the limit.
+    at_limit = rejected(nested_notes(MAX_NESTING - 1))
+    assert at_limit.code is RejectionCode.INVALID_MESSAGE
+    assert "field 'notes'" in str(at_limit)
+    assert rejected(nested_notes(MAX_NESTING)).code is RejectionCode.TOO_DEEPLY_NESTED
+
+
 def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
     notes = "[{" * 200 + '\\"[[' * 10
     payload = submit_with(notes=notes[:1990])
