@@ -227,7 +227,8 @@ def _pydantic_problem(merged: MergedProfile, error: Any) -> _Problem:
     else:
         reason = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] != "value_error":
-            reason += f" (got {error['input']!r})"
+            shown = repr(error["input"])
+            reason += f" (got {shown if len(shown) <= 80 else shown[:77] + '...'})"
     return merged.file_for(loc), key, reason
 
 
