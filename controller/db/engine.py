@@ -52,6 +52,9 @@ def normalise_url(url: str | URL) -> URL:
 
 
 def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (below), so
+    # SAVEPOINTs and transactional DDL behave as on PostgreSQL.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -60,6 +63,10 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _begin_sqlite_transaction(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def create_engine_for(url: str | URL, *, echo: bool = False) -> Engine:
@@ -77,6 +84,7 @@ def create_engine_for(url: str | URL, *, echo: bool = False) -> Engine:
             parsed, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         )
         event.listen(engine, "connect", _enable_sqlite_pragmas)
+        event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
     return create_engine(parsed, echo=echo, pool_pre_ping=True)
 

@@ -81,6 +81,7 @@ class Printer(FarmTable, table=True):
 
     id: str = Field(primary_key=True, max_length=ID_LENGTH)
     site_id: str = _ref("sites.id")
+    name: str = Field(default="", max_length=120)
     profile_id: str = Field(max_length=ID_LENGTH)
     loaded_material: str | None = Field(default=None, max_length=32)
     loaded_colour: str | None = Field(default=None, max_length=64)
@@ -88,6 +89,9 @@ class Printer(FarmTable, table=True):
     # True only after staff confirmed the bed is empty; cleared when a plate is dispatched.
     bed_clear: bool = True
     state: str = Field(default="offline", max_length=STATE_LENGTH)
+    # which agent report the state came from: newer reports supersede (PrinterState.supersedes)
+    state_run_id: str | None = Field(default=None, max_length=ID_LENGTH)
+    state_connection: int = 0
     state_seq: int = 0
     state_at: datetime | None = _time()
     last_seen: datetime | None = _time()
@@ -141,13 +145,15 @@ class Job(FarmTable, table=True):
     client_ref: str = Field(max_length=128)
     # no foreign key: a rejected job may name a mesh that never arrived
     mesh_sha256: str = Field(max_length=64)
+    mesh_format: str = Field(max_length=8)
+    scale: float = 1.0
     material: str = Field(max_length=32)
     colour: str = Field(max_length=64)
     quantity: int
     ship_lat: float
     ship_lon: float
     due: datetime | None = _time()
-    priority: int = 0
+    priority: str = Field(default="normal", max_length=16)
     notes: str = Field(default="", max_length=2000)
     quality: str = Field(default="standard", max_length=16)
     state: str = Field(max_length=STATE_LENGTH, index=True)
@@ -193,6 +199,8 @@ class Plate(FarmTable, table=True):
     gcode_bytes: int | None = None
     sliced_stats: dict[str, Any] | None = _json(nullable=True)
     estimated_seconds: float = 0.0
+    progress: float | None = None
+    seconds_left: float | None = None
     planned_start: datetime | None = _time()
     planned_end: datetime | None = _time()
     dispatched_at: datetime | None = _time()
@@ -252,6 +260,6 @@ class ProcessedMessage(FarmTable, table=True):
     __tablename__ = "processed_messages"
 
     source: str = Field(primary_key=True, max_length=16)
-    message_id: str = Field(primary_key=True, max_length=128)
+    message_id: str = Field(primary_key=True, max_length=160)
     processed_at: datetime = _created()
     result: dict[str, Any] = _json()

@@ -1,6 +1,8 @@
 """Fresh farm databases for tests: a SQLite file, or a PostgreSQL database made and dropped.
 
-`db_url` is parametrised over both back-ends, so a test that takes it runs twice. The
+`db_url` is parametrised over both back-ends, so a test that takes it runs twice; it is an
+empty database. `migrated_db_url` is the same but already migrated to the newest schema
+(cloned from a template migrated once per test session, which is much faster). The
 PostgreSQL server is the local one (postgresql://postgres@127.0.0.1:5432/, trust auth; override
 with MAKERFARM_TEST_POSTGRES); each test gets its own uniquely named, empty database, dropped
 when the test ends. Without a reachable server the PostgreSQL runs are skipped loudly, and fail
@@ -8,13 +10,14 @@ when CI=true.
 
 Other test packages use the same fixtures by importing them into their conftest:
 
-    from tests.support.databases import db_url, farm_engine  # noqa: F401
+    from tests.support.databases import db_url, migrated_db_url, farm_engine  # noqa: F401
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,15 +67,11 @@ def postgres_admin() -> Iterator[Engine]:
 @pytest.fixture
 def postgres_url(postgres_admin: Engine) -> Iterator[str]:
     """A new empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"makerfarm_test_{_RUN_TOKEN}_{os.getpid()}_{next(_counter)}"
-    with postgres_admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(postgres_admin_url()).set(database=name)
+    name = _new_postgres_database(postgres_admin)
     try:
-        yield url.render_as_string(hide_password=False)
+        yield _postgres_url_for(name)
     finally:
-        with postgres_admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop_postgres_database(postgres_admin, name)
 
 
 @pytest.fixture
@@ -89,12 +88,73 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
-@pytest.fixture
-def farm_engine(db_url: str) -> Iterator[Engine]:
-    """An engine on a database migrated to the newest schema."""
+def _new_postgres_database(admin: Engine, template: str | None = None) -> str:
+    name = f"makerfarm_test_{_RUN_TOKEN}_{os.getpid()}_{next(_counter)}"
+    clause = f' TEMPLATE "{template}"' if template else ""
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+    return name
+
+
+def _drop_postgres_database(admin: Engine, name: str) -> None:
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _postgres_url_for(name: str) -> str:
+    return make_url(postgres_admin_url()).set(database=name).render_as_string(hide_password=False)
+
+
+def _migrate(url: str) -> None:
     from controller.db import create_engine_for, migrate
 
-    engine = create_engine_for(db_url)
-    migrate(engine)
+    engine = create_engine_for(url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session, copied for each test."""
+    path = tmp_path_factory.mktemp("farm-template") / "farm.db"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin: Engine) -> Iterator[str]:
+    """A PostgreSQL database migrated to head once per session, used as a TEMPLATE."""
+    name = _new_postgres_database(postgres_admin)
+    try:
+        _migrate(_postgres_url_for(name))
+        yield name
+    finally:
+        _drop_postgres_database(postgres_admin, name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def migrated_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database at the newest schema, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, tmp_path / "farm.db")
+        yield f"sqlite:///{tmp_path / 'farm.db'}"
+        return
+    admin: Engine = request.getfixturevalue("postgres_admin")
+    name = _new_postgres_database(admin, request.getfixturevalue("postgres_template"))
+    try:
+        yield _postgres_url_for(name)
+    finally:
+        _drop_postgres_database(admin, name)
+
+
+@pytest.fixture
+def farm_engine(migrated_db_url: str) -> Iterator[Engine]:
+    """An engine on a database migrated to the newest schema."""
+    from controller.db import create_engine_for
+
+    engine = create_engine_for(migrated_db_url)
     yield engine
     engine.dispose()
