@@ -1,1 +1,34 @@
-"""slicing"""
+"""slicing: customers' meshes to printable G-code for one printer profile.
+
+    from slicing import load_mesh, PlatePart, SliceSettings, slice_plate
+
+    mesh = load_mesh(data, "stl")                   # checked, repaired, on z = 0
+    settings = SliceSettings.for_quality("standard", material="PLA")
+    result = slice_plate([PlatePart(mesh, 110, 110, 0, "bracket", "p1")], profile,
+                         material="PLA", settings=settings)
+    result.gcode, result.stats.print_seconds, result.stats.filament_g
+
+A pure library: no clock, network or database. Entry points take and return plain,
+picklable data so the controller can run them in worker processes.
+"""
+
+from slicing.errors import MeshRejected, PlateRejected, SlicingError
+from slicing.mesh import MeshLimits, PreparedMesh, fits_bed, load_mesh, prepare_mesh
+from slicing.plate import PlatePart, SliceResult, estimate_part, slice_plate
+from slicing.settings import SliceSettings
+
+__all__ = [
+    "MeshLimits",
+    "MeshRejected",
+    "PlatePart",
+    "PlateRejected",
+    "PreparedMesh",
+    "SliceResult",
+    "SliceSettings",
+    "SlicingError",
+    "estimate_part",
+    "fits_bed",
+    "load_mesh",
+    "prepare_mesh",
+    "slice_plate",
+]

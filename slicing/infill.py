@@ -1,0 +1,188 @@
+"""Infill: solid skins and sparse patterns (grid, lines, gyroid, honeycomb) as polylines.
+
+Straight-line patterns are clipped with a vectorised scanline pass: every polygon edge is
+expanded against the scanlines it crosses in one numpy step, the crossings are sorted and
+paired even-odd. Lines are drawn in zigzag order and neighbouring lines are joined by a
+short extrusion when their ends are close, as slicers do for solid skins. Curved patterns
+(gyroid, honeycomb) are sampled as polylines and clipped with Clipper's open-path clipping.
+All patterns are anchored to the plate origin, so they stack layer on layer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import manifold3d
+import numpy as np
+import pyclipper
+
+_CLIPPER_SCALE = 1000.0  # Clipper works on integers: micrometres
+
+
+def polygon_edges(polygons: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """All edges of closed polygons as (start, end) arrays of shape (E, 2)."""
+    starts = np.concatenate(polygons)
+    ends = np.concatenate([np.roll(p, -1, axis=0) for p in polygons])
+    return starts, ends
+
+
+def scanline_segments(
+    region: manifold3d.CrossSection, angle_deg: float, step_mm: float, phase_mm: float = 0.0
+) -> np.ndarray:
+    """Segments (K, 2, 2) of parallel lines at `angle_deg`, `step_mm` apart, inside `region`.
+
+    Returned in zigzag order: line by line, alternate lines reversed.
+    """
+    polygons = [p for p in region.to_polygons() if len(p) >= 3]
+    if not polygons or step_mm <= 0:
+        return np.zeros((0, 2, 2))
+    angle = math.radians(angle_deg)
+    c, s = math.cos(angle), math.sin(angle)
+    rot = np.array([[c, s], [-s, c]])  # rotate by -angle: lines become horizontal
+    starts, ends = polygon_edges(polygons)
+    p0 = starts @ rot.T
+    p1 = ends @ rot.T
+    lo = np.minimum(p0[:, 1], p1[:, 1])
+    hi = np.maximum(p0[:, 1], p1[:, 1])
+    first = np.ceil((lo - phase_mm) / step_mm).astype(np.int64)
+    last = np.ceil((hi - phase_mm) / step_mm).astype(np.int64) - 1  # half-open [lo, hi)
+    counts = np.maximum(last - first + 1, 0)
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros((0, 2, 2))
+    edge = np.repeat(np.arange(len(counts)), counts)
+    within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    line = first[edge] + within
+    y = phase_mm + line * step_mm
+    x0, y0 = p0[edge, 0], p0[edge, 1]
+    x1, y1 = p1[edge, 0], p1[edge, 1]
+    x = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
+    order = np.lexsort((x, line))
+    x, y, line = x[order], y[order], line[order]
+    if len(x) % 2:
+        return np.zeros((0, 2, 2))
+    xa, xb = x[0::2], x[1::2]
+    ys, lines = y[0::2], line[0::2]
+    keep = (xb - xa) > 1e-3
+    xa, xb, ys, lines = xa[keep], xb[keep], ys[keep], lines[keep]
+    odd = (lines % 2) == 1
+    xa, xb = np.where(odd, xb, xa), np.where(odd, xa, xb)
+    # Within a reversed line the segments must also run right to left.
+    order = np.lexsort((np.where(odd, -xa, xa), lines))
+    xa, xb, ys = xa[order], xb[order], ys[order]
+    a = np.column_stack([xa, ys]) @ rot
+    b = np.column_stack([xb, ys]) @ rot
+    return np.stack([a, b], axis=1)
+
+
+def join_segments(segments: np.ndarray, max_link_mm: float) -> list[np.ndarray]:
+    """Polylines from ordered segments, linking an end to the next start when it is close."""
+    if len(segments) == 0:
+        return []
+    gaps = np.hypot(*(segments[1:, 0] - segments[:-1, 1]).T)
+    breaks = np.flatnonzero(gaps > max_link_mm) + 1
+    points = segments.reshape(-1, 2)
+    return [points[2 * lo : 2 * hi] for lo, hi in zip(
+        np.concatenate([[0], breaks]), np.concatenate([breaks, [len(segments)]]), strict=True
+    )]
+
+
+def solid_lines(
+    region: manifold3d.CrossSection, step_mm: float, angle_deg: float
+) -> list[np.ndarray]:
+    """Solid skin: lines `step_mm` apart, the outer ones half a step inside the region."""
+    inset = region.offset(-step_mm / 2, manifold3d.JoinType.Miter, 2.0)
+    segments = scanline_segments(inset, angle_deg, step_mm, phase_mm=step_mm / 2)
+    return join_segments(segments, max_link_mm=2.5 * step_mm)
+
+
+def sparse_lines(
+    region: manifold3d.CrossSection, pattern: str, density: float, step_mm: float,
+    angle_deg: float, layer_index: int, z_mm: float,
+) -> list[np.ndarray]:
+    """Sparse infill polylines of the chosen pattern and density (0..1)."""
+    if density <= 0 or region.is_empty():
+        return []
+    if density >= 0.999:
+        return solid_lines(region, step_mm, angle_deg + 90 * (layer_index % 2))
+    if pattern == "lines":
+        angle = angle_deg + 90 * (layer_index % 2)
+        return [s for s in scanline_segments(region, angle, step_mm / density)]
+    if pattern == "grid":
+        gap = 2 * step_mm / density
+        first = scanline_segments(region, angle_deg, gap)
+        second = scanline_segments(region, angle_deg + 90, gap)
+        return [s for s in np.concatenate([first, second])]
+    if pattern == "gyroid":
+        cell = 2.43 * step_mm / density  # gyroid line length per area is ~2.43 / cell
+        return clip_open(gyroid_curves(region.bounds(), cell, z_mm), region)
+    if pattern == "honeycomb":
+        side = 1.54 * step_mm / density  # honeycomb line length per area is ~1.54 / side
+        return clip_open(honeycomb_curves(region.bounds(), side), region)
+    raise ValueError(f"unknown infill pattern {pattern!r}")
+
+
+def gyroid_curves(bounds: tuple[float, ...], cell_mm: float, z_mm: float) -> list[np.ndarray]:
+    """The gyroid surface cut at height z, as polylines covering `bounds`."""
+    min_x, min_y, max_x, max_y = (float(v) for v in bounds)
+    k = 2 * math.pi / cell_mm
+    zk = z_mm * k
+    sin_z, cos_z = math.sin(zk), math.cos(zk)
+    along_x = abs(cos_z) >= abs(sin_z)
+    lo_t, hi_t = (min_x, max_x) if along_x else (min_y, max_y)
+    lo_u, hi_u = (min_y, max_y) if along_x else (min_x, max_x)
+    t = np.arange(math.floor(lo_t * k / 0.4) * 0.4, hi_t * k + 0.4, 0.4)  # ~15 samples/cell
+    if along_x:  # sin t cos u + cos z sin u = -sin z cos t  -> solve for u(t)
+        a, b, rhs = np.sin(t), np.full_like(t, cos_z), -sin_z * np.cos(t)
+    else:  # sin z cos u + cos t sin u = -sin t cos z  (t = y, u = x)
+        a, b, rhs = np.full_like(t, sin_z), np.cos(t), -np.sin(t) * cos_z
+    radius = np.hypot(a, b)
+    phase = np.arctan2(b, a)
+    spread = np.arccos(np.clip(rhs / radius, -1.0, 1.0))
+    curves = []
+    first_turn = math.floor(lo_u * k / (2 * math.pi)) - 1
+    last_turn = math.ceil(hi_u * k / (2 * math.pi)) + 1
+    for turn in range(first_turn, last_turn + 1):
+        for sign in (1.0, -1.0):
+            u = phase + sign * spread + 2 * math.pi * turn
+            pts = np.column_stack([t, u]) / k if along_x else np.column_stack([u, t]) / k
+            curves.append(pts)
+    return curves
+
+
+def honeycomb_curves(bounds: tuple[float, ...], side_mm: float) -> list[np.ndarray]:
+    """Columns of a hexagon grid (pointy side up) as zigzag polylines covering `bounds`."""
+    min_x, min_y, max_x, max_y = (float(v) for v in bounds)
+    half_w = math.sqrt(3) / 2 * side_mm
+    period = 3 * side_mm
+    start_y = math.floor(min_y / period) * period
+    cycles = math.ceil((max_y - start_y) / period) + 1
+    base = np.arange(cycles) * period + start_y
+    unit_y = np.array([0.0, side_mm, 1.5 * side_mm, 2.5 * side_mm])
+    unit_x = np.array([0.0, 0.0, 1.0, 1.0])
+    ys = np.concatenate([(base[:, None] + unit_y).ravel(), [base[-1] + period]])
+    bulge = np.concatenate([np.tile(unit_x, cycles), [0.0]])
+    first = math.floor(min_x / (2 * half_w)) * 2 - 2
+    last = math.ceil(max_x / (2 * half_w)) * 2 + 2
+    curves = []
+    for column in range(first, last + 1):
+        x0 = 2 * half_w * ((column + 1) // 2)
+        sign = 1.0 if column % 2 == 0 else -1.0
+        curves.append(np.column_stack([x0 + sign * half_w * bulge, ys]))
+    return curves
+
+
+def clip_open(curves: list[np.ndarray], region: manifold3d.CrossSection) -> list[np.ndarray]:
+    """The parts of open polylines inside `region` (Clipper open-path clipping)."""
+    polygons = [p for p in region.to_polygons() if len(p) >= 3]
+    if not curves or not polygons:
+        return []
+    clipper = pyclipper.Pyclipper()
+    subject = [np.round(c * _CLIPPER_SCALE).astype(np.int64).tolist() for c in curves]
+    clip = [np.round(p * _CLIPPER_SCALE).astype(np.int64).tolist() for p in polygons]
+    clipper.AddPaths(subject, pyclipper.PT_SUBJECT, False)
+    clipper.AddPaths(clip, pyclipper.PT_CLIP, True)
+    tree = clipper.Execute2(pyclipper.CT_INTERSECTION, pyclipper.PFT_EVENODD,
+                            pyclipper.PFT_EVENODD)
+    paths = pyclipper.OpenPathsFromPolyTree(tree)
+    return [np.asarray(p, dtype=np.float64) / _CLIPPER_SCALE for p in paths if len(p) >= 2]
