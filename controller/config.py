@@ -100,6 +100,8 @@ class ControllerSettings(BaseModel):
     data_dir: Path = DEFAULT_DATA_DIR
     # None: a SQLite file in the data directory.
     db_url: str | None = None
+    # Sites and printers to provision at start (controller.farm_file).
+    farm_file: Path | None = None
     client_id: str = Field(default="makerfarm-controller", min_length=1, max_length=64)
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=64)
     plan_seed: int = 0

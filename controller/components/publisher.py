@@ -1,0 +1,132 @@
+"""Publishing: job statuses to shops on every change, commands to agents, fleet summaries.
+
+Job statuses go out right after the transaction that changed them, in commit order, on the
+job's retained status topic, so a shop (or `makerfarm submit`) sees every job's states in
+order and a late subscriber gets the newest. Commands the lifecycle asks for (cancel a part,
+pause, ...) become protocol `PrinterCommand`s on the printer's cmd topic. Fleet summaries
+for the TUI are rebuilt when something changed, at most once per
+`fleet_publish_interval_s`, and retained.
+
+At start every open job's status is published again: a controller killed between a commit
+and its publish leaves no shop with a stale status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import UTC, datetime
+
+from sqlmodel import Session, col, select
+
+from controller.component import Component
+from controller.components import Wakeup
+from controller.config import ControllerSettings
+from controller.db.tables import Job, Printer
+from controller.effects import ShopStatus, job_statuses
+from controller.fleet_summaries import build_summaries
+from controller.lifecycle.states import OPEN_JOB_STATES
+from controller.lifecycle.transitions import AgentAction, AgentRequest, Changes
+from controller.logs import log
+from controller.mqtt_link import MqttLink
+from controller.store import Store
+from protocol import topics
+from protocol.base import Message
+from protocol.codec import encode
+from protocol.messages.commands import CancelPart, CancelPlate, Pause, Resume, SetMaintenance
+from protocol.messages.jobs import Rejection
+from protocol.messages.staff import StaffReply
+
+_logger = logging.getLogger(__name__)
+# Jobs finished this recently are re-announced at start too (their final status may be the
+# one a crash kept from being published).
+RECENT_FINAL_S = 24 * 3600
+
+
+def new_command_id() -> str:
+    return "c" + uuid.uuid4().hex[:15]
+
+
+def agent_command(request: AgentRequest) -> Message:
+    """The protocol command for a lifecycle request."""
+    common = {"command_id": new_command_id(), "issued_at": datetime.now(UTC)}
+    match request.action:
+        case AgentAction.CANCEL_PART:
+            return CancelPart(plate_id=request.plate_id, part_id=request.part_id,
+                              reason=request.reason, **common)
+        case AgentAction.CANCEL_PLATE:
+            return CancelPlate(plate_id=request.plate_id, reason=request.reason, **common)
+        case AgentAction.PAUSE:
+            return Pause(**common)
+        case AgentAction.RESUME:
+            return Resume(**common)
+        case AgentAction.SET_MAINTENANCE:
+            return SetMaintenance(on=bool(request.on), reason=request.reason, **common)
+    raise ValueError(f"no command for {request.action}")
+
+
+class Publisher(Component):
+    name = "publisher"
+
+    def __init__(self, settings: ControllerSettings, store: Store, link: MqttLink) -> None:
+        super().__init__()
+        self._settings = settings
+        self._store = store
+        self._link = link
+        self.fleet_changed = Wakeup()
+
+    async def start(self) -> None:
+        statuses = await self._store.run(_statuses_to_announce)
+        for entry in statuses:
+            self.job_status(entry)
+        log(_logger, logging.INFO, "job statuses re-announced", jobs=len(statuses))
+        self.fleet_changed.poke()
+        self.spawn(self._fleet_loop, "fleet-summaries", restart=True)
+
+    def after_commit(self, changes: Changes, statuses: list[ShopStatus]) -> None:
+        for entry in statuses:
+            self.job_status(entry)
+        for request in changes.requests:
+            self.command(request.site_id, request.printer_id, agent_command(request))
+        self.fleet_changed.poke()
+
+    def job_status(self, entry: ShopStatus) -> None:
+        self._link.publish(topics.job_status_topic(entry.shop_id, entry.status.job_id),
+                           encode(entry.status), retain=True)
+
+    def command(self, site_id: str, printer_id: str, command: Message) -> None:
+        log(_logger, logging.INFO, "command to agent", printer=printer_id, command=command.type)
+        self._link.publish(topics.printer_cmd_topic(site_id, printer_id), encode(command))
+
+    def rejection(self, shop_id: str, rejection: Rejection) -> None:
+        self._link.publish(topics.shop_errors_topic(shop_id), encode(rejection))
+
+    def staff_reply(self, site_id: str, reply: StaffReply) -> None:
+        self._link.publish(topics.staff_replies_topic(site_id), encode(reply))
+
+    async def publish_statuses(self, job_ids: list[str]) -> None:
+        """Publish the current status of these jobs (e.g. to answer a resubmit)."""
+        for entry in await self._store.run(job_statuses, job_ids):
+            self.job_status(entry)
+
+    async def _fleet_loop(self) -> None:
+        interval = self._settings.timing.fleet_publish_interval_s
+        while True:
+            await self.fleet_changed.wait()
+            for topic, payload in await self._store.run(build_summaries):
+                self._link.publish(topic, payload, retain=True)
+            await asyncio.sleep(interval)
+
+
+def _statuses_to_announce(session: Session) -> list[ShopStatus]:
+    cutoff = datetime.fromtimestamp(datetime.now(UTC).timestamp() - RECENT_FINAL_S, UTC)
+    open_states = [state.value for state in OPEN_JOB_STATES]
+    query = select(Job.id).where(
+        col(Job.state).in_(open_states) | (col(Job.updated_at) >= cutoff))
+    return job_statuses(session, list(session.exec(query)))
+
+
+def printer_site(session: Session, printer_id: str) -> str | None:
+    printer = session.get(Printer, printer_id)
+    return printer.site_id if printer else None

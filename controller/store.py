@@ -1,0 +1,79 @@
+"""The service's door to the database: one transaction per call, off the event loop.
+
+`await store.run(fn, *args)` runs `fn(session, *args)` in the store's own thread inside one
+unit of work (commit on success, rollback on any exception) and returns its result. One
+thread means the service's transactions never interleave, which is what SQLite wants and
+keeps PostgreSQL free of lock waits between our own components; the work per transaction
+is small, so it is not the bottleneck (the mesh checks, planning and slicing run in worker
+processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from controller.component import Component
+from controller.config import ControllerSettings
+from controller.db import create_engine_for, migrate, normalise_url, unit_of_work
+
+T = TypeVar("T")
+
+
+class Store(Component):
+    name = "store"
+
+    def __init__(self, settings: ControllerSettings) -> None:
+        super().__init__()
+        self._url = settings.database_url
+        self._engine: Engine | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+
+    @property
+    def safe_url(self) -> str:
+        """The database URL without its password, for logs."""
+        return normalise_url(self._url).render_as_string(hide_password=True)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("the store is not open")
+        return self._engine
+
+    async def start(self) -> None:
+        def open_database() -> Engine:
+            engine = create_engine_for(self._url)
+            migrate(engine)
+            return engine
+
+        self._engine = await asyncio.get_running_loop().run_in_executor(
+            self._thread, open_database)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(session, *args)` in one transaction, in the store's thread."""
+        engine = self.engine
+
+        def transaction() -> T:
+            with unit_of_work(engine) as session:
+                return fn(session, *args)
+
+        return await asyncio.get_running_loop().run_in_executor(self._thread, transaction)
+
+    def run_sync(self, fn: Callable[[Session], T]) -> T:
+        """For code already off the loop (tests, tools): one transaction, here and now."""
+        with unit_of_work(self.engine) as session:
+            return fn(session)
+
+    async def close(self) -> None:
+        await super().close()
+        engine, self._engine = self._engine, None
+        loop = asyncio.get_running_loop()
+        if engine is not None:
+            await loop.run_in_executor(self._thread, engine.dispose)
+        await loop.run_in_executor(None, functools.partial(self._thread.shutdown, wait=True))
