@@ -16,7 +16,6 @@ from firmware_profiles.model import Profile
 from slicing.errors import PlateRejected
 from slicing.mesh import PreparedMesh, best_rotation_for_bed, rotated
 
-
 Box = tuple[float, np.ndarray, np.ndarray]  # rotation, low corner, high corner
 
 

@@ -29,7 +29,8 @@ class GcodeWriter:
         self.profile = profile
         self.settings = settings
         self.dialect = dialect
-        self.lines: list[str] = []
+        self.lines: list[str] = []  # lines of the part being written
+        self.chunks: list[str] = []  # finished parts of the program, joined
         self.position = np.array([math.nan, math.nan])
         self.z = 0.0
         self.e = 0.0
@@ -77,13 +78,14 @@ class GcodeWriter:
         if not self.dialect.relative_e:
             self.lines.append("G92 E0")
             self.e = 0.0
-        if not np.isnan(self.position[0]) and not self.retracted:
-            self._retract()
         self.z = plan.print_z
+        if not np.isnan(self.position[0]) and not self.retracted:
+            self._retract()  # with Z hop, this lifts to the new layer's z plus the hop
+        if not self.hopped:
+            self.lines.append(f"G1 Z{self.z:.3f} F{self.z_feed:.0f}")
         self._set_fan(plan.fan_percent)
         self.kind = ""
         factor = plan.speed_factor
-        self.lines.append(f"G1 Z{self.z:.3f} F{self.z_feed:.0f}")
         for path in plan.before_objects:
             self._path(path, plan.height_mm, factor)
         for obj in plan.objects:
@@ -96,6 +98,7 @@ class GcodeWriter:
                 self._path(path, plan.height_mm, factor)
             self.lines.append(self.dialect.end_object(label))
             self.kind = ""
+        self.flush()
 
     def _set_fan(self, percent: int) -> None:
         if percent == self.fan:
@@ -176,8 +179,15 @@ class GcodeWriter:
         self._set_fan(0)
         self.custom(end_template)
 
+    def flush(self) -> None:
+        """Join the lines written so far into one chunk (keeps memory low on big plates)."""
+        if self.lines:
+            self.chunks.append("\n".join(self.lines) + "\n")
+            self.lines = []
+
     def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
+        self.flush()
+        return "".join(self.chunks)
 
 
 ProgressFn = Callable[[float], None]

@@ -137,7 +137,7 @@ def gyroid_curves(bounds: tuple[float, ...], cell_mm: float, z_mm: float) -> lis
     else:  # sin z cos u + cos t sin u = -sin t cos z  (t = y, u = x)
         a, b, rhs = np.full_like(t, sin_z), np.cos(t), -np.sin(t) * cos_z
     radius = np.hypot(a, b)
-    phase = np.arctan2(b, a)
+    phase = np.unwrap(np.arctan2(b, a))  # no 2*pi jumps inside a curve
     spread = np.arccos(np.clip(rhs / radius, -1.0, 1.0))
     curves = []
     first_turn = math.floor(lo_u * k / (2 * math.pi)) - 1

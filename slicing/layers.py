@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import manifold3d
 import numpy as np
 
+from slicing.memory import release_memory
+
 SIMPLIFY_MM = 0.025
 _EPSILON_MM = 1e-4
 
@@ -66,7 +68,10 @@ def slice_mesh(
     del mesh
     if solid.status() != manifold3d.Error.NoError or solid.is_empty():
         return _slice_with_trimesh(vertices, faces, slice_z)
-    return [solid.slice(float(z)).simplify(SIMPLIFY_MM) for z in slice_z]
+    sections = [solid.slice(float(z)).simplify(SIMPLIFY_MM) for z in slice_z]
+    del solid
+    release_memory()
+    return sections
 
 
 def _slice_with_trimesh(

@@ -17,6 +17,7 @@ import numpy as np
 from firmware_profiles.model import Profile
 from slicing import mesh_repair
 from slicing.errors import MeshRejected
+from slicing.memory import release_memory
 from slicing.mesh_io import read_mesh
 
 
@@ -70,7 +71,11 @@ def load_mesh(data: bytes, fmt: str, limits: MeshLimits | None = None, name: str
     """Load, check and repair mesh bytes; raise MeshRejected with a reason when unprintable."""
     limits = limits or MeshLimits()
     raw = read_mesh(data, fmt, limits.max_triangles, limits.max_bytes)
-    return prepare_mesh(raw.vertices, raw.faces, limits, name=name)
+    try:
+        return prepare_mesh(raw.vertices, raw.faces, limits, name=name)
+    finally:
+        del raw
+        release_memory()
 
 
 def prepare_mesh(
