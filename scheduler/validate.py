@@ -13,12 +13,12 @@ Returns a list of violations, empty when the plan is feasible.
 from __future__ import annotations
 
 import numpy as np
-from shapely import Polygon
+from shapely import MultiPoint
 from shapely.affinity import rotate, translate
+from shapely.geometry.base import BaseGeometry
 
 from protocol.planning import Plan, PlanInstance, PlannedPlate
 from scheduler.farm import Farm, compile_farm
-from scheduler.geometry import convex_hull
 
 TOLERANCE_MM = 2e-3
 TOLERANCE_S = 1.0
@@ -80,8 +80,8 @@ def _geometry(instance: PlanInstance, plate: PlannedPlate, p: int,
         x = part_index.get(placement.part)
         if x is None:
             continue
-        hull = convex_hull(np.array(instance.parts[x].footprint, dtype=float))
-        shape = rotate(Polygon(hull), placement.rotation_deg, origin=(0, 0))
+        hull = MultiPoint(instance.parts[x].footprint).convex_hull
+        shape = rotate(hull, placement.rotation_deg, origin=(0, 0))
         shape = translate(shape, placement.x_mm, placement.y_mm)
         polygons.append((placement.part, shape))
         if not _inside_bed(shape, printer.bed.shape, printer.bed.width_mm,
@@ -95,8 +95,9 @@ def _geometry(instance: PlanInstance, plate: PlannedPlate, p: int,
     return out
 
 
-def _inside_bed(shape: Polygon, kind: str, width: float, depth: float, margin: float) -> bool:
-    xs, ys = np.asarray(shape.exterior.coords).T
+def _inside_bed(shape: BaseGeometry, kind: str, width: float, depth: float,
+                margin: float) -> bool:
+    xs, ys = np.asarray(shape.convex_hull.boundary.coords if shape.area else shape.coords).T
     if kind == "circle":
         r = width / 2.0
         return bool((np.hypot(xs - r, ys - r) <= r - margin + TOLERANCE_MM).all())
