@@ -140,16 +140,21 @@ def _start(session: Session, plate: Plate, changes: Changes, at: datetime) -> No
 
 def _reclaim(session: Session, plate: Plate, placement: PlatePart, part: Part,
              to_state: PartState, changes: Changes, at: datetime) -> None:
-    """A part of an interrupted plate that was printing all along: take it back if it has
-    not been sent anywhere else since (then the other copy is a duplicate, logged)."""
+    """A part of an interrupted plate that was printing all along: take it back unless it
+    was sent to a printer since (then the other copy is a duplicate, logged as such)."""
+    other = session.get(Plate, part.plate_id) if part.plate_id else None
+    if other is not None and other.state in (PlateState.SLICING, PlateState.SLICED):
+        # Not on a printer yet: drop that plate (its other parts are re-planned).
+        return_plate(session, other, PlateState.CANCELLED, changes, actor=plate.printer_id,
+                     now=at, reason=f"part {part.id} was printed on plate {plate.id} after all")
+    elif other is not None and other.state == PlateState.PLANNED:
+        row = session.get(PlatePart, (other.id, part.id))
+        if row is not None:
+            session.delete(row)
     if part.state not in (PartState.QUEUED, PartState.PLANNED):
         changes.note(session, part, kind="part.printed_twice", actor=plate.printer_id, now=at,
                      details={"plate_id": plate.id, "also_on": part.plate_id})
         return
-    if part.plate_id is not None:
-        other = session.get(PlatePart, (part.plate_id, part.id))
-        if other is not None:
-            session.delete(other)
     part.plate_id = plate.id
     placement.state = PlacementState.PLACED
     session.add(placement)

@@ -26,7 +26,13 @@ from controller.lifecycle.plates import (
     spool_matches,
 )
 from controller.lifecycle.states import PlateState, PrinterStatus
-from controller.lifecycle.transitions import Changes, LifecycleError, NotFound, can_transition
+from controller.lifecycle.transitions import (
+    Changes,
+    LifecycleError,
+    NotFound,
+    can_transition,
+    record_creation,
+)
 from protocol.messages.printer import PrinterState
 
 DEFAULT_GRACE_SECONDS = 300.0
@@ -45,7 +51,8 @@ def upsert_site(session: Session, site_id: str, *, name: str = "", lat: float = 
 
 
 def register_printer(session: Session, printer_id: str, *, site_id: str, profile_id: str,
-                     name: str = "") -> Printer:
+                     name: str = "", actor: str = "controller",
+                     now: datetime | None = None) -> Printer:
     """Create a printer (and a bare site if the site is new); an existing one is returned
     with its profile updated. A printer id belongs to one site."""
     printer = session.get(Printer, printer_id)
@@ -63,6 +70,8 @@ def register_printer(session: Session, printer_id: str, *, site_id: str, profile
     printer = Printer(id=printer_id, site_id=site_id, profile_id=profile_id,
                       name=name or printer_id)
     session.add(printer)
+    record_creation(session, printer, actor=actor, now=now,
+                    details={"site_id": site_id, "profile_id": profile_id})
     session.flush()
     return printer
 
@@ -86,7 +95,7 @@ def record_printer_state(session: Session, site_id: str, printer_id: str, state:
         if state.profile_id is None:
             return changes  # a will from a printer never seen: nothing to record
         printer = register_printer(session, printer_id, site_id=site_id,
-                                   profile_id=state.profile_id)
+                                   profile_id=state.profile_id, actor=actor, now=at)
     elif printer.site_id != site_id:
         raise LifecycleError(f"printer {printer_id} belongs to site {printer.site_id}, "
                              f"not {site_id}", code="wrong_site")

@@ -188,8 +188,9 @@ def make_plan(plates: list[PlannedPlate], queues: dict[str, list[str]]) -> Plan:
                           spool_changes=0, operator_visits=len(plates),
                           mean_plate_utilisation=0.2, full_plate_utilisation=None,
                           mean_ship_km=1.0, idle_full_bed_hours=0.0, cost=1.0)
-    return Plan(schema=1, now=T0, seed=0, plates=plates, unplaced=[], metrics=metrics,
-                queues=[PrinterQueue(printer=p, plates=ids) for p, ids in queues.items()])
+    return Plan.model_validate({
+        "schema": 1, "now": T0, "seed": 0, "plates": plates, "unplaced": [], "metrics": metrics,
+        "queues": [PrinterQueue(printer=p, plates=ids) for p, ids in queues.items()]})
 
 
 @pytest.fixture

@@ -1,0 +1,164 @@
+"""Staff commands: accepted with what they did, or refused with why and no change."""
+
+from __future__ import annotations
+
+from controller import lifecycle as lc
+from protocol.messages.printer import EventKind
+from protocol.messages.staff import (
+    StaffBedCleared,
+    StaffCancelJob,
+    StaffCancelPart,
+    StaffCancelPlate,
+    StaffMaintenanceOff,
+    StaffMaintenanceOn,
+    StaffPartFailed,
+    StaffPartPassed,
+    StaffPause,
+    StaffPlateFailed,
+    StaffPlatePassed,
+    StaffRequeue,
+)
+from tests.controller.conftest import Farm
+
+
+def printing_job(farm: Farm, quantity: int = 3) -> str:
+    job = farm.submit(quantity=quantity).job
+    farm.plan(("mk4-1", [f"{job.id}-{i:04d}" for i in range(1, quantity + 1)]),
+              plate_ids=["plate-a"])
+    farm.print_plate("mk4-1", "plate-a")
+    return job.id
+
+
+def test_a_refused_command_says_why_and_changes_nothing(farm: Farm) -> None:
+    printing_job(farm)
+    before = farm.event_count()
+    reply = farm.staff(StaffBedCleared, printer_id="mk4-1")
+    assert not reply.accepted
+    assert reply.reason == "printer mk4-1 has plate plate-a printing; its bed cannot be clear yet"
+    assert farm.event_count() == before
+    assert farm.get_printer("mk4-1").bed_clear is False
+
+
+def test_a_repeated_command_gets_the_same_answer_and_is_not_applied_twice(farm: Farm) -> None:
+    job_id = printing_job(farm)
+    farm.agent("mk4-1", EventKind.PLATE_FINISHED, "plate-a")
+    first = farm.staff(StaffPartFailed, command_id="cmd-7", plate_id="plate-a",
+                       part_ids=(f"{job_id}-0001",), reason="warped corner")
+    events = farm.event_count()
+    again = farm.staff(StaffPartFailed, command_id="cmd-7", plate_id="plate-a",
+                       part_ids=(f"{job_id}-0001",), reason="warped corner")
+    assert first.accepted and again.accepted and again.replayed
+    assert again.reason == first.reason
+    assert farm.event_count() == events
+    assert farm.part(f"{job_id}-0001").attempt == 1
+
+
+def test_commands_reach_only_their_own_site(farm: Farm) -> None:
+    printing_job(farm)
+    reply = farm.staff(StaffPause, site="other-space", printer_id="mk4-1")
+    assert not reply.accepted and "no printer 'mk4-1 at site other-space'" in reply.reason
+
+
+def test_a_part_failing_inspection_is_printed_again_and_reopens_the_job(farm: Farm) -> None:
+    job_id = printing_job(farm, quantity=2)
+    farm.agent("mk4-1", EventKind.PLATE_FINISHED, "plate-a")
+    assert lc.job_status(farm.session, job_id).state == "done"
+    reply = farm.staff(StaffPartFailed, plate_id="plate-a", part_ids=(f"{job_id}-0002",))
+    assert reply.accepted, reply.reason
+    assert farm.part_states(job_id) == ["printed", "queued"]
+    assert lc.job_status(farm.session, job_id).state == "printing"
+
+
+def test_failing_a_printing_part_asks_the_agent_to_skip_its_object(farm: Farm) -> None:
+    job_id = printing_job(farm)
+    reply = farm.staff(StaffCancelPart, plate_id="plate-a", part_id=f"{job_id}-0002")
+    assert reply.accepted, reply.reason
+    (request,) = reply.changes.requests
+    assert (request.action, request.printer_id, request.plate_id, request.part_id) == (
+        lc.AgentAction.CANCEL_PART, "mk4-1", "plate-a", f"{job_id}-0002")
+    assert request.object_label == f"{job_id}-0002"
+    assert farm.part_states(job_id) == ["printing", "queued", "printing"]
+    farm.agent("mk4-1", EventKind.PART_CANCELLED, "plate-a", part_ids=(f"{job_id}-0002",))
+    farm.agent("mk4-1", EventKind.PLATE_FINISHED, "plate-a")
+    assert farm.part_states(job_id) == ["printed", "queued", "printed"]
+
+
+def test_cancelling_a_printing_job_yields_cancel_part_commands(farm: Farm) -> None:
+    job_id = printing_job(farm, quantity=2)
+    reply = farm.staff(StaffCancelJob, job_id=job_id, reason="shop went bust")
+    assert reply.accepted, reply.reason
+    assert sorted((r.action, r.part_id) for r in reply.changes.requests) == [
+        (lc.AgentAction.CANCEL_PART, f"{job_id}-0001"),
+        (lc.AgentAction.CANCEL_PART, f"{job_id}-0002")]
+    assert farm.part_states(job_id) == ["cancelled", "cancelled"]
+    assert lc.job_status(farm.session, job_id).state == "cancelled"
+    assert len(lc.recover(farm.session).cancel_requests) == 2
+
+
+def test_a_plate_failed_by_staff_returns_all_but_passed_parts(farm: Farm) -> None:
+    job_id = printing_job(farm)
+    farm.agent("mk4-1", EventKind.PLATE_FINISHED, "plate-a")
+    assert farm.staff(StaffPartPassed, plate_id="plate-a", part_ids=(f"{job_id}-0001",)).accepted
+    reply = farm.staff(StaffPlateFailed, plate_id="plate-a", reason="layer shift")
+    assert reply.accepted, reply.reason
+    assert farm.part_states(job_id) == ["printed", "queued", "queued"]
+
+
+def test_failing_a_printing_plate_cancels_it_on_the_printer(farm: Farm) -> None:
+    job_id = printing_job(farm)
+    reply = farm.staff(StaffPlateFailed, plate_id="plate-a", reason="nozzle clog")
+    assert [r.action for r in reply.changes.requests] == [lc.AgentAction.CANCEL_PLATE]
+    assert farm.part_states(job_id) == ["queued"] * 3
+
+
+def test_passing_a_failed_plate_takes_its_parts_out_of_the_queue(farm: Farm) -> None:
+    job_id = printing_job(farm, quantity=2)
+    farm.agent("mk4-1", EventKind.PLATE_FAILED, "plate-a", details="sensor false alarm")
+    farm.plan(("mk4-2", [f"{job_id}-0001", f"{job_id}-0002"]), plate_ids=["plate-b"])
+    reply = farm.staff(StaffPlatePassed, plate_id="plate-a")
+    assert reply.accepted, reply.reason
+    assert farm.part_states(job_id) == ["printed", "printed"]
+    assert lc.job_status(farm.session, job_id).state == "done"
+
+
+def test_cancelling_a_plate_returns_its_parts_without_counting_a_failure(farm: Farm) -> None:
+    job_id = printing_job(farm, quantity=1)
+    reply = farm.staff(StaffCancelPlate, plate_id="plate-a")
+    assert [r.action for r in reply.changes.requests] == [lc.AgentAction.CANCEL_PLATE]
+    assert (farm.part(f"{job_id}-0001").state, farm.part(f"{job_id}-0001").attempt) == (
+        "queued", 0)
+    assert farm.get_printer("mk4-1").bed_clear is False  # a half print is on the bed
+
+
+def test_maintenance_cancels_plates_not_yet_sent_and_stops_dispatch(farm: Farm) -> None:
+    job = farm.submit(quantity=1).job
+    farm.plan(("mk4-1", [f"{job.id}-0001"]), plate_ids=["plate-a"])
+    farm.slice("plate-a")
+    reply = farm.staff(StaffMaintenanceOn, printer_id="mk4-1", reason="nozzle swap")
+    assert reply.accepted
+    assert [(r.action, r.on) for r in reply.changes.requests] == [
+        (lc.AgentAction.SET_MAINTENANCE, True)]
+    assert farm.plate("plate-a").state == "cancelled"
+    assert farm.part_states(job.id) == ["queued"]
+    farm.plan(("mk4-1", [f"{job.id}-0001"]), plate_ids=["plate-b"])
+    farm.slice("plate-b")
+    assert farm.dispatch("mk4-1") is None
+    farm.staff(StaffMaintenanceOff, printer_id="mk4-1")
+    assert farm.dispatch("mk4-1") is not None
+
+
+def test_requeue_gives_a_part_out_of_attempts_another_chance(farm: Farm) -> None:
+    job = farm.submit(quantity=1).job
+    part_id = f"{job.id}-0001"
+    for attempt in range(1, lc.MAX_ATTEMPTS + 1):
+        farm.plan(("mk4-1", [part_id]), plate_ids=[f"plate-{attempt}"])
+        farm.print_plate("mk4-1", f"plate-{attempt}")
+        farm.agent("mk4-1", EventKind.PLATE_FAILED, f"plate-{attempt}")
+        farm.staff(StaffBedCleared, printer_id="mk4-1")
+    assert lc.job_status(farm.session, job.id).state == "failed"
+    refused = farm.staff(StaffRequeue, part_ids=(f"{job.id}-0009",))
+    assert not refused.accepted and "no part" in refused.reason
+    reply = farm.staff(StaffRequeue, job_id=job.id)
+    assert reply.accepted and reply.reason == "1 part(s) requeued"
+    assert farm.part_states(job.id) == ["queued"]
+    assert lc.job_status(farm.session, job.id).state == "accepted"
