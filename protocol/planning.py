@@ -192,7 +192,7 @@ class CostSpec(_Input):
     waiting_cost_per_hour: float = Field(
         0.02, ge=0.0, le=1_000.0, description="per part-hour until printed, due or not"
     )
-    spool_change_cost: float = Field(2.0, ge=0.0, le=1_000.0)
+    spool_change_cost: float = Field(0.5, ge=0.0, le=1_000.0)
     bed_clear_cost: float = Field(0.5, ge=0.0, le=1_000.0)
 
 

@@ -40,7 +40,7 @@ DAY_PLATE_MIN = 2 * HOUR  # less staffed time left than this: start the night pl
 SWITCH_MARGIN = 1.0  # printers' worth of imbalance a spool change must fix
 URGENT_WINDOW = 24 * HOUR
 FAIR_SHARE_MIN = 2 * HOUR
-STEAL_BACKLOG = 6 * HOUR  # another site must be this far behind before work moves there
+STEAL_BACKLOG = 2 * HOUR  # another site must be this far behind before work moves there
 
 
 @dataclass
@@ -80,6 +80,9 @@ class Dispatcher:
         self.runs = [{g for g, (material, _c) in enumerate(farm.groups)
                       if material in printer.materials} for printer in farm.printers]
         self.retired = np.zeros(len(farm.printers), dtype=bool)
+        # day plates already ending in a site's last staffed hour: the operator clears them
+        # one after another, so later ones must end earlier
+        self.closing: dict[tuple[int, float], list[float]] = {}
 
     def _fill_pools(self, site_of_part: NDArray[np.int64]) -> None:
         farm = self.farm
@@ -232,42 +235,70 @@ class Dispatcher:
     def _fill(self, p: int, s: int, g: int) -> Filled:
         farm = self.farm
         bed = farm.beds[int(farm.printer_bed[p])]
-        budget = self._budget(p, g, s)
-        filled = fill_plate(farm, bed, self._candidates(s, g, p), budget, self.cache)
-        if not filled.parts:  # nothing fits the window: print the most urgent part anyway
-            anyway = Budget(budget.start, 0.0, 0.0, keep_due=False)
+        filled = Filled()
+        for budget in self._budgets(p, g, s):
+            filled = fill_plate(farm, bed, self._candidates(s, g, p), budget, self.cache)
+            if filled.parts:
+                break
+        else:  # nothing fits any window: print the most urgent part anyway
+            anyway = Budget(self.clocks.earliest_start(p, g), 0.0, 0.0, keep_due=False)
             filled = fill_plate(farm, bed, self._candidates(s, g, p), anyway, self.cache)
+        self._book_closing(p, filled.seconds)
         return filled
 
-    def _budget(self, p: int, g: int, s: int) -> Budget:
+    def _budgets(self, p: int, g: int, s: int) -> list[Budget]:
+        """A day plate (ends before staff leave) if there is time for one, then a night plate."""
         farm = self.farm
         clock = self.clocks.printers[p]
         calendar = farm.calendars[clock.site]
         start = self.clocks.earliest_start(p, g)
         clear = farm.spec.costs.bed_clear_minutes * 60.0
         staff_leave, back, back_leave, _ = calendar.window_after(start)
-        if calendar.staffed_at(start) and staff_leave - start - clear >= DAY_PLATE_MIN:
-            limit = target = staff_leave - start - clear
-            keep_due = True
-        else:
-            target = back - start
-            limit = back_leave - start - clear
-            keep_due = False
         share = self._fair_share(p, g, s, start) + farm.spec.costs.plate_overhead_seconds
-        limit = min(limit, share)
-        return Budget(start, min(target, limit), limit, keep_due)
+        night_limit = min(back_leave - start - clear, share)
+        night = Budget(start, min(back - start, night_limit), night_limit, keep_due=False)
+        if not calendar.staffed_at(start):
+            return [night]
+        day_limit = self._last_slot(clock.site, staff_leave) - start
+        if day_limit < DAY_PLATE_MIN:
+            return [night]
+        day_limit = min(day_limit, share)
+        return [Budget(start, day_limit, day_limit, keep_due=True), night]
+
+    def _service_seconds(self) -> float:
+        costs = self.farm.spec.costs
+        return (costs.bed_clear_minutes + costs.spool_change_minutes) * 60.0
+
+    def _last_slot(self, site: int, staff_leave: float) -> float:
+        """Latest end for a day plate so an operator can still clear it and start the next."""
+        slots = self.closing.setdefault(
+            (site, staff_leave), [staff_leave] * len(self.clocks.staff[site].free_at))
+        return max(slots) - self._service_seconds()
+
+    def _book_closing(self, p: int, seconds: float) -> None:
+        """A day plate ending near closing time takes an operator slot before it."""
+        clock = self.clocks.printers[p]
+        calendar = self.farm.calendars[clock.site]
+        end = self.clocks.earliest_start(p, -2) + seconds  # -2: no group, worst-case start
+        staff_leave, _back, _leave, _ = calendar.window_after(end)
+        if not calendar.staffed_at(end) or staff_leave - end > 3 * HOUR:
+            return
+        self._last_slot(clock.site, staff_leave)
+        slots = self.closing[(clock.site, staff_leave)]
+        i = slots.index(max(slots))
+        slots[i] = min(slots[i], end)
 
     def _fair_share(self, p: int, g: int, s: int, start: float) -> float:
-        """Seconds of group work for this plate if the group's printers all finish together.
+        """Seconds of work for this plate if the site's printers all finish together.
 
-        The group's open work plus what its other printers still have to print, spread over
+        The site's open work plus what its other printers still have to print, spread over
         all of them: the plate should end when that water level is reached.
         """
         site = self.sites[s]
         busy, count = 0.0, 1
         for q, clock in enumerate(self.clocks.printers):
-            if q != p and clock.site == s and clock.loaded == g and not self.retired[q]:
+            if q != p and clock.site == s and not self.retired[q]:
                 busy += max(0.0, clock.ready - start)
                 count += 1
-        level = (site.work.get(g, 0.0) + busy) / count
+        level = (site.total_work + busy) / count
         return max(level, FAIR_SHARE_MIN)
