@@ -10,10 +10,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 from functools import cache
+from typing import Any
 
 
 @cache
-def _trim():  # type: ignore[no-untyped-def]
+def _trim() -> Any:
     name = ctypes.util.find_library("c")
     if not name:
         return None

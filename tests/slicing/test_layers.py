@@ -66,3 +66,49 @@ def test_repaired_bunny_prints_every_layer_where_it_has_area(bunny_layers) -> No
     printed = {layer.index for layer in layers if layer.extruded_mm() > 0}
     assert set(with_area) <= printed
     assert not program.warnings
+
+
+@pytest.mark.parametrize("model", ["benchy.stl", "stanford_bunny.stl", "rocker_arm.stl"])
+def test_numpy_cutter_matches_manifold3d(load_model, model: str) -> None:  # type: ignore[no-untyped-def]
+    import manifold3d
+
+    from slicing.cutting import sections
+
+    mesh = load_model(model)
+    table = layer_table(mesh.height_mm, 0.2, 0.2)
+    ours = sections(mesh.vertices, mesh.faces, table.slice_z[::7], 0.025)
+    assert ours is not None
+    solid = manifold3d.Manifold(manifold3d.Mesh(vert_properties=mesh.vertices,
+                                                tri_verts=mesh.faces))
+    theirs = [solid.slice(float(z)).simplify(0.025) for z in table.slice_z[::7]]
+    for mine, reference in zip(ours, theirs, strict=True):
+        assert mine.area() == pytest.approx(reference.area(), rel=1e-3, abs=1e-3)
+        assert (mine - reference).area() + (reference - mine).area() < 1e-3 * max(
+            reference.area(), 1.0)
+
+
+def test_numpy_cutter_declines_an_open_mesh() -> None:
+    from slicing.cutting import cut
+
+    vertices = np.array([[0, 0, 0], [10, 0, 0], [0, 10, 0], [0, 0, 10]], dtype=float)
+    faces = np.array([[0, 2, 1], [0, 1, 3], [1, 2, 3]])  # one face missing
+    assert cut(vertices, faces, np.array([5.0])) is None
+
+
+def test_a_mesh_the_cutter_declines_is_still_sliced(generic) -> None:  # type: ignore[no-untyped-def]
+    import manifold3d
+
+    # Two cubes sharing an edge: that edge has four triangles, so the numpy cutter cannot
+    # chain it and manifold3d refuses it; trimesh's sections slice it.
+    from tests.slicing.conftest import solid
+
+    a = manifold3d.Manifold.cube([10.0, 10.0, 10.0])
+    mesh_a = solid(a, "a")
+    shifted = mesh_a.vertices.astype(np.float64) + np.array([10.0, 10.0, 0.0])
+    vertices = np.vstack([mesh_a.vertices, shifted])
+    faces = np.vstack([mesh_a.faces, mesh_a.faces + len(mesh_a.vertices)]).astype(np.int64)
+    from slicing import prepare_mesh
+
+    touching = prepare_mesh(vertices, faces, name="touching")
+    sections = slice_mesh(touching.vertices, touching.faces, np.array([5.0]))
+    assert sections[0].area() == pytest.approx(200.0, rel=1e-3)

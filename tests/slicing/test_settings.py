@@ -44,7 +44,7 @@ def test_density_given_as_percent_number() -> None:
 
 
 def test_unknown_setting_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="unknown setting infil_density.*infill_density"):
+    with pytest.raises(ValueError, match=r"unknown setting infil_density.*infill_density"):
         SliceSettings.for_quality("standard").with_overrides({"infil_density": "10%"})
 
 
