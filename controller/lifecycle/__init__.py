@@ -17,13 +17,13 @@ then publishes. For the service:
 - fleet: `upsert_site`, `register_printer`, `record_printer_state` (retained PrinterState
   and the Last Will), `expired_grace_deadlines` + `interrupt_printer` (the offline timer),
   `printers_ready_for_dispatch` (the bed-clear gate).
-- planning: `planning_instance` (the scheduler's input), `record_plan` (its output).
+- planning: `record_plan` (the scheduler's output; `controller.plan_instance` builds its
+  input from the same tables).
 - slicing: `mark_plate_slicing`, `mark_plate_sliced`, `mark_plate_slice_failed`.
 - dispatch: `claim_plate_for_dispatch` (returns a `Dispatch` to send, or None).
 - agents: `apply_printer_event` (de-duplicated by event id).
 - staff: `apply_staff_command` (accepted/refused + reason; de-duplicated by command id).
 - start-up: `recover` (what was in flight).
-- TUI: `printer_summaries`, `queue_summary`, `plate_lists`, `site_summaries`, `alerts`.
 
 Operations return a `Changes` (or an outcome holding one): `changes.jobs` are the jobs whose
 status to publish, `changes.requests` the `AgentRequest`s (cancel_part, cancel_plate, pause,

@@ -23,7 +23,7 @@ from tests.support.databases import (  # noqa: F401  (fixtures, found by name)
     farm_engine,
     migrated_db_url,
     postgres_admin,
-    postgres_template,
+    postgres_migrated,
     postgres_url,
     sqlite_template,
     sqlite_url,
