@@ -16,6 +16,7 @@ from agent.backends.base import (
     BackendEvent,
     LinkChanged,
     ObjectCancelled,
+    OperatorNeeded,
     PlateCancelled,
     PlateFailed,
     PlateFinished,
@@ -42,6 +43,7 @@ class PrinterEventHandlers:
             ObjectCancelled: self.object_cancelled,
             PlatePaused: self.paused,
             PlateResumed: self.resumed,
+            OperatorNeeded: self.operator_needed,
             PlateFinished: self.finished,
             PlateFailed: self.failed,
             PlateCancelled: self.cancelled,
@@ -88,6 +90,10 @@ class PrinterEventHandlers:
     def resumed(self, event: PlateResumed) -> None:
         self.session.reporter.report(EventKind.RESUMED, plate_id=event.plate_id,
                                      command_id=self.session.awaiting.pop("resume", None))
+
+    def operator_needed(self, event: OperatorNeeded) -> None:
+        self.session.reporter.report(EventKind.NEEDS_OPERATOR, plate_id=event.plate_id,
+                                     details=event.message)
 
     def finished(self, event: PlateFinished) -> None:
         lost = event.cancelled + event.failed

@@ -21,7 +21,7 @@ from protocol import EventKind, PrinterStatus
 
 log = logging.getLogger(__name__)
 
-_BUSY_PHASES = (Phase.HEATING, Phase.PRINTING, Phase.PAUSED)
+_BUSY_PHASES = (Phase.HEATING, Phase.PRINTING, Phase.PAUSED, Phase.NEEDS_OPERATOR)
 
 
 class PrinterSession:

@@ -25,6 +25,7 @@ class Phase(StrEnum):
     HEATING = "heating"
     PRINTING = "printing"
     PAUSED = "paused"
+    NEEDS_OPERATOR = "needs_operator"  # the printer waits for a person (M600, a prompt)
     ERROR = "error"  # a fatal printer error: reported, never cleared on its own
     DISCONNECTED = "disconnected"
 
@@ -89,6 +90,15 @@ class PlateResumed:
 
 
 @dataclass(frozen=True)
+class OperatorNeeded:
+    """The printer stopped for a person (filament change, a prompt); PlateResumed follows
+    when it goes on."""
+
+    plate_id: str
+    message: str
+
+
+@dataclass(frozen=True)
 class PlateFinished:
     plate_id: str
     printed: tuple[str, ...]
@@ -132,6 +142,7 @@ BackendEvent = (
     | ObjectCancelled
     | PlatePaused
     | PlateResumed
+    | OperatorNeeded
     | PlateFinished
     | PlateFailed
     | PlateCancelled
