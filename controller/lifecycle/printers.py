@@ -109,8 +109,6 @@ def record_printer_state(session: Session, site_id: str, printer_id: str, state:
         printer.last_seen = at
         if state.material:
             printer.loaded_material, printer.loaded_colour = state.material, state.colour
-        if state.state == PrinterStatus.AWAITING_BED_CLEAR and printer.bed_clear:
-            printer.bed_clear = False  # the agent says its bed is occupied: believe it
     session.add(printer)
     if state.state == PrinterStatus.OFFLINE:
         changes.merge(printer_offline(session, printer_id, grace_seconds=grace_seconds,

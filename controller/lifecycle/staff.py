@@ -2,9 +2,10 @@
 passed, requeue, cancel, pause/resume, maintenance.
 
 `apply_staff_command` answers every command with accepted or refused and a reason (the
-service puts it in a `StaffReply`). A refused command changes nothing. A command id seen
-before gets the same answer again without being applied twice. Commands may only touch
-printers and plates of the site they came from.
+service puts it in a `StaffReply`). An accepted `staff.bed_cleared` is for the service to
+forward to the agent as `cmd.bed_cleared` (the agent keeps its own gate). A refused command
+changes nothing. A command id seen before gets the same answer again without being applied
+twice. Commands may only touch printers and plates of the site they came from.
 
     outcome = apply_staff_command(session, site_id, command)
     session.commit()

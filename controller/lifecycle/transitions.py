@@ -149,7 +149,7 @@ def _touch(entity: Entity, at: datetime) -> None:
 
 
 class AgentAction(StrEnum):
-    """What the service must tell an agent after an operation (protocol's commands)."""
+    """What the service must tell an agent after an operation (protocol's `cmd.*`)."""
 
     CANCEL_PLATE = "cancel_plate"
     CANCEL_PART = "cancel_part"

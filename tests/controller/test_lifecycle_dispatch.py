@@ -117,10 +117,13 @@ def test_the_next_plate_waits_until_the_bed_is_cleared(farm: Farm) -> None:
     farm.printer("mk4-1", PrinterStatus.AWAITING_BED_CLEAR)
     farm.printer("mk4-1", PrinterStatus.IDLE)  # even an agent saying idle does not open the gate
     assert lc.printers_ready_for_dispatch(farm.session) == []
+    farm.printer("mk4-1", PrinterStatus.AWAITING_BED_CLEAR)
     assert farm.dispatch("mk4-1") is None
     reply = farm.staff(StaffBedCleared, printer_id="mk4-1")
     assert reply.accepted, reply.reason
     assert farm.plate("plate-a").state == "cleared"
+    assert lc.printers_ready_for_dispatch(farm.session) == []  # the agent still says waiting
+    farm.printer("mk4-1", PrinterStatus.IDLE)
     assert [p.id for p in lc.printers_ready_for_dispatch(farm.session)] == ["mk4-1"]
     dispatch = farm.dispatch("mk4-1")
     assert dispatch is not None and dispatch.plate.id == "plate-b"
