@@ -8,6 +8,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from scheduler.farmbench.density import fill_density
 from scheduler.farmbench.generator import Spec, generate
 from scheduler.farmbench.runner import CLASSES, QUICK, format_table, run_class
 
@@ -45,10 +46,15 @@ def run(args: argparse.Namespace) -> int:
             rows += run_class(bench)
             if not args.json:
                 print(f"{bench.name} done", file=sys.stderr)
+    density = {step: fill_density(rotation_step_deg=step) for step in (90, 45)}
     if args.json:
-        print(json.dumps([asdict(row) for row in rows], indent=2))
+        print(json.dumps({"rows": [asdict(row) for row in rows],
+                          "fill_density_220mm_6mm": density}, indent=2))
     else:
         print(format_table(rows))
+        print("\npacking alone, 220 mm bed, 6 mm gaps, largest first (libnest2d: 52-64 %): "
+              + ", ".join(f"{value:.1%} with {step} degree rotations"
+                          for step, value in density.items()))
     return 1 if any(row.violations for row in rows) else 0
 
 
