@@ -136,6 +136,12 @@ def reject_job(session: Session, shop_id: str, submit: JobSubmit, *, reason: str
     at = now or utcnow()
     outcome = receive_job(session, shop_id, submit, actor=actor, now=at)
     job, changes = outcome.job, outcome.changes
+    if job.state == JobState.REJECTED:
+        job.reason, job.reason_code = truncate(reason, 1000), str(code)
+        job.updated_at = at
+        changes.note(session, job, kind="job.rejected_again", actor=actor, now=at,
+                     details={"reason": job.reason, "code": job.reason_code})
+        return outcome
     if job.state != JobState.RECEIVED:
         return outcome
     _apply_submit(job, submit)
@@ -177,7 +183,7 @@ def refresh_job_state(session: Session, job_id: str, changes: Changes, *, actor:
     if job.state not in OPEN_JOB_STATES | {JobState.DONE, JobState.FAILED}:
         return
     session.flush()
-    counts = Counter(part.state for part in _parts(session, job.id))
+    counts = part_counts(session, job.id)
     target, reason = _derived_state(job, counts)
     if target == job.state:
         return
@@ -203,7 +209,7 @@ def _derived_state(job: Job, counts: Counter[str]) -> tuple[JobState, str | None
 def job_status(session: Session, job_id: str, *, now: datetime | None = None) -> JobStatus:
     """The protocol status of a job as stored now (what the shop's status topic carries)."""
     job = get_job(session, job_id)
-    counts = Counter(part.state for part in _parts(session, job.id))
+    counts = part_counts(session, job.id)
     parts = PartCounts(
         queued=sum(counts[state] for state in PARTS_WAITING) + counts[PartState.DISPATCHED],
         printing=counts[PartState.PRINTING],
@@ -227,6 +233,13 @@ def open_cancel_requests(session: Session, job_id: str) -> list[AgentRequest]:
 
     return [r for r in pending_cancel_requests(session) if r.action is AgentAction.CANCEL_PART
             and r.part_id is not None and r.part_id.startswith(job_id + "-")]
+
+
+def part_counts(session: Session, job_id: str) -> Counter[str]:
+    """How many of the job's parts are in each state (one grouped query)."""
+    query = (select(Part.state, func.count()).where(Part.job_id == job_id)
+             .group_by(col(Part.state)))
+    return Counter({state: count for state, count in session.exec(query)})
 
 
 def _estimated_completion(session: Session, job: Job) -> datetime | None:

@@ -52,6 +52,7 @@ def record_plan(session: Session, plan: Plan, *, actor: str = "scheduler",
                 for index, plate_id in enumerate(queue.plates)}
     kept: dict[str, Plate] = {}
     placed: set[str] = set()
+    _load_parts(session, [p.part for plate in plan.plates for p in plate.placements])
     for planned in plan.plates:
         if planned.locked:
             continue
@@ -65,6 +66,12 @@ def record_plan(session: Session, plan: Plan, *, actor: str = "scheduler",
     outcome.plates_to_slice = sorted(kept, key=lambda pid: (kept[pid].sequence, pid))
     session.flush()
     return outcome
+
+
+def _load_parts(session: Session, part_ids: list[str], chunk: int = 5000) -> None:
+    """Bring the plan's parts into the session in a few queries instead of one per part."""
+    for start in range(0, len(part_ids), chunk):
+        list(session.exec(select(Part).where(col(Part.id).in_(part_ids[start:start + chunk]))))
 
 
 def _record_plate(session: Session, planned: PlannedPlate, previous: dict[str, Plate],

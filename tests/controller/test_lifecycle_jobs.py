@@ -95,3 +95,16 @@ def test_a_finished_job_cannot_be_cancelled(farm: Farm) -> None:
     farm.agent("mk4-1", EventKind.PLATE_FINISHED, "plate-a")
     with pytest.raises(lc.LifecycleError, match="is done and can no longer be cancelled"):
         lc.cancel_job(farm.session, job.id, actor="shop:acme")
+
+
+def test_a_resubmit_rejected_again_carries_the_new_reason(farm: Farm) -> None:
+    first = lc.reject_job(farm.session, "acme", submit("order-9", 2), reason="mesh missing",
+                          code=RejectionCode.MESH_MISSING)
+    again = lc.reject_job(farm.session, "acme", submit("order-9", 2),
+                          reason="the part is 400 mm tall; the tallest printer takes 250 mm",
+                          code=RejectionCode.DOES_NOT_FIT)
+    farm.commit()
+    assert again.job.id == first.job.id
+    status = lc.job_status(farm.session, first.job.id)
+    assert (status.state, status.code) == ("rejected", RejectionCode.DOES_NOT_FIT)
+    assert status.reason.startswith("the part is 400 mm tall")
