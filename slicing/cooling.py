@@ -18,15 +18,18 @@ from slicing.toolpaths import LayerPlan
 def layer_seconds(plan: LayerPlan, travel_speed: float, factor: float = 1.0,
                   min_speed: float = 0.0) -> float:
     """Rough print time of a layer: extrusion at feature speed plus straight travel."""
-    total = 0.0
-    position: np.ndarray | None = None
-    for path in plan.before_objects + [p for obj in plan.objects for p in obj.paths]:
-        if position is not None:
-            total += float(np.hypot(*(path.start - position))) / travel_speed
-        speed = max(path.speed_mm_s * factor, min(path.speed_mm_s, min_speed))
-        total += path.length_mm() / speed
-        position = path.end
-    return total
+    paths = plan.before_objects + [p for obj in plan.objects for p in obj.paths]
+    if not paths:
+        return 0.0
+    polylines = [np.vstack([p.points, p.points[:1]]) if p.closed else p.points for p in paths]
+    counts = np.array([len(points) for points in polylines])
+    points = np.concatenate(polylines)
+    steps = np.hypot(*np.diff(points, axis=0).T)
+    speeds = np.array([max(p.speed_mm_s * factor, min(p.speed_mm_s, min_speed)) for p in paths])
+    per_step = np.repeat(speeds, counts)[1:]
+    firsts = (np.cumsum(counts) - counts)[1:] - 1  # steps onto a path's start are travel
+    per_step[firsts] = travel_speed
+    return float((steps / per_step).sum())
 
 
 def apply_cooling(plans: list[LayerPlan], settings: SliceSettings, material: Material) -> None:

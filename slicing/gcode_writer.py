@@ -31,7 +31,7 @@ class GcodeWriter:
         self.dialect = dialect
         self.lines: list[str] = []  # lines of the part being written
         self.chunks: list[str] = []  # finished parts of the program, joined
-        self.position = np.array([math.nan, math.nan])
+        self.position = (math.nan, math.nan)
         self.z = 0.0
         self.e = 0.0
         self.retracted = False
@@ -40,10 +40,12 @@ class GcodeWriter:
         self.fan = -1
         radius = profile.machine.filament_diameter_mm / 2
         self.filament_area = math.pi * radius * radius
-        self.z_feed = 60 * min(profile.limits.max_feedrate_mm_s.z, 10.0)
-        self.travel_feed = 60 * min(settings.travel_speed, profile.limits.max_feedrate_mm_s.x,
-                                    profile.limits.max_feedrate_mm_s.y)
-        self.retract_feed = 60 * min(settings.retract_speed, profile.limits.max_feedrate_mm_s.e)
+        self.z_feed = round(60 * min(profile.limits.max_feedrate_mm_s.z, 10.0))
+        self.feed = -1  # the modal feedrate last written (mm/min)
+        self.travel_feed = round(60 * min(settings.travel_speed, profile.limits.max_feedrate_mm_s.x,
+                                    profile.limits.max_feedrate_mm_s.y))
+        self.retract_feed = round(60 * min(settings.retract_speed,
+                                           profile.limits.max_feedrate_mm_s.e))
 
     # --- program frame ---------------------------------------------------------------
     def header(self, layer_count: int, labels: list[ObjectLabel]) -> None:
@@ -61,6 +63,7 @@ class GcodeWriter:
         self.lines.append(";TYPE:CUSTOM")
         self.lines += [line for line in text.strip("\n").splitlines()]
         self.kind = "CUSTOM"
+        self.feed = -1  # a template may leave any feedrate behind
 
     def begin_body(self) -> None:
         self.lines += ["G90", "M83" if self.dialect.relative_e else "M82", "G92 E0"]
@@ -79,23 +82,22 @@ class GcodeWriter:
             self.lines.append("G92 E0")
             self.e = 0.0
         self.z = plan.print_z
-        if not np.isnan(self.position[0]) and not self.retracted:
+        if not math.isnan(self.position[0]) and not self.retracted:
             self._retract()  # with Z hop, this lifts to the new layer's z plus the hop
         if not self.hopped:
-            self.lines.append(f"G1 Z{self.z:.3f} F{self.z_feed:.0f}")
+            self._z_move(self.z)
         self._set_fan(plan.fan_percent)
         self.kind = ""
         factor = plan.speed_factor
-        for path in plan.before_objects:
-            self._path(path, plan.height_mm, factor)
+        self._paths(plan.before_objects, plan.height_mm, factor)
         for obj in plan.objects:
             if not obj.paths:
                 continue
             label = labels[obj.part_index]
-            self._travel_to(obj.paths[0].start)
+            first = obj.paths[0].start
+            self._travel_to(float(first[0]), float(first[1]))
             self.lines.append(self.dialect.start_object(label))
-            for path in obj.paths:
-                self._path(path, plan.height_mm, factor)
+            self._paths(obj.paths, plan.height_mm, factor)
             self.lines.append(self.dialect.end_object(label))
             self.kind = ""
         self.flush()
@@ -110,38 +112,52 @@ class GcodeWriter:
             self.lines.append(f"M106 S{round(255 * percent / 100)}")
 
     # --- moves -----------------------------------------------------------------------
-    def _path(self, path: Path, height: float, factor: float) -> None:
-        self._travel_to(path.start)
-        if self.retracted:
-            self._unretract()
-        if path.kind != self.kind:
-            self.lines.append(f";TYPE:{path.kind}")
-            self.kind = path.kind
-        speed = max(path.speed_mm_s * factor, min(path.speed_mm_s, self.settings.min_print_speed))
-        self.lines.append(f"G1 F{60 * speed:.0f}")
-        points = np.vstack([path.points, path.points[:1]]) if path.closed else path.points
-        steps = np.hypot(*np.diff(points, axis=0).T)
-        flow = extrusion_area(path.width_mm, height) / self.filament_area
-        amounts = steps * flow
-        if self.dialect.relative_e:
-            values = amounts
-        else:
-            values = self.e + np.cumsum(amounts)
-            self.e = float(values[-1]) if len(values) else self.e
-        targets = points[1:]
-        self.lines.extend(map(_ABS_MOVE, targets[:, 0].tolist(), targets[:, 1].tolist(),
-                              values.tolist()))
-        self.position = points[-1]
-
-    def _travel_to(self, target: np.ndarray) -> None:
-        if np.all(np.abs(self.position - target) < 1e-4):
+    def _paths(self, paths: list[Path], height: float, factor: float) -> None:
+        """Write paths in order; coordinates and E values of all of them in one numpy pass."""
+        if not paths:
             return
-        distance = float(np.hypot(*(target - self.position))) if not np.isnan(
-            self.position[0]) else math.inf
+        polylines = [np.vstack([p.points, p.points[:1]]) if p.closed else p.points
+                     for p in paths]
+        counts = np.array([len(points) for points in polylines])
+        firsts = np.cumsum(counts) - counts
+        points = np.concatenate(polylines)
+        flows = np.array([extrusion_area(p.width_mm, height) for p in paths]) / self.filament_area
+        amounts = np.zeros(len(points))
+        amounts[1:] = np.hypot(*np.diff(points, axis=0).T) * np.repeat(flows, counts)[1:]
+        amounts[firsts] = 0.0  # the step onto a path's first point is a travel
+        values = amounts if self.dialect.relative_e else self.e + np.cumsum(amounts)
+        moves = list(map(_ABS_MOVE, points[:, 0].tolist(), points[:, 1].tolist(),
+                         values.tolist()))
+        starts = points[firsts].tolist()
+        minimum = self.settings.min_print_speed
+        for k, path in enumerate(paths):
+            if not self.dialect.relative_e:
+                self.e = float(values[firsts[k]])
+            self._travel_to(*starts[k])
+            if self.retracted:
+                self._unretract()
+            if path.kind != self.kind:
+                self.lines.append(f";TYPE:{path.kind}")
+                self.kind = path.kind
+            feed = round(60 * max(path.speed_mm_s * factor, min(path.speed_mm_s, minimum)))
+            if feed != self.feed:
+                self.lines.append(f"G1 F{feed}")
+                self.feed = feed
+            self.lines.extend(moves[firsts[k] + 1 : firsts[k] + counts[k]])
+        if not self.dialect.relative_e:
+            self.e = float(values[-1])
+        self.position = (float(points[-1, 0]), float(points[-1, 1]))
+
+    def _travel_to(self, x: float, y: float) -> None:
+        here_x, here_y = self.position
+        if abs(x - here_x) < 1e-4 and abs(y - here_y) < 1e-4:
+            return
+        distance = math.inf if math.isnan(here_x) else math.hypot(x - here_x, y - here_y)
         if distance > self.settings.retract_min_travel_mm and not self.retracted:
             self._retract()
-        self.lines.append(f"G0 X{target[0]:.3f} Y{target[1]:.3f} F{self.travel_feed:.0f}")
-        self.position = np.asarray(target, dtype=np.float64)
+        self.lines.append(f"G0 X{x:.3f} Y{y:.3f} F{self.travel_feed}")
+        self.feed = self.travel_feed
+        self.position = (x, y)
 
     def _retract(self) -> None:
         settings = self.settings
@@ -153,12 +169,12 @@ class GcodeWriter:
             return
         self.retracted = True
         if settings.z_hop_mm > 0:
-            self.lines.append(f"G1 Z{self.z + settings.z_hop_mm:.3f} F{self.z_feed:.0f}")
+            self._z_move(self.z + settings.z_hop_mm)
             self.hopped = True
 
     def _unretract(self) -> None:
         if self.hopped:
-            self.lines.append(f"G1 Z{self.z:.3f} F{self.z_feed:.0f}")
+            self._z_move(self.z)
             self.hopped = False
         if self.dialect.firmware_retraction:
             self.lines.append("G11")
@@ -166,12 +182,17 @@ class GcodeWriter:
             self._e_move(self.settings.retract_length_mm)
         self.retracted = False
 
+    def _z_move(self, z: float) -> None:
+        self.lines.append(f"G1 Z{z:.3f} F{self.z_feed}")
+        self.feed = self.z_feed
+
     def _e_move(self, amount: float) -> None:
+        self.feed = self.retract_feed
         if self.dialect.relative_e:
-            self.lines.append(f"G1 E{amount:.5f} F{self.retract_feed:.0f}")
+            self.lines.append(f"G1 E{amount:.5f} F{self.retract_feed}")
         else:
             self.e += amount
-            self.lines.append(f"G1 E{self.e:.5f} F{self.retract_feed:.0f}")
+            self.lines.append(f"G1 E{self.e:.5f} F{self.retract_feed}")
 
     def finish(self, end_template: str) -> None:
         if not self.retracted:
