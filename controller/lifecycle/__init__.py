@@ -15,7 +15,8 @@ then publishes. For the service:
 - intake: `record_mesh`, `receive_job`, `accept_job`, `reject_job`, `cancel_job`,
   `find_job`, `job_status` (a protocol `JobStatus`).
 - fleet: `upsert_site`, `register_printer`, `record_printer_state` (retained PrinterState
-  and the Last Will), `expired_grace_deadlines` + `interrupt_printer` (the offline timer),
+  and the Last Will), `expired_grace_deadlines` + `interrupt_printer` / `interrupt_plate` (the
+  offline timer),
   `printers_ready_for_dispatch` (the bed-clear gate).
 - planning: `record_plan` (the scheduler's output; `controller.plan_instance` builds its
   input from the same tables).
@@ -56,6 +57,7 @@ from controller.lifecycle.printer_events import EventOutcome, apply_printer_even
 from controller.lifecycle.printers import (
     DEFAULT_GRACE_SECONDS,
     expired_grace_deadlines,
+    interrupt_plate,
     interrupt_printer,
     printer_offline,
     printer_online,
@@ -108,6 +110,7 @@ __all__ = [
     "expired_grace_deadlines",
     "find_job",
     "get_mesh",
+    "interrupt_plate",
     "interrupt_printer",
     "job_status",
     "mark_plate_slice_failed",

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from controller.db.tables import Plate, Printer, Site
 from controller.db.types import utcnow
 from controller.lifecycle.plates import (
+    get_plate,
     next_sliced_plate,
     plate_on_printer,
     printer_is_ready,
@@ -191,8 +192,25 @@ def interrupt_printer(session: Session, printer_id: str, *, actor: str = "contro
     for plate in session.exec(select(Plate).where(
             Plate.printer_id == printer_id,
             col(Plate.state).in_([PlateState.DISPATCHED.value, PlateState.PRINTING.value]))):
-        return_plate(session, plate, PlateState.INTERRUPTED, changes, actor=actor, now=at,
-                     reason=f"printer {printer_id} offline since {printer.offline_since}")
+        changes.merge(interrupt_plate(session, plate.id, actor=actor, now=at))
+    return changes
+
+
+def interrupt_plate(session: Session, plate_id: str, *, actor: str = "controller",
+                    now: datetime | None = None) -> Changes:
+    """Give up on a dispatched or printing plate whose printer is gone: its unprinted parts
+    go back to the queue (no failure counted). If the agent reports the plate later, parts
+    not yet sent elsewhere are taken back (see `printer_events`)."""
+    at = now or utcnow()
+    plate = get_plate(session, plate_id)
+    printer = get_printer(session, plate.printer_id)
+    changes = Changes()
+    if plate.state not in (PlateState.DISPATCHED, PlateState.PRINTING):
+        raise LifecycleError(f"plate {plate.id} is {plate.state}; only a dispatched or printing "
+                             "plate can be interrupted", code="not_on_printer")
+    since = printer.offline_since.isoformat() if printer.offline_since else "unknown"
+    return_plate(session, plate, PlateState.INTERRUPTED, changes, actor=actor, now=at,
+                 reason=f"printer {printer.id} offline since {since}")
     return settle_jobs(session, changes, actor=actor, now=at)
 
 

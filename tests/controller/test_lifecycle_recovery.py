@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine
 
 from controller import lifecycle as lc
@@ -112,3 +113,13 @@ def test_a_part_sent_elsewhere_meanwhile_is_logged_as_printed_twice(farm: Farm) 
     farm.agent("mk4-1", EventKind.PLATE_FINISHED, "plate-a")
     assert farm.part(part_id).state == "printing" and farm.part(part_id).plate_id == "plate-b"
     assert "part.printed_twice" in [event.kind for event in farm.events("part", part_id)]
+
+
+def test_only_a_plate_on_a_printer_can_be_interrupted(farm: Farm) -> None:
+    job = farm.submit(quantity=1).job
+    farm.plan(("mk4-1", [f"{job.id}-0001"]), plate_ids=["plate-a"])
+    before = farm.event_count()
+    with pytest.raises(lc.LifecycleError, match="plate plate-a is planned; only a dispatched"):
+        lc.interrupt_plate(farm.session, "plate-a")
+    farm.session.rollback()
+    assert farm.event_count() == before
