@@ -255,7 +255,6 @@ def fail_plate(session: Session, plate: Plate, changes: Changes, *, reason: str,
                now: datetime | None = None) -> None:
     """The whole plate failed: every part on it that staff did not pass goes back."""
     at = now or utcnow()
-    was_started = plate.started_at is not None
     plate.reason = reason[:1000] or None
     changes.move(session, plate, PlateState.FAILED, actor=actor, now=at, details={"reason": reason})
     for placement, part in placements(session, plate.id):
@@ -267,8 +266,6 @@ def fail_plate(session: Session, plate: Plate, changes: Changes, *, reason: str,
         session.add(placement)
         requeue_part(session, part, changes, failed=True, actor=actor,
                      reason=f"plate {plate.id} failed: {reason}", now=at)
-    if not was_started:
-        _release_bed_if_untouched(session, plate, changes, actor=actor, now=at)
 
 
 def return_plate(session: Session, plate: Plate, to_state: PlateState, changes: Changes, *,
@@ -277,7 +274,6 @@ def return_plate(session: Session, plate: Plate, to_state: PlateState, changes: 
     counted; a plate that was sent to the printer gets a cancel request."""
     at = now or utcnow()
     was_on_printer = plate.state in (PlateState.DISPATCHED, PlateState.PRINTING)
-    was_started = plate.started_at is not None
     plate.reason = reason[:1000] or None
     changes.move(session, plate, to_state, actor=actor, now=at, details={"reason": reason})
     for placement, part in placements(session, plate.id):
@@ -294,13 +290,15 @@ def return_plate(session: Session, plate: Plate, to_state: PlateState, changes: 
         if printer is not None:
             changes.requests.append(AgentRequest(AgentAction.CANCEL_PLATE, printer.site_id,
                                                  printer.id, plate_id=plate.id, reason=reason))
-    if was_on_printer and not was_started:
-        _release_bed_if_untouched(session, plate, changes, actor=actor, now=at)
 
 
-def _release_bed_if_untouched(session: Session, plate: Plate, changes: Changes, *, actor: str,
-                              now: datetime) -> None:
-    # A plate that never started left nothing on the bed: the printer may take the next one.
+def release_untouched_bed(session: Session, plate: Plate, changes: Changes, *, actor: str,
+                          now: datetime) -> None:
+    """The agent said the plate never ran (it refused it, or cancelled it before starting):
+    nothing is on the bed and the printer may take its next plate without staff. Only the
+    agent's word counts: a plate merely sent, or lost with its printer, keeps the gate shut."""
+    if plate.started_at is not None:
+        return
     printer = session.get(Printer, plate.printer_id)
     if printer is None or printer.bed_clear or plate_on_printer(session, printer.id) is not None:
         return

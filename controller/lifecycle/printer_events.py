@@ -26,6 +26,7 @@ from controller.lifecycle.plates import (
     fail_plate,
     finish_plate,
     placements,
+    release_untouched_bed,
     requeue_part,
     return_plate,
     settle_jobs,
@@ -111,6 +112,7 @@ def _rejected(session: Session, plate: Plate, event: PrinterEvent, at: datetime)
     changes = Changes()
     fail_plate(session, plate, changes, actor=plate.printer_id, now=at,
                reason=f"the agent refused the plate: {event.details or 'no reason given'}")
+    release_untouched_bed(session, plate, changes, actor=plate.printer_id, now=at)
     return EventOutcome(True, changes)
 
 
@@ -183,12 +185,17 @@ def _failed(session: Session, plate: Plate, event: PrinterEvent, at: datetime) -
 
 
 def _cancelled(session: Session, plate: Plate, event: PrinterEvent, at: datetime) -> EventOutcome:
-    if plate.state not in ACTIVE_PLATE_STATES:
-        return EventOutcome(False, note=f"plate {plate.id} is already {plate.state}")
     changes = Changes()
-    return_plate(session, plate, PlateState.CANCELLED, changes, actor=plate.printer_id, now=at,
-                 reason=event.details or "cancelled on the printer")
-    changes.requests.clear()  # the agent cancelled it itself: nothing to ask
+    if plate.state in ACTIVE_PLATE_STATES:
+        return_plate(session, plate, PlateState.CANCELLED, changes, actor=plate.printer_id,
+                     now=at, reason=event.details or "cancelled on the printer")
+        changes.requests.clear()  # the agent cancelled it itself: nothing to ask
+    elif plate.state != PlateState.CANCELLED:
+        return EventOutcome(False, note=f"plate {plate.id} is {plate.state}; not cancellable")
+    else:
+        changes.note(session, plate, kind="plate.cancel_confirmed", actor=plate.printer_id,
+                     now=at)
+    release_untouched_bed(session, plate, changes, actor=plate.printer_id, now=at)
     return EventOutcome(True, changes)
 
 

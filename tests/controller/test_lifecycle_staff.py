@@ -162,3 +162,16 @@ def test_requeue_gives_a_part_out_of_attempts_another_chance(farm: Farm) -> None
     assert reply.accepted and reply.reason == "1 part(s) requeued"
     assert farm.part_states(job.id) == ["queued"]
     assert lc.job_status(farm.session, job.id).state == "accepted"
+
+
+def test_a_cancelled_plate_that_never_started_frees_the_bed_once_the_agent_confirms(farm: Farm
+                                                                                  ) -> None:
+    job = farm.submit(quantity=1).job
+    farm.plan(("mk4-1", [f"{job.id}-0001"]), plate_ids=["plate-a"])
+    farm.slice("plate-a")
+    assert farm.dispatch("mk4-1") is not None
+    reply = farm.staff(StaffCancelPlate, plate_id="plate-a")
+    assert [r.action for r in reply.changes.requests] == [lc.AgentAction.CANCEL_PLATE]
+    assert farm.get_printer("mk4-1").bed_clear is False  # the agent may have started it
+    farm.agent("mk4-1", EventKind.PLATE_CANCELLED, "plate-a")
+    assert farm.get_printer("mk4-1").bed_clear is True
