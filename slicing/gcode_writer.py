@@ -17,7 +17,7 @@ import numpy as np
 from firmware_profiles import Profile
 from slicing.dialects import Dialect, ObjectLabel
 from slicing.settings import SliceSettings
-from slicing.toolpaths import LayerPlan, Path, extrusion_area
+from slicing.toolpaths import BRIDGE, LayerPlan, Path, bridge_area, extrusion_area
 
 _ABS_MOVE = "G1 X{:.3f} Y{:.3f} E{:.5f}".format
 
@@ -38,6 +38,8 @@ class GcodeWriter:
         self.hopped = False
         self.kind = ""
         self.fan = -1
+        self.layer_fan = 0
+        self.bridge_fan = 100
         radius = profile.machine.filament_diameter_mm / 2
         self.filament_area = math.pi * radius * radius
         self.z_feed = round(60 * min(profile.limits.max_feedrate_mm_s.z, 10.0))
@@ -80,12 +82,15 @@ class GcodeWriter:
         self.lines += extra
         if not self.dialect.relative_e:
             self.lines.append("G92 E0")
-            self.e = 0.0
+            # While retracted the filament sits `retract_length` behind the logical position.
+            self.e = self.settings.retract_length_mm if (
+                self.retracted and not self.dialect.firmware_retraction) else 0.0
         self.z = plan.print_z
         if not math.isnan(self.position[0]) and not self.retracted:
             self._retract()  # with Z hop, this lifts to the new layer's z plus the hop
         if not self.hopped:
             self._z_move(self.z)
+        self.layer_fan = plan.fan_percent
         self._set_fan(plan.fan_percent)
         self.kind = ""
         factor = plan.speed_factor
@@ -121,7 +126,9 @@ class GcodeWriter:
         counts = np.array([len(points) for points in polylines])
         firsts = np.cumsum(counts) - counts
         points = np.concatenate(polylines)
-        flows = np.array([extrusion_area(p.width_mm, height) for p in paths]) / self.filament_area
+        flows = np.array([bridge_area(p.width_mm) if p.kind == BRIDGE
+                          else extrusion_area(p.width_mm, height) for p in paths])
+        flows /= self.filament_area
         amounts = np.zeros(len(points))
         amounts[1:] = np.hypot(*np.diff(points, axis=0).T) * np.repeat(flows, counts)[1:]
         amounts[firsts] = 0.0  # the step onto a path's first point is a travel
@@ -139,6 +146,8 @@ class GcodeWriter:
             if path.kind != self.kind:
                 self.lines.append(f";TYPE:{path.kind}")
                 self.kind = path.kind
+                if self.layer_fan > 0:  # bridges cool at full fan (not where it is off)
+                    self._set_fan(self.bridge_fan if path.kind == BRIDGE else self.layer_fan)
             feed = round(60 * max(path.speed_mm_s * factor, min(path.speed_mm_s, minimum)))
             if feed != self.feed:
                 self.lines.append(f"G1 F{feed}")
@@ -187,12 +196,13 @@ class GcodeWriter:
         self.feed = self.z_feed
 
     def _e_move(self, amount: float) -> None:
+        """Retract (negative) or restore. `self.e` stays the unretracted extrusion position."""
         self.feed = self.retract_feed
         if self.dialect.relative_e:
             self.lines.append(f"G1 E{amount:.5f} F{self.retract_feed}")
         else:
-            self.e += amount
-            self.lines.append(f"G1 E{self.e:.5f} F{self.retract_feed}")
+            target = self.e + min(amount, 0.0)
+            self.lines.append(f"G1 E{target:.5f} F{self.retract_feed}")
 
     def finish(self, end_template: str) -> None:
         if not self.retracted:

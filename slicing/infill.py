@@ -96,6 +96,23 @@ def solid_lines(
     return join_segments(segments, max_link_mm=2.5 * step_mm)
 
 
+def bridge_lines(region: manifold3d.CrossSection, nozzle_mm: float) -> list[np.ndarray]:
+    """Threads across a bridge, in the direction that gives the shortest spans."""
+    inset = region.offset(-nozzle_mm / 2, manifold3d.JoinType.Miter, 2.0)
+    best: np.ndarray | None = None
+    best_span = np.inf
+    for angle in range(0, 180, 15):
+        segments = scanline_segments(inset, float(angle), nozzle_mm, phase_mm=nozzle_mm / 2)
+        if len(segments) == 0:
+            continue
+        span = float(np.hypot(*(segments[:, 1] - segments[:, 0]).T).max())
+        if span < best_span - 1e-6:
+            best, best_span = segments, span
+    if best is None:
+        return []
+    return join_segments(best, max_link_mm=2.5 * nozzle_mm)
+
+
 def sparse_lines(
     region: manifold3d.CrossSection, pattern: str, density: float, step_mm: float,
     angle_deg: float, layer_index: int, z_mm: float,

@@ -13,6 +13,7 @@ import numpy as np
 from slicing.planner import Island, PartLayer, layer_width
 from slicing.settings import SliceSettings
 from slicing.toolpaths import (
+    BRIDGE,
     BRIM,
     FILL,
     SKIN,
@@ -25,7 +26,7 @@ from slicing.toolpaths import (
     Path,
 )
 
-FILL_ORDER = (SKIN, TOP_SKIN, FILL)
+FILL_ORDER = (BRIDGE, SKIN, TOP_SKIN, FILL)
 SUPPORT_ORDER = (SUPPORT, SUPPORT_INTERFACE)
 
 
@@ -40,14 +41,16 @@ def feature_speed(kind: str, settings: SliceSettings, layer_index: int) -> float
         FILL: settings.infill_speed,
         SUPPORT: settings.support_speed,
         SUPPORT_INTERFACE: settings.support_speed,
+        BRIDGE: settings.bridge_speed,
     }.get(kind, settings.first_layer_speed)
 
 
 class LayerOrderer:
     """Orders one layer of every part; remembers each part's seam between layers."""
 
-    def __init__(self, settings: SliceSettings) -> None:
+    def __init__(self, settings: SliceSettings, nozzle_mm: float = 0.4) -> None:
         self.settings = settings
+        self.nozzle_mm = nozzle_mm
         self.seams: dict[int, np.ndarray] = {}
 
     def order(
@@ -103,6 +106,8 @@ class LayerOrderer:
             fill_width = width
             if kind == TOP_SKIN and index > 0:
                 fill_width = settings.top_line_width_mm
+            elif kind == BRIDGE:
+                fill_width = self.nozzle_mm
             position = self._polylines(paths, island.fills.get(kind, []), kind, index,
                                        position, fill_width)
         return position

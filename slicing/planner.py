@@ -17,10 +17,18 @@ from slicing import infill
 from slicing.layers import LayerTable, slice_mesh
 from slicing.perimeters import make_walls
 from slicing.settings import SliceSettings
-from slicing.skins import LayerRegions, split_regions
+from slicing.skins import LayerRegions, SkinRules, split_regions
 from slicing.skirt import brim_loops
 from slicing.supports import support_layers
-from slicing.toolpaths import FILL, SKIN, SUPPORT, SUPPORT_INTERFACE, TOP_SKIN, spacing
+from slicing.toolpaths import (
+    BRIDGE,
+    FILL,
+    SKIN,
+    SUPPORT,
+    SUPPORT_INTERFACE,
+    TOP_SKIN,
+    spacing,
+)
 
 
 @dataclass
@@ -57,7 +65,7 @@ def layer_width(settings: SliceSettings, index: int) -> float:
 
 def plan_part(
     vertices: np.ndarray, faces: np.ndarray, table: LayerTable, count: int,
-    settings: SliceSettings,
+    settings: SliceSettings, nozzle_mm: float = 0.4,
 ) -> PartPlan:
     """Walls, skins, infill, supports and brim of one placed part (plate coordinates)."""
     sections = slice_mesh(vertices, faces, table.slice_z[:count])
@@ -69,12 +77,15 @@ def plan_part(
         found, inner = _walls_of_layer(section, settings, index, float(table.height[index]))
         islands.append(found)
         inners.append(inner)
-    regions = split_regions(sections, inners, settings.top_layers, settings.bottom_layers,
-                            settings.line_width_mm)
+    rules = SkinRules(top_layers=settings.top_layers, bottom_layers=settings.bottom_layers,
+                      width_mm=settings.line_width_mm,
+                      solid_below_area_mm2=settings.solid_below_area_mm2,
+                      vertical_shells=settings.vertical_shells, bridges=settings.bridges)
+    regions = split_regions(sections, inners, rules)
     layers = []
     for index, region in enumerate(regions):
         height = float(table.height[index])
-        fills = _fills(region, settings, index, height, float(table.slice_z[index]))
+        fills = _fills(region, settings, index, height, float(table.slice_z[index]), nozzle_mm)
         _assign(islands[index], fills)
         layers.append(PartLayer(islands=islands[index]))
     if settings.supports:
@@ -110,7 +121,8 @@ def _walls_of_layer(
 
 
 def _fills(
-    region: LayerRegions, settings: SliceSettings, index: int, height: float, z: float
+    region: LayerRegions, settings: SliceSettings, index: int, height: float, z: float,
+    nozzle_mm: float,
 ) -> dict[str, list[np.ndarray]]:
     width = layer_width(settings, index)
     step = spacing(width, height)
@@ -121,6 +133,8 @@ def _fills(
         fills[TOP_SKIN] = infill.solid_lines(region.top, spacing(top_width, height), angle)
     if not region.solid.is_empty():
         fills[SKIN] = infill.solid_lines(region.solid, step, angle)
+    if not region.bridge.is_empty():
+        fills[BRIDGE] = infill.bridge_lines(region.bridge, nozzle_mm)
     if not region.sparse.is_empty():
         fills[FILL] = infill.sparse_lines(region.sparse, settings.infill_pattern,
                                           settings.infill_density, step,

@@ -138,7 +138,7 @@ def build_program(
     report(0.0)
     table = layer_table(max(p.mesh.height_mm for p in parts), settings.first_layer_height_mm,
                         settings.layer_height_mm)
-    plans = _plan_parts(parts, table, settings, report)
+    plans = _plan_parts(parts, table, settings, profile.machine.nozzle_diameter_mm, report)
     warnings = [f"{parts[i].name}: layers {plan.empty_layers[:5]} have area but are too thin "
                 "to print" for i, plan in enumerate(plans) if plan.empty_layers]
     count = max(len(plan.layers) for plan in plans)
@@ -148,6 +148,7 @@ def build_program(
     report(0.85)
     labels = _labels(parts)
     writer = GcodeWriter(profile, settings, Dialect.for_profile(profile))
+    writer.bridge_fan = chosen.fan_max_percent
     writer.header(len(layers), list(labels.values()))
     values = template_values(profile, material, print_bounds=_print_bounds(plans, profile))
     if settings.hotend_c is not None:
@@ -165,13 +166,14 @@ def build_program(
 
 
 def _plan_parts(parts: list[PlatePart], table: LayerTable, settings: SliceSettings,
-                report: ProgressFn) -> list[PartPlan]:
+                nozzle_mm: float, report: ProgressFn) -> list[PartPlan]:
     total = sum(p.mesh.triangles for p in parts) or 1
     done = 0
     plans = []
     for part in parts:
         count = part_layer_count(part.mesh.height_mm, table)
-        plans.append(plan_part(part.placed_vertices(), part.mesh.faces, table, count, settings))
+        plans.append(plan_part(part.placed_vertices(), part.mesh.faces, table, count, settings,
+                               nozzle_mm))
         done += part.mesh.triangles
         report(0.8 * done / total)
     return plans
@@ -179,7 +181,7 @@ def _plan_parts(parts: list[PlatePart], table: LayerTable, settings: SliceSettin
 
 def _order_layers(plans: list[PartPlan], table: LayerTable, count: int,
                   settings: SliceSettings, profile: Profile) -> tuple[list[LayerPlan], list[str]]:
-    orderer = LayerOrderer(settings)
+    orderer = LayerOrderer(settings, profile.machine.nozzle_diameter_mm)
     position = np.array(profile.machine.bed_bounds()[:2], dtype=np.float64)
     layers = []
     warnings: list[str] = []

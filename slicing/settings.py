@@ -36,6 +36,9 @@ class SliceSettings(BaseModel):
     infill_pattern: InfillPattern = "grid"
     infill_angle_deg: float = 45.0
     infill_overlap: float = Field(0.25, ge=0.0, le=0.5)  # fraction of a line width
+    solid_below_area_mm2: float = Field(70.0, ge=0, le=10000)  # smaller infill islands: solid
+    vertical_shells: bool = True  # solid infill where nearby layers' walls pass over infill
+    bridges: bool = True  # skin over nothing printed as round threads, fan at full
     seam: SeamPosition = "aligned"
     outer_wall_speed: float = Field(30.0, gt=0, le=1000)
     inner_wall_speed: float = Field(60.0, gt=0, le=1000)
@@ -43,6 +46,7 @@ class SliceSettings(BaseModel):
     solid_infill_speed: float = Field(60.0, gt=0, le=1000)
     top_speed: float = Field(30.0, gt=0, le=1000)
     support_speed: float = Field(60.0, gt=0, le=1000)
+    bridge_speed: float = Field(40.0, gt=0, le=1000)
     first_layer_speed: float = Field(20.0, gt=0, le=1000)
     travel_speed: float = Field(120.0, gt=0, le=2000)
     retract_length_mm: float = Field(0.8, ge=0, le=15)

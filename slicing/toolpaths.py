@@ -17,6 +17,7 @@ WALL_OUTER = "WALL-OUTER"
 WALL_INNER = "WALL-INNER"
 SKIN = "SKIN"
 TOP_SKIN = "TOP-SKIN"
+BRIDGE = "BRIDGE"
 FILL = "FILL"
 SUPPORT = "SUPPORT"
 SUPPORT_INTERFACE = "SUPPORT-INTERFACE"
@@ -29,6 +30,11 @@ def extrusion_area(width_mm: float, height_mm: float) -> float:
     if width_mm <= height_mm:
         return math.pi * (width_mm / 2) ** 2
     return (width_mm - height_mm) * height_mm + math.pi * (height_mm / 2) ** 2
+
+
+def bridge_area(width_mm: float) -> float:
+    """A bridge thread hangs free: a round section as wide as the nozzle."""
+    return math.pi * (width_mm / 2) ** 2
 
 
 def spacing(width_mm: float, height_mm: float) -> float:
