@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "farmbench": ("scheduler.farmbench.cli", "generate and run scheduling benchmarks"),
     "controller": ("controller.cli", "run the farm's controller service (embedded broker if none)"),
     "submit": ("controller.submit_cli", "upload a mesh, submit a print job, follow its status"),
+    "agent": ("agent.cli", "run the agent beside one printer"),
 }
 
 

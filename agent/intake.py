@@ -14,11 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from firmware_profiles.gcode import analyze_and_check
-
 from agent.backends.base import PlateToRun
 from agent.spool import Spool, SpoolError
 from firmware_profiles import Profile
+from firmware_profiles.gcode import Severity, analyze_and_check
 from protocol import RunPlate
 
 MAX_VIOLATIONS_SHOWN = 5
@@ -51,7 +50,7 @@ class PlateIntake:
             raise PlateRefused(str(error)) from error
         text = program.read_bytes()
         stats, violations = analyze_and_check(text, self._profile, command.material)
-        errors = [v for v in violations if str(getattr(v, "severity", "error")) == "error"]
+        errors = [v for v in violations if v.severity is Severity.ERROR]
         if errors:
             shown = "; ".join(v.reason for v in errors[:MAX_VIOLATIONS_SHOWN])
             more = len(errors) - MAX_VIOLATIONS_SHOWN

@@ -38,14 +38,25 @@ class PrintJournal:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self._written = threading.Condition()
 
     def record(self, entry: JournalEntry) -> None:
         line = json.dumps(asdict(entry), sort_keys=True) + "\n"
-        with self._lock, open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with self._written:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._written.notify_all()
+
+    def wait_for(self, plate_id: str, outcome: Outcome, timeout: float) -> bool:
+        """Block until the journal records `outcome` for the plate (or `timeout` passes)."""
+        def recorded() -> bool:
+            return any(entry.plate_id == plate_id and entry.outcome == outcome
+                       for entry in self.entries())
+
+        with self._written:
+            return self._written.wait_for(recorded, timeout)
 
     def entries(self) -> list[JournalEntry]:
         return read_journal(self.path)

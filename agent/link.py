@@ -32,6 +32,18 @@ from agent.config import AgentConfig
 log = logging.getLogger(__name__)
 
 
+class _QuietWhileOffline(logging.Filter):
+    """paho logs an ERROR on every reconnect attempt while the broker is away; the link
+    logs the outage once itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Client is not connected")
+
+
+_paho_log = logging.getLogger(__name__ + ".paho")
+_paho_log.addFilter(_QuietWhileOffline())
+
+
 @dataclass(frozen=True)
 class Connected:
     connection: int  # 1 for the first connection of this run, then 2, 3, ...
@@ -75,6 +87,7 @@ class MqttLink:
         self._on_event = on_event
         self._lock = threading.Lock()
         self._connected = False
+        self._stopping = False
         self._connection = 1  # the number of the connection being opened
         self._client = self._make_client()
 
@@ -94,7 +107,7 @@ class MqttLink:
         client.on_disconnect = self._handle_disconnect
         client.on_publish = self._handle_publish
         client.on_message = self._handle_message
-        client.enable_logger(log)
+        client.enable_logger(_paho_log)
         return client
 
     # -- life cycle --------------------------------------------------------------------
@@ -110,6 +123,7 @@ class MqttLink:
     def stop(self, final_payload: bytes | None = None) -> None:
         """Leave cleanly. A clean disconnect does not fire the Last Will, so the owner
         passes the state to leave behind (retained) in `final_payload`."""
+        self._stopping = True
         if final_payload is not None and self.connected:
             info = self._client.publish(self._will_topic, final_payload, qos=1, retain=True)
             # If the link drops meanwhile, the broker sends the will instead.
@@ -181,7 +195,7 @@ class MqttLink:
             self._connected = False
             if was_connected:
                 self._connection += 1
-        if was_connected:
+        if was_connected and not self._stopping:
             # The next attempt opens a new connection: its will must name it.
             self._set_will()
             log.warning("lost the broker: %s; reconnecting in the background", reason)
