@@ -2,7 +2,7 @@
 
 Shared by `makerfarm demo`, the end-to-end test and the benchmark, so all three run the same
 farm: three makerspaces around Berlin (well inside the scheduler's shipping radius), nine
-printers of six profiles with PLA, PETG and ABS spools loaded, and five shops whose jobs
+printers of five profiles with PLA, PETG and ABS spools loaded, and five shops whose jobs
 use the generated demo meshes (`controller.demo_meshes`) in those materials.
 """
 
@@ -26,15 +26,15 @@ SITES = (
 
 # (printer id, site, profile, material, colour)
 PRINTERS = (
-    ("kb-mk4-1", "kreuzberg", "prusa-mk4", "PLA", "black"),
-    ("kb-mk4-2", "kreuzberg", "prusa-mk4", "PETG", "white"),
-    ("kb-voron", "kreuzberg", "voron-2.4-350", "ABS", "black"),
+    ("kb-p1s", "kreuzberg", "bambu-p1s", "ABS", "black"),
+    ("kb-ender", "kreuzberg", "creality-ender3-v2", "PLA", "black"),
+    ("kb-ratrig", "kreuzberg", "ratrig-vcore3-300", "PETG", "white"),
     ("wd-ender-1", "wedding", "creality-ender3-v2", "PLA", "white"),
     ("wd-ender-2", "wedding", "creality-ender3-v2", "PLA", "black"),
     ("wd-p1s", "wedding", "bambu-p1s", "PETG", "black"),
-    ("pd-mk3s", "potsdam", "prusa-mk3s", "PLA", "black"),
     ("pd-g220", "potsdam", "generic-220", "PETG", "white"),
     ("pd-ratrig", "potsdam", "ratrig-vcore3-300", "PLA", "white"),
+    ("pd-kossel", "potsdam", "anycubic-kossel-linear-plus", "PLA", "black"),
 )
 
 SHOPS = ("acme-gifts", "keyring-co", "boxworks", "coaster-club", "clip-shop")

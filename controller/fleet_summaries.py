@@ -45,6 +45,7 @@ MAX_QUEUE_JOBS = 200
 MAX_SITE_PLATES = 200
 MAX_FOOTPRINT_POINTS = 64
 AT_RISK = timedelta(hours=2)
+_NOT_STARTED = ("planned", "slicing", "sliced")
 _ONLINE_WAITING = (PrinterStatus.AWAITING_BED_CLEAR, PrinterStatus.NEEDS_OPERATOR)
 
 
@@ -62,13 +63,16 @@ def build_summaries(session: Session) -> list[tuple[str, bytes]]:
         out.append((topics.fleet_printer_topic(printer.site_id, printer.id), encode(summary)))
     out.append((topics.fleet_queue_topic(), encode(_queue_summary(session, now))))
     site_of = {printer.id: printer.site_id for printer in printers}
+    parts_on = Counter(session.exec(select(PlatePart.plate_id).where(
+        col(PlatePart.plate_id).in_([p.id for p in open_plates]))))
     for site in sites:
         plates = [p for p in open_plates if site_of.get(p.printer_id) == site.id]
         out.append((topics.fleet_plates_topic(site.id),
                     encode(_plate_list(session, site, plates, printers, now))))
         site_printers = [p for p in printers if p.site_id == site.id]
+        waiting = sum(parts_on[p.id] for p in plates if p.state in _NOT_STARTED)
         out.append((topics.fleet_site_topic(site.id),
-                    encode(_site_summary(site, site_printers, plates, now))))
+                    encode(_site_summary(site, site_printers, plates, waiting, now))))
     out.append((topics.fleet_alerts_topic(), encode(_alerts(printers, now))))
     return out
 
@@ -162,7 +166,7 @@ def _placed_parts(session: Session, plate_id: str) -> Iterable[PlacedPart]:
                          state=wire_part_state(part.state))
 
 
-def _site_summary(site: Site, printers: list[Printer], plates: list[Plate],
+def _site_summary(site: Site, printers: list[Printer], plates: list[Plate], waiting: int,
                   now: datetime) -> SiteSummary:
     states = Counter(printer.state for printer in printers)
     needs = []
@@ -179,7 +183,7 @@ def _site_summary(site: Site, printers: list[Printer], plates: list[Plate],
         waiting_for_staff=sum(states[s] for s in _ONLINE_WAITING),
         offline=states[PrinterStatus.OFFLINE], error=states[PrinterStatus.ERROR],
         maintenance=states[PrinterStatus.MAINTENANCE],
-        parts_queued=sum(len(p.id) > 0 for p in plates if p.state == "planned"),
+        parts_queued=waiting,
         materials_needed_next=tuple(needs[:32]), updated_at=now,
     )
 

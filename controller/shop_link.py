@@ -11,6 +11,7 @@ import queue
 import ssl
 import threading
 import uuid
+from collections.abc import Callable
 from types import TracebackType
 
 import paho.mqtt.client as mqtt
@@ -33,14 +34,16 @@ class ShopLinkError(Exception):
 class ShopLink:
     """A connected shop client; a context manager. Messages come out of `next_message`."""
 
-    def __init__(self, broker_url: str, shop: str, client_id: str | None = None) -> None:
+    def __init__(self, broker_url: str, shop: str | None, client_id: str | None = None) -> None:
+        """`shop=None` follows every shop (the demo's and the benchmark's view)."""
         try:
             self._address = BrokerAddress.parse(broker_url)
         except ValueError as exc:
             raise ShopLinkError(str(exc)) from None
         self.shop = shop
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                   client_id=client_id or f"shop-{shop}-{uuid.uuid4().hex[:8]}")
+                                   client_id=client_id or f"shop-{shop or 'all'}-"
+                                   f"{uuid.uuid4().hex[:8]}")
         if self._address.username:
             self._client.username_pw_set(self._address.username, self._address.password)
         if self._address.tls:
@@ -48,6 +51,7 @@ class ShopLink:
         self._subscribed = threading.Event()
         self._refused: str | None = None
         self._messages: queue.Queue[JobStatus | Rejection] = queue.Queue()
+        self.listeners: list[Callable[[str, JobStatus | Rejection], None]] = []
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
@@ -82,7 +86,7 @@ class ShopLink:
             return
         client.subscribe([
             (topics.topic_filter(topics.TopicKind.JOB_STATUS, shop=self.shop), 1),
-            (topics.shop_errors_topic(self.shop), 1),
+            (topics.topic_filter(topics.TopicKind.SHOP_ERRORS, shop=self.shop), 1),
         ])
 
     def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int,
@@ -92,8 +96,11 @@ class ShopLink:
     def _on_message(self, client: mqtt.Client, userdata: object,
                     message: mqtt.MQTTMessage) -> None:
         decoded = decode_shop_message(message.topic, bytes(message.payload))
-        if decoded is not None:
-            self._messages.put(decoded)
+        if decoded is None:
+            return
+        for listener in self.listeners:
+            listener(message.topic, decoded)
+        self._messages.put(decoded)
 
     def publish(self, topic: str, payload: bytes) -> None:
         """Publish at QoS 1 and wait for the broker's acknowledgement."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from firmware_profiles import Profile, load_profile
 
 if TYPE_CHECKING:
-    from slicing import PreparedMesh
+    from slicing import PreparedMesh, SliceSettings
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def analyse_mesh(path: str, sha256: str, fmt: str, profile_ids: tuple[str, ...],
                  scale: float = 1.0) -> MeshFacts | MeshProblem:
     """Load and check a stored mesh; which of `profile_ids` it fits; part estimates for
     `material` on the profiles it fits."""
-    from slicing import MeshRejected, SliceSettings, estimate_part, fits_bed
+    from slicing import MeshRejected, SliceSettings, SlicingError, fits_bed
 
     try:
         mesh = prepared_mesh(path, fmt, scale)
@@ -80,8 +80,11 @@ def analyse_mesh(path: str, sha256: str, fmt: str, profile_ids: tuple[str, ...],
         settings = SliceSettings.for_quality(quality, material=material)
         for pid, ok in fits.items():
             if ok and _runs(profile(pid), material):
-                seconds, grams = estimate_part(mesh, profile(pid), material, settings)
-                estimates[(pid, material)] = (float(seconds), float(grams))
+                try:
+                    estimates[(pid, material)] = _estimate(mesh, profile(pid), material,
+                                                           settings)
+                except SlicingError:
+                    continue  # this printer cannot run it now; intake judges the others
     x, y, z = mesh.size_mm
     return MeshFacts(sha256=sha256, fmt=fmt, size_bytes=Path(path).stat().st_size,
                      triangles=mesh.triangles,
@@ -89,6 +92,22 @@ def analyse_mesh(path: str, sha256: str, fmt: str, profile_ids: tuple[str, ...],
                      footprint=[(round(px, 3), round(py, 3)) for px, py in mesh.footprint_xy],
                      volume_mm3=float(mesh.volume_mm3), repairs=tuple(mesh.repairs),
                      fits=fits, estimates=estimates)
+
+
+def _estimate(mesh: PreparedMesh, printer_profile: Profile, material: str,
+              settings: SliceSettings) -> tuple[float, float]:
+    """(print seconds, filament grams) of one part, from the slicer's estimate; when that
+    cannot give a figure, from slicing the part alone on a plate."""
+    from slicing import PlatePart, estimate_part, slice_plate
+
+    try:
+        seconds, grams = estimate_part(mesh, printer_profile, material, settings)
+        return float(seconds), float(grams)
+    except (TypeError, ValueError):
+        low_x, low_y, high_x, high_y = printer_profile.machine.bed_bounds()
+        alone = PlatePart(mesh, (low_x + high_x) / 2, (low_y + high_y) / 2, 0.0, "part")
+        result = slice_plate([alone], printer_profile, material, settings)
+        return float(result.print_seconds), float(result.filament_g or 0.0)
 
 
 def _runs(printer_profile: Profile, material: str) -> bool:

@@ -22,11 +22,13 @@ from sqlmodel import Session, col, select
 
 from controller.component import Component
 from controller.components import Farm
+from controller.components.publisher import agent_command
 from controller.db.tables import Plate, Printer
 from controller.lifecycle.plates import claim_plate_for_dispatch, placements
 from controller.lifecycle.printers import printers_ready_for_dispatch
+from controller.lifecycle.recovery import recover
 from controller.lifecycle.states import PartState, PlateState
-from controller.lifecycle.transitions import Changes
+from controller.lifecycle.transitions import AgentRequest, Changes
 from controller.logs import log
 from protocol import topics
 from protocol.codec import encode
@@ -61,9 +63,17 @@ class Dispatcher(Component):
         self.dispatched = 0
 
     async def start(self) -> None:
-        # After a restart, plates sent but never acknowledged are sent again at once.
-        for shipment in await self._farm.store.run(unacknowledged, None):
+        # After a restart: plates sent but never acknowledged are sent again at once, and
+        # part cancellations the agents may not have heard are repeated.
+        recovery = await self._farm.store.run(_recover)
+        for shipment in recovery.shipments:
             await self._send(shipment, resend=True)
+        for request in recovery.requests:
+            self._farm.publisher.command(request.site_id, request.printer_id,
+                                         agent_command(request))
+        log(_logger, logging.INFO, "in-flight work recovered", resent=len(recovery.shipments),
+            cancels=len(recovery.requests), open_jobs=recovery.open_jobs,
+            offline_timers=recovery.timers)
         self._farm.signals.dispatch.poke()
         self.spawn(self._loop, "loop", restart=True)
         self.spawn(self._resend_loop, "resend", restart=True)
@@ -109,6 +119,23 @@ class Dispatcher(Component):
         log(_logger, logging.INFO, "plate resent" if resend else "plate dispatched",
             plate=shipment.plate_id, printer=shipment.printer_id, parts=len(shipment.parts),
             gzip_bytes=len(packed))
+
+
+@dataclass(frozen=True)
+class _Recovered:
+    shipments: list[Shipment]
+    requests: list[AgentRequest]
+    open_jobs: int
+    timers: int
+
+
+def _recover(session: Session) -> _Recovered:
+    found = recover(session)
+    return _Recovered(
+        shipments=[_shipment(d.plate, d.site_id, d.profile_id, d.parts)
+                   for d in found.unacknowledged_dispatches if d.parts],
+        requests=found.cancel_requests, open_jobs=len(found.open_jobs),
+        timers=len(found.grace_deadlines))
 
 
 def _ready_printer_ids(session: Session) -> list[str]:

@@ -22,16 +22,17 @@ from sqlmodel import Session
 from controller.blob_store import BlobStore
 from controller.component import Component
 from controller.components import Farm
-from controller.db.tables import Job, Mesh
+from controller.db.tables import Job
 from controller.eligibility import Eligibility, fleet_profiles, judge
 from controller.lifecycle.jobs import (
     PartEstimate,
     accept_job,
     cancel_job,
-    ensure_shop,
     find_job,
     reject_job,
 )
+from controller.lifecycle.meshes import MeshFacts as StoredMesh
+from controller.lifecycle.meshes import record_mesh
 from controller.lifecycle.transitions import Changes, LifecycleError
 from controller.logs import log
 from controller.mqtt_link import Inbound
@@ -223,16 +224,14 @@ def _accepted_job_id(session: Session, shop: str, client_ref: str) -> str | None
 
 def _accept(session: Session, shop: str, submit: JobSubmit, facts: MeshFacts, path: str,
             estimate: PartEstimate) -> tuple[str, Changes]:
-    if session.get(Mesh, facts.sha256) is None:
-        # The row describes the mesh as uploaded; a job's scale is applied where it is used.
-        k = 1.0 / submit.scale
-        ensure_shop(session, shop)
-        session.add(Mesh(sha256=facts.sha256, format=facts.fmt, size_bytes=facts.size_bytes,
-                         stored_path=path, triangles=facts.triangles,
-                         size_mm=[v * k for v in facts.size_mm],
-                         footprint=[[x * k, y * k] for x, y in facts.footprint],
-                         volume_mm3=facts.volume_mm3 * k**3, uploaded_by=shop))
-        session.flush()
+    # The row describes the mesh as uploaded; a job's scale is applied where it is used.
+    k = 1.0 / submit.scale
+    record_mesh(session, StoredMesh(
+        sha256=facts.sha256, format=facts.fmt, size_bytes=facts.size_bytes, stored_path=path,
+        triangles=facts.triangles, size_mm=(facts.size_mm[0] * k, facts.size_mm[1] * k,
+                                            facts.size_mm[2] * k),
+        footprint=[(x * k, y * k) for x, y in facts.footprint],
+        volume_mm3=facts.volume_mm3 * k**3), uploaded_by=shop)
     outcome = accept_job(session, shop, submit, estimate=estimate)
     return outcome.job.id, outcome.changes
 

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -34,7 +35,14 @@ from controller.store import Store
 from protocol import topics
 from protocol.base import Message
 from protocol.codec import encode
-from protocol.messages.commands import CancelPart, CancelPlate, Pause, Resume, SetMaintenance
+from protocol.messages.commands import (
+    BedCleared,
+    CancelPart,
+    CancelPlate,
+    Pause,
+    Resume,
+    SetMaintenance,
+)
 from protocol.messages.jobs import Rejection
 from protocol.messages.staff import StaffReply
 
@@ -50,20 +58,22 @@ def new_command_id() -> str:
 
 def agent_command(request: AgentRequest) -> Message:
     """The protocol command for a lifecycle request."""
-    common = {"command_id": new_command_id(), "issued_at": datetime.now(UTC)}
-    match request.action:
-        case AgentAction.CANCEL_PART:
-            return CancelPart(plate_id=request.plate_id, part_id=request.part_id,
-                              reason=request.reason, **common)
-        case AgentAction.CANCEL_PLATE:
-            return CancelPlate(plate_id=request.plate_id, reason=request.reason, **common)
-        case AgentAction.PAUSE:
-            return Pause(**common)
-        case AgentAction.RESUME:
-            return Resume(**common)
-        case AgentAction.SET_MAINTENANCE:
-            return SetMaintenance(on=bool(request.on), reason=request.reason, **common)
-    raise ValueError(f"no command for {request.action}")
+    common: dict[str, Any] = {"command_id": new_command_id(), "issued_at": datetime.now(UTC)}
+    action = str(request.action)
+    if action == AgentAction.CANCEL_PART:
+        return CancelPart(plate_id=request.plate_id, part_id=request.part_id,
+                          reason=request.reason, **common)
+    if action == AgentAction.CANCEL_PLATE:
+        return CancelPlate(plate_id=request.plate_id, reason=request.reason, **common)
+    if action == AgentAction.PAUSE:
+        return Pause(**common)
+    if action == AgentAction.RESUME:
+        return Resume(**common)
+    if action == AgentAction.SET_MAINTENANCE:
+        return SetMaintenance(on=bool(request.on), reason=request.reason, **common)
+    if action == "bed_cleared":
+        return BedCleared(plate_id=request.plate_id, **common)
+    raise ValueError(f"no protocol command for the agent request {action!r}")
 
 
 class Publisher(Component):

@@ -74,7 +74,8 @@ class StaffDesk(Component):
         outcome = await self._farm.apply(_apply, site, staff_command)
         log(_logger, logging.INFO, "staff command", site=site, action=command.type,
             user=staff_command.staff_user, accepted=outcome.accepted, reason=outcome.reason)
-        if outcome.accepted and not outcome.replayed:
+        forwarded = any(str(r.action) == "bed_cleared" for r in outcome.changes.requests)
+        if outcome.accepted and not outcome.replayed and not forwarded:
             await self._forward(site, staff_command)
         self._farm.publisher.staff_reply(site, StaffReply(
             command_id=staff_command.command_id, action=command.type,
