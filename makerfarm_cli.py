@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "controller": ("controller.cli", "run the farm's controller service (embedded broker if none)"),
     "submit": ("controller.submit_cli", "upload a mesh, submit a print job, follow its status"),
     "agent": ("agent.cli", "run the agent beside one printer"),
+    "tui": ("tui.cli", "the staff terminal UI"),
 }
 
 

@@ -1,0 +1,1 @@
+"""The TUI's screens: fleet, printer detail, queue, plates, sites, alerts, help, dialogs."""

@@ -1,0 +1,109 @@
+"""The queue view (`2`): open jobs and their parts, by state, shop, material and due time.
+
+Late jobs are red and at-risk jobs yellow, and they sort first; `/` searches job, shop,
+reference, material and state; the line above the table counts jobs by state, parts by
+material and how many are late or at risk.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+
+from protocol.messages.fleet import QueuedJob
+from tui.formatting import JOB_STATE_STYLES, NO_VALUE, local_time, material_text
+from tui.screens.table_screen import Row, TableScreen
+
+_FAR_FUTURE = 1e12  # sorts jobs without a due date after every dated one
+
+
+def parts_text(job: QueuedJob) -> Text:
+    """`3✓ 2▶ 5… 1✖ /11`: printed, printing, waiting, failed, of the quantity."""
+    text = Text()
+    for count, mark, style in (
+        (job.parts.printed, "✓", "green"), (job.parts.printing, "▶", "bold green"),
+        (job.parts.queued, "…", "cyan"), (job.parts.failed, "✖", "bold red"),
+        (job.parts.cancelled, "⊘", "dim"),
+    ):
+        if count:
+            if text:
+                text.append(" ")
+            text.append(f"{count}{mark}", style=style)
+    text.append(f" /{job.quantity}", style="dim")
+    return text
+
+
+def urgency(job: QueuedJob) -> Text:
+    if job.late:
+        return Text(" LATE ", style="bold white on red")
+    if job.at_risk:
+        return Text(" risk ", style="bold black on yellow")
+    return Text("")
+
+
+class QueueScreen(TableScreen):
+    VIEW_NAME = "queue"
+    COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]] = (
+        ("Urgency", 7), ("Job", 12), ("Shop", 11), ("Reference", 12), ("State", 9),
+        ("Material", 15), ("Parts", 11), ("Priority", 8), ("Due", 11), ("Estimate", 11),
+        ("Site", 9),
+    )
+
+    def build_rows(self) -> list[Row]:
+        queue = self.store.queue
+        if queue is None:
+            return []
+        site = self.farm_app.site
+        return [self._row(job) for job in queue.jobs
+                if site is None or job.site_id in (None, site)]
+
+    def _row(self, job: QueuedJob) -> Row:
+        tz = self.store.timezone_of(job.site_id or self.farm_app.site)
+        now = self.farm_app.now()
+        due_style = "bold red" if job.late else "yellow" if job.at_risk else ""
+        cells = (
+            urgency(job), job.job_id, job.shop_id, job.client_ref,
+            Text(job.state.value, style=JOB_STATE_STYLES[job.state]),
+            material_text(job.material, job.colour), parts_text(job),
+            job.priority.value,
+            Text(local_time(job.due, tz, now), style=due_style),
+            local_time(job.estimated_completion, tz, now), job.site_id or NO_VALUE,
+        )
+        due = job.due.timestamp() if job.due else None
+        sort = (
+            (0 if job.late else 1 if job.at_risk else 2, due or _FAR_FUTURE),
+            job.job_id, job.shop_id, job.client_ref, job.state.value,
+            (job.material, job.colour), -job.parts.queued,
+            _PRIORITY_RANK[job.priority.value], due,
+            job.estimated_completion.timestamp() if job.estimated_completion else None,
+            job.site_id,
+        )
+        search = " ".join((job.job_id, job.shop_id, job.client_ref, job.state.value,
+                           job.material, job.colour, job.priority.value, job.site_id or "",
+                           "late" if job.late else "", "risk" if job.at_risk else ""))
+        return Row(job.job_id, cells, sort, search, job)
+
+    def summary(self) -> Text:
+        queue = self.store.queue
+        if queue is None:
+            return Text(" no queue summary yet", style="dim")
+        text = Text(" jobs: ")
+        text.append(", ".join(f"{count} {state.value}"
+                              for state, count in queue.jobs_by_state.items() if count) or "none")
+        text.append("   parts waiting: ")
+        text.append(", ".join(f"{count} {material}"
+                              for material, count in queue.parts_by_material.items()) or "none")
+        text.append("   ")
+        if queue.late:
+            text.append(f" {queue.late} late ", style="bold white on red")
+            text.append(" ")
+        if queue.at_risk:
+            text.append(f" {queue.at_risk} at risk ", style="bold black on yellow")
+        return text
+
+    def empty_text(self) -> str:
+        return "no open jobs"
+
+
+_PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
