@@ -28,7 +28,7 @@ from controller.lifecycle.states import (
     JobState,
     PartState,
 )
-from controller.lifecycle.transitions import AgentAction, AgentRequest, Changes, LifecycleError
+from controller.lifecycle.transitions import Changes, LifecycleError
 from protocol.errors import RejectionCode, truncate
 from protocol.messages.jobs import JobStatus, JobSubmit, PartCounts
 
@@ -86,8 +86,14 @@ def get_job(session: Session, job_id: str) -> Job:
     return job
 
 
-def receive_job(session: Session, shop_id: str, submit: JobSubmit, *, actor: str = "controller",
-                now: datetime | None = None) -> JobOutcome:
+def receive_job(
+    session: Session,
+    shop_id: str,
+    submit: JobSubmit,
+    *,
+    actor: str = "controller",
+    now: datetime | None = None,
+) -> JobOutcome:
     """Record a submit before it is validated (state `received`); same client_ref, same job."""
     existing = find_job(session, shop_id, submit.client_ref)
     if existing is not None:
@@ -97,23 +103,31 @@ def receive_job(session: Session, shop_id: str, submit: JobSubmit, *, actor: str
     job = _new_job(shop_id, submit, at)
     changes = Changes()
     session.add(job)
-    changes.created(session, job, actor=actor, details={"client_ref": submit.client_ref},
-                    now=at)
+    changes.created(session, job, actor=actor, details={"client_ref": submit.client_ref}, now=at)
     session.flush()
     return JobOutcome(job, created=True, changes=changes)
 
 
-def accept_job(session: Session, shop_id: str, submit: JobSubmit, *,
-               estimate: PartEstimate | None = None, actor: str = "controller",
-               now: datetime | None = None) -> JobOutcome:
+def accept_job(
+    session: Session,
+    shop_id: str,
+    submit: JobSubmit,
+    *,
+    estimate: PartEstimate | None = None,
+    actor: str = "controller",
+    now: datetime | None = None,
+) -> JobOutcome:
     """Accept a validated submit: the job and one queued part per unit, in this transaction.
 
     Idempotent by (shop, client_ref): an accepted (or later) job is returned unchanged;
     a received or rejected one is (re-)accepted with this submit's fields."""
     at = now or utcnow()
     if session.get(Mesh, submit.mesh_sha256) is None:
-        raise LifecycleError(f"mesh {submit.mesh_sha256} was not stored; store it before "
-                             "accepting a job that uses it", code=RejectionCode.MESH_MISSING)
+        raise LifecycleError(
+            f"mesh {submit.mesh_sha256} was not stored; store it before "
+            "accepting a job that uses it",
+            code=RejectionCode.MESH_MISSING,
+        )
     outcome = receive_job(session, shop_id, submit, actor=actor, now=at)
     job, changes = outcome.job, outcome.changes
     if job.state not in (JobState.RECEIVED, JobState.REJECTED):
@@ -121,16 +135,24 @@ def accept_job(session: Session, shop_id: str, submit: JobSubmit, *,
     _apply_submit(job, submit)
     job.reason = None
     job.reason_code = None
-    changes.move(session, job, JobState.ACCEPTED, actor=actor, now=at,
-                 details={"quantity": submit.quantity})
+    changes.move(
+        session, job, JobState.ACCEPTED, actor=actor, now=at, details={"quantity": submit.quantity}
+    )
     _create_parts(session, job, estimate or PartEstimate(0.0, 0.0), changes, actor, at)
     session.flush()
     return JobOutcome(job, created=outcome.created, changes=changes)
 
 
-def reject_job(session: Session, shop_id: str, submit: JobSubmit, *, reason: str,
-               code: RejectionCode | str = RejectionCode.INVALID_MESSAGE,
-               actor: str = "controller", now: datetime | None = None) -> JobOutcome:
+def reject_job(
+    session: Session,
+    shop_id: str,
+    submit: JobSubmit,
+    *,
+    reason: str,
+    code: RejectionCode | str = RejectionCode.INVALID_MESSAGE,
+    actor: str = "controller",
+    now: datetime | None = None,
+) -> JobOutcome:
     """Refuse a submit with a reason a person can act on. A job already accepted under this
     client_ref is left as it is and returned (the resubmit is the same job)."""
     at = now or utcnow()
@@ -139,45 +161,62 @@ def reject_job(session: Session, shop_id: str, submit: JobSubmit, *, reason: str
     if job.state == JobState.REJECTED:
         job.reason, job.reason_code = truncate(reason, 1000), str(code)
         job.updated_at = at
-        changes.note(session, job, kind="job.rejected_again", actor=actor, now=at,
-                     details={"reason": job.reason, "code": job.reason_code})
+        changes.note(
+            session,
+            job,
+            kind="job.rejected_again",
+            actor=actor,
+            now=at,
+            details={"reason": job.reason, "code": job.reason_code},
+        )
         return outcome
     if job.state != JobState.RECEIVED:
         return outcome
     _apply_submit(job, submit)
     job.reason = truncate(reason, 1000)
     job.reason_code = str(code)
-    changes.move(session, job, JobState.REJECTED, actor=actor, now=at,
-                 details={"reason": job.reason, "code": job.reason_code})
+    changes.move(
+        session,
+        job,
+        JobState.REJECTED,
+        actor=actor,
+        now=at,
+        details={"reason": job.reason, "code": job.reason_code},
+    )
     session.flush()
     return JobOutcome(job, created=outcome.created, changes=changes)
 
 
-def cancel_job(session: Session, job_id: str, *, actor: str, reason: str = "",
-               now: datetime | None = None) -> Changes:
+def cancel_job(
+    session: Session, job_id: str, *, actor: str, reason: str = "", now: datetime | None = None
+) -> Changes:
     """Withdraw a job: waiting parts are dropped (their plates re-planned), printing parts get
     a cancel_part request for their printer. Printed parts stay printed."""
-    from controller.lifecycle.plates import cancel_part_on_plate
+    from controller.lifecycle.plate_rules import cancel_part_on_plate
 
     at = now or utcnow()
     job = get_job(session, job_id)
     changes = Changes()
     if job.state in (JobState.DONE, JobState.CANCELLED, JobState.REJECTED):
-        raise LifecycleError(f"job {job_id} is {job.state} and can no longer be cancelled",
-                             code=RejectionCode.JOB_FINISHED)
+        raise LifecycleError(
+            f"job {job_id} is {job.state} and can no longer be cancelled",
+            code=RejectionCode.JOB_FINISHED,
+        )
     for part in _parts(session, job.id):
         if part.state in (PartState.PRINTED, PartState.CANCELLED):
             continue
         cancel_part_on_plate(session, part, changes, actor=actor, reason=reason, now=at)
     job.reason = truncate(reason or f"cancelled by {actor}", 1000)
-    changes.move(session, job, JobState.CANCELLED, actor=actor, now=at,
-                 details={"reason": job.reason})
+    changes.move(
+        session, job, JobState.CANCELLED, actor=actor, now=at, details={"reason": job.reason}
+    )
     session.flush()
     return changes
 
 
-def refresh_job_state(session: Session, job_id: str, changes: Changes, *, actor: str,
-                      now: datetime | None = None) -> None:
+def refresh_job_state(
+    session: Session, job_id: str, changes: Changes, *, actor: str, now: datetime | None = None
+) -> None:
     """Bring an open (or done/failed) job's state in line with its parts."""
     job = get_job(session, job_id)
     if job.state not in OPEN_JOB_STATES | {JobState.DONE, JobState.FAILED}:
@@ -188,8 +227,9 @@ def refresh_job_state(session: Session, job_id: str, changes: Changes, *, actor:
     if target == job.state:
         return
     job.reason = reason
-    changes.move(session, job, target, actor=actor, now=now,
-                 details={"parts": dict(sorted(counts.items()))})
+    changes.move(
+        session, job, target, actor=actor, now=now, details={"parts": dict(sorted(counts.items()))}
+    )
 
 
 def _derived_state(job: Job, counts: Counter[str]) -> tuple[JobState, str | None]:
@@ -197,8 +237,10 @@ def _derived_state(job: Job, counts: Counter[str]) -> tuple[JobState, str | None
     if live > 0 and counts[PartState.PRINTED] == live:
         return JobState.DONE, None
     if counts[PartState.FAILED]:
-        return JobState.FAILED, (f"{counts[PartState.FAILED]} part(s) failed {MAX_ATTEMPTS} "
-                                 "times; staff can requeue them after checking the printer")
+        return JobState.FAILED, (
+            f"{counts[PartState.FAILED]} part(s) failed {MAX_ATTEMPTS} "
+            "times; staff can requeue them after checking the printer"
+        )
     if counts[PartState.PRINTING] or counts[PartState.PRINTED]:
         return JobState.PRINTING, None
     if counts[PartState.QUEUED] == 0 and live > 0:
@@ -221,36 +263,38 @@ def job_status(session: Session, job_id: str, *, now: datetime | None = None) ->
     if job.state in (JobState.REJECTED, JobState.FAILED) and not reason:
         reason = f"job {job.state}"
     return JobStatus(
-        job_id=job.id, client_ref=job.client_ref, state=JobState(job.state),
-        reason=truncate(reason, 500), code=_rejection_code(job.reason_code), parts=parts,
-        updated_at=job.updated_at, estimated_completion=_estimated_completion(session, job),
+        job_id=job.id,
+        client_ref=job.client_ref,
+        state=JobState(job.state),
+        reason=truncate(reason, 500),
+        code=_rejection_code(job.reason_code),
+        parts=parts,
+        updated_at=job.updated_at,
+        estimated_completion=_estimated_completion(session, job),
     )
-
-
-def open_cancel_requests(session: Session, job_id: str) -> list[AgentRequest]:
-    """cancel_part requests still owed to agents for a cancelled job's printing parts."""
-    from controller.lifecycle.plates import pending_cancel_requests
-
-    return [r for r in pending_cancel_requests(session) if r.action is AgentAction.CANCEL_PART
-            and r.part_id is not None and r.part_id.startswith(job_id + "-")]
 
 
 def part_counts(session: Session, job_id: str) -> Counter[str]:
     """How many of the job's parts are in each state (one grouped query)."""
-    query = (select(Part.state, func.count()).where(Part.job_id == job_id)
-             .group_by(col(Part.state)))
+    query = select(Part.state, func.count()).where(Part.job_id == job_id).group_by(col(Part.state))
     return Counter({state: count for state, count in session.exec(query)})
 
 
 def _estimated_completion(session: Session, job: Job) -> datetime | None:
     if job.state not in OPEN_JOB_STATES:
         return None
-    waiting = session.exec(select(func.count()).select_from(Part).where(
-        Part.job_id == job.id, Part.state == PartState.QUEUED)).one()
+    waiting = session.exec(
+        select(func.count())
+        .select_from(Part)
+        .where(Part.job_id == job.id, Part.state == PartState.QUEUED)
+    ).one()
     if waiting:
         return None
-    query = (select(func.max(Plate.planned_end)).join(Part, col(Part.plate_id) == Plate.id)
-             .where(Part.job_id == job.id))
+    query = (
+        select(func.max(Plate.planned_end))
+        .join(Part, col(Part.plate_id) == Plate.id)
+        .where(Part.job_id == job.id)
+    )
     value = session.exec(query).one()
     return value if isinstance(value, datetime) else None
 
@@ -269,11 +313,21 @@ def _parts(session: Session, job_id: str) -> list[Part]:
 
 
 def _new_job(shop_id: str, submit: JobSubmit, at: datetime) -> Job:
-    job = Job(id=new_job_id(), shop_id=shop_id, client_ref=submit.client_ref,
-              mesh_sha256=submit.mesh_sha256, mesh_format=submit.mesh_format.value,
-              material=submit.material, colour=submit.colour, quantity=submit.quantity,
-              ship_lat=submit.ship_to.lat, ship_lon=submit.ship_to.lon,
-              state=JobState.RECEIVED.value, created_at=at, updated_at=at)
+    job = Job(
+        id=new_job_id(),
+        shop_id=shop_id,
+        client_ref=submit.client_ref,
+        mesh_sha256=submit.mesh_sha256,
+        mesh_format=submit.mesh_format.value,
+        material=submit.material,
+        colour=submit.colour,
+        quantity=submit.quantity,
+        ship_lat=submit.ship_to.lat,
+        ship_lon=submit.ship_to.lon,
+        state=JobState.RECEIVED.value,
+        created_at=at,
+        updated_at=at,
+    )
     _apply_submit(job, submit)
     return job
 
@@ -293,11 +347,17 @@ def _apply_submit(job: Job, submit: JobSubmit) -> None:
     job.notes = submit.notes
 
 
-def _create_parts(session: Session, job: Job, estimate: PartEstimate, changes: Changes,
-                  actor: str, at: datetime) -> None:
+def _create_parts(
+    session: Session, job: Job, estimate: PartEstimate, changes: Changes, actor: str, at: datetime
+) -> None:
     for index in range(1, job.quantity + 1):
-        part = Part(id=part_id(job.id, index), job_id=job.id, index=index,
-                    state=PartState.QUEUED.value, print_seconds_estimate=estimate.print_seconds,
-                    filament_g=estimate.filament_g)
+        part = Part(
+            id=part_id(job.id, index),
+            job_id=job.id,
+            index=index,
+            state=PartState.QUEUED.value,
+            print_seconds_estimate=estimate.print_seconds,
+            filament_g=estimate.filament_g,
+        )
         session.add(part)
         changes.created(session, part, actor=actor, now=at)

@@ -35,11 +35,18 @@ def record_mesh(session: Session, facts: MeshFacts, *, uploaded_by: str | None =
         return mesh
     if uploaded_by is not None:
         ensure_shop(session, uploaded_by)
-    mesh = Mesh(sha256=facts.sha256, format=facts.format, size_bytes=facts.size_bytes,
-                stored_path=facts.stored_path, triangles=facts.triangles,
-                size_mm=[float(value) for value in facts.size_mm],
-                footprint=[[float(x), float(y)] for x, y in facts.footprint],
-                volume_mm3=facts.volume_mm3, uploaded_by=uploaded_by, created_at=utcnow())
+    mesh = Mesh(
+        sha256=facts.sha256,
+        format=facts.format,
+        size_bytes=facts.size_bytes,
+        stored_path=facts.stored_path,
+        triangles=facts.triangles,
+        size_mm=[float(value) for value in facts.size_mm],
+        footprint=[[float(x), float(y)] for x, y in facts.footprint],
+        volume_mm3=facts.volume_mm3,
+        uploaded_by=uploaded_by,
+        created_at=utcnow(),
+    )
     session.add(mesh)
     session.flush()
     return mesh

@@ -17,15 +17,8 @@ from sqlmodel import Session, col, select
 
 from controller.db.tables import Plate, Printer, Site
 from controller.db.types import utcnow
-from controller.lifecycle.plates import (
-    get_plate,
-    next_sliced_plate,
-    plate_on_printer,
-    printer_is_ready,
-    return_plate,
-    settle_jobs,
-    spool_matches,
-)
+from controller.lifecycle.plate_rules import get_plate, plate_on_printer, return_plate, settle_jobs
+from controller.lifecycle.plates import next_sliced_plate, printer_is_ready, spool_matches
 from controller.lifecycle.states import PlateState, PrinterStatus
 from controller.lifecycle.transitions import (
     Changes,
@@ -39,9 +32,16 @@ from protocol.messages.printer import PrinterState
 DEFAULT_GRACE_SECONDS = 300.0
 
 
-def upsert_site(session: Session, site_id: str, *, name: str = "", lat: float = 0.0,
-                lon: float = 0.0, tz: str = "UTC",
-                staffed_hours: dict[str, Any] | None = None) -> Site:
+def upsert_site(
+    session: Session,
+    site_id: str,
+    *,
+    name: str = "",
+    lat: float = 0.0,
+    lon: float = 0.0,
+    tz: str = "UTC",
+    staffed_hours: dict[str, Any] | None = None,
+) -> Site:
     """Create or update a site (from the controller's configuration or provisioning)."""
     site = session.get(Site, site_id) or Site(id=site_id)
     site.name, site.lat, site.lon, site.tz = name or site_id, lat, lon, tz
@@ -51,28 +51,43 @@ def upsert_site(session: Session, site_id: str, *, name: str = "", lat: float = 
     return site
 
 
-def register_printer(session: Session, printer_id: str, *, site_id: str, profile_id: str,
-                     name: str = "", actor: str = "controller",
-                     now: datetime | None = None) -> Printer:
+def register_printer(
+    session: Session,
+    printer_id: str,
+    *,
+    site_id: str,
+    profile_id: str,
+    name: str = "",
+    actor: str = "controller",
+    now: datetime | None = None,
+) -> Printer:
     """Create a printer (and a bare site if the site is new); an existing one is returned
     with its profile updated. A printer id belongs to one site."""
     printer = session.get(Printer, printer_id)
     if printer is not None:
         if printer.site_id != site_id:
-            raise LifecycleError(f"printer {printer_id} belongs to site {printer.site_id}, "
-                                 f"not {site_id}; printer ids are unique across the farm",
-                                 code="wrong_site")
+            raise LifecycleError(
+                f"printer {printer_id} belongs to site {printer.site_id}, "
+                f"not {site_id}; printer ids are unique across the farm",
+                code="wrong_site",
+            )
         printer.profile_id = profile_id
         printer.name = name or printer.name
         session.add(printer)
         return printer
     if session.get(Site, site_id) is None:
         upsert_site(session, site_id)
-    printer = Printer(id=printer_id, site_id=site_id, profile_id=profile_id,
-                      name=name or printer_id)
+    printer = Printer(
+        id=printer_id, site_id=site_id, profile_id=profile_id, name=name or printer_id
+    )
     session.add(printer)
-    record_creation(session, printer, actor=actor, now=now,
-                    details={"site_id": site_id, "profile_id": profile_id})
+    record_creation(
+        session,
+        printer,
+        actor=actor,
+        now=now,
+        details={"site_id": site_id, "profile_id": profile_id},
+    )
     session.flush()
     return printer
 
@@ -85,9 +100,16 @@ def get_printer(session: Session, printer_id: str, *, site_id: str | None = None
     return printer
 
 
-def record_printer_state(session: Session, site_id: str, printer_id: str, state: PrinterState,
-                         *, grace_seconds: float = DEFAULT_GRACE_SECONDS, actor: str = "agent",
-                         now: datetime | None = None) -> Changes:
+def record_printer_state(
+    session: Session,
+    site_id: str,
+    printer_id: str,
+    state: PrinterState,
+    *,
+    grace_seconds: float = DEFAULT_GRACE_SECONDS,
+    actor: str = "agent",
+    now: datetime | None = None,
+) -> Changes:
     """Apply an agent's state report; a stale one (older than the last applied) is ignored."""
     at = now or utcnow()
     changes = Changes()
@@ -95,11 +117,14 @@ def record_printer_state(session: Session, site_id: str, printer_id: str, state:
     if printer is None:
         if state.profile_id is None:
             return changes  # a will from a printer never seen: nothing to record
-        printer = register_printer(session, printer_id, site_id=site_id,
-                                   profile_id=state.profile_id, actor=actor, now=at)
+        printer = register_printer(
+            session, printer_id, site_id=site_id, profile_id=state.profile_id, actor=actor, now=at
+        )
     elif printer.site_id != site_id:
-        raise LifecycleError(f"printer {printer_id} belongs to site {printer.site_id}, "
-                             f"not {site_id}", code="wrong_site")
+        raise LifecycleError(
+            f"printer {printer_id} belongs to site {printer.site_id}, not {site_id}",
+            code="wrong_site",
+        )
     if _is_stale(printer, state):
         return changes
     printer.state_run_id, printer.state_connection = state.run_id, state.connection
@@ -112,11 +137,13 @@ def record_printer_state(session: Session, site_id: str, printer_id: str, state:
             printer.loaded_material, printer.loaded_colour = state.material, state.colour
     session.add(printer)
     if state.state == PrinterStatus.OFFLINE:
-        changes.merge(printer_offline(session, printer_id, grace_seconds=grace_seconds,
-                                      actor=actor, now=at))
+        changes.merge(
+            printer_offline(session, printer_id, grace_seconds=grace_seconds, actor=actor, now=at)
+        )
     else:
-        changes.merge(printer_online(session, printer_id, PrinterStatus(state.state),
-                                     actor=actor, now=at))
+        changes.merge(
+            printer_online(session, printer_id, PrinterStatus(state.state), actor=actor, now=at)
+        )
     return changes
 
 
@@ -126,9 +153,14 @@ def _is_stale(printer: Printer, state: PrinterState) -> bool:
     return (state.connection, state.sequence) <= (printer.state_connection, printer.state_seq)
 
 
-def printer_offline(session: Session, printer_id: str, *,
-                    grace_seconds: float = DEFAULT_GRACE_SECONDS, actor: str = "agent",
-                    now: datetime | None = None) -> Changes:
+def printer_offline(
+    session: Session,
+    printer_id: str,
+    *,
+    grace_seconds: float = DEFAULT_GRACE_SECONDS,
+    actor: str = "agent",
+    now: datetime | None = None,
+) -> Changes:
     """The printer's agent is gone: start the grace timer if a plate is on the printer."""
     at = now or utcnow()
     printer = get_printer(session, printer_id)
@@ -146,8 +178,14 @@ def printer_offline(session: Session, printer_id: str, *,
     return changes
 
 
-def printer_online(session: Session, printer_id: str, state: PrinterStatus, *,
-                   actor: str = "agent", now: datetime | None = None) -> Changes:
+def printer_online(
+    session: Session,
+    printer_id: str,
+    state: PrinterStatus,
+    *,
+    actor: str = "agent",
+    now: datetime | None = None,
+) -> Changes:
     """The printer reports `state`: the offline timer (if any) stops."""
     at = now or utcnow()
     printer = get_printer(session, printer_id)
@@ -159,12 +197,24 @@ def printer_online(session: Session, printer_id: str, state: PrinterStatus, *,
         session.add(printer)
         return changes
     if can_transition(printer, state):
-        changes.move(session, printer, state, actor=actor, now=at,
-                     kind="printer.back_online" if was_offline else None)
+        changes.move(
+            session,
+            printer,
+            state,
+            actor=actor,
+            now=at,
+            kind="printer.back_online" if was_offline else None,
+        )
     else:
         # What an agent reports is a fact: record it, flagged as unexpected.
-        changes.note(session, printer, kind="printer.unexpected_state", actor=actor, now=at,
-                     details={"from_state": printer.state, "to_state": state.value})
+        changes.note(
+            session,
+            printer,
+            kind="printer.unexpected_state",
+            actor=actor,
+            now=at,
+            details={"from_state": printer.state, "to_state": state.value},
+        )
         printer.state = state.value
         session.add(printer)
     return changes
@@ -173,15 +223,21 @@ def printer_online(session: Session, printer_id: str, state: PrinterStatus, *,
 def expired_grace_deadlines(session: Session, now: datetime | None = None) -> list[str]:
     """Printers still offline whose grace period has passed (oldest deadline first)."""
     at = now or utcnow()
-    query = (select(Printer.id).where(col(Printer.grace_deadline).is_not(None),
-                                      col(Printer.grace_deadline) <= at,
-                                      Printer.state == PrinterStatus.OFFLINE.value)
-             .order_by(col(Printer.grace_deadline)))
+    query = (
+        select(Printer.id)
+        .where(
+            col(Printer.grace_deadline).is_not(None),
+            col(Printer.grace_deadline) <= at,
+            Printer.state == PrinterStatus.OFFLINE.value,
+        )
+        .order_by(col(Printer.grace_deadline))
+    )
     return list(session.exec(query))
 
 
-def interrupt_printer(session: Session, printer_id: str, *, actor: str = "controller",
-                      now: datetime | None = None) -> Changes:
+def interrupt_printer(
+    session: Session, printer_id: str, *, actor: str = "controller", now: datetime | None = None
+) -> Changes:
     """The grace period passed: the plate on the offline printer is interrupted and its
     unprinted parts go back to the queue."""
     at = now or utcnow()
@@ -189,15 +245,19 @@ def interrupt_printer(session: Session, printer_id: str, *, actor: str = "contro
     changes = Changes()
     printer.grace_deadline = None
     session.add(printer)
-    for plate in session.exec(select(Plate).where(
+    for plate in session.exec(
+        select(Plate).where(
             Plate.printer_id == printer_id,
-            col(Plate.state).in_([PlateState.DISPATCHED.value, PlateState.PRINTING.value]))):
+            col(Plate.state).in_([PlateState.DISPATCHED.value, PlateState.PRINTING.value]),
+        )
+    ):
         changes.merge(interrupt_plate(session, plate.id, actor=actor, now=at))
     return changes
 
 
-def interrupt_plate(session: Session, plate_id: str, *, actor: str = "controller",
-                    now: datetime | None = None) -> Changes:
+def interrupt_plate(
+    session: Session, plate_id: str, *, actor: str = "controller", now: datetime | None = None
+) -> Changes:
     """Give up on a dispatched or printing plate whose printer is gone: its unprinted parts
     go back to the queue (no failure counted). If the agent reports the plate later, parts
     not yet sent elsewhere are taken back (see `printer_events`)."""
@@ -206,11 +266,21 @@ def interrupt_plate(session: Session, plate_id: str, *, actor: str = "controller
     printer = get_printer(session, plate.printer_id)
     changes = Changes()
     if plate.state not in (PlateState.DISPATCHED, PlateState.PRINTING):
-        raise LifecycleError(f"plate {plate.id} is {plate.state}; only a dispatched or printing "
-                             "plate can be interrupted", code="not_on_printer")
+        raise LifecycleError(
+            f"plate {plate.id} is {plate.state}; only a dispatched or printing "
+            "plate can be interrupted",
+            code="not_on_printer",
+        )
     since = printer.offline_since.isoformat() if printer.offline_since else "unknown"
-    return_plate(session, plate, PlateState.INTERRUPTED, changes, actor=actor, now=at,
-                 reason=f"printer {printer.id} offline since {since}")
+    return_plate(
+        session,
+        plate,
+        PlateState.INTERRUPTED,
+        changes,
+        actor=actor,
+        now=at,
+        reason=f"printer {printer.id} offline since {since}",
+    )
     return settle_jobs(session, changes, actor=actor, now=at)
 
 
@@ -218,9 +288,15 @@ def printers_ready_for_dispatch(session: Session) -> list[Printer]:
     """Printers that may start their next sliced plate now: online and idle, not in
     maintenance, bed confirmed clear by staff, nothing on the bed, and the plate's material
     and colour loaded."""
-    candidates = session.exec(select(Printer).where(
-        Printer.state == PrinterStatus.IDLE.value, col(Printer.bed_clear).is_(True),
-        col(Printer.maintenance).is_(False)).order_by(col(Printer.id)))
+    candidates = session.exec(
+        select(Printer)
+        .where(
+            Printer.state == PrinterStatus.IDLE.value,
+            col(Printer.bed_clear).is_(True),
+            col(Printer.maintenance).is_(False),
+        )
+        .order_by(col(Printer.id))
+    )
     ready: list[Printer] = []
     for printer in candidates:
         if not printer_is_ready(session, printer):
@@ -231,8 +307,15 @@ def printers_ready_for_dispatch(session: Session) -> list[Printer]:
     return ready
 
 
-def set_maintenance(session: Session, printer_id: str, on: bool, *, actor: str,
-                    reason: str = "", now: datetime | None = None) -> Changes:
+def set_maintenance(
+    session: Session,
+    printer_id: str,
+    on: bool,
+    *,
+    actor: str,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Changes:
     """Take a printer out of service (its plates not yet sent are cancelled and re-planned)
     or put it back."""
     at = now or utcnow()
@@ -240,13 +323,31 @@ def set_maintenance(session: Session, printer_id: str, on: bool, *, actor: str,
     changes = Changes()
     printer.maintenance = on
     session.add(printer)
-    changes.note(session, printer, kind="printer.maintenance_on" if on else
-                 "printer.maintenance_off", actor=actor, now=at, details={"reason": reason})
+    changes.note(
+        session,
+        printer,
+        kind="printer.maintenance_on" if on else "printer.maintenance_off",
+        actor=actor,
+        now=at,
+        details={"reason": reason},
+    )
     if on:
-        waiting = session.exec(select(Plate).where(Plate.printer_id == printer_id, col(
-            Plate.state).in_([PlateState.PLANNED.value, PlateState.SLICING.value,
-                              PlateState.SLICED.value])))
+        waiting = session.exec(
+            select(Plate).where(
+                Plate.printer_id == printer_id,
+                col(Plate.state).in_(
+                    [PlateState.PLANNED.value, PlateState.SLICING.value, PlateState.SLICED.value]
+                ),
+            )
+        )
         for plate in waiting:
-            return_plate(session, plate, PlateState.CANCELLED, changes, actor=actor, now=at,
-                         reason=f"printer {printer_id} went into maintenance")
+            return_plate(
+                session,
+                plate,
+                PlateState.CANCELLED,
+                changes,
+                actor=actor,
+                now=at,
+                reason=f"printer {printer_id} went into maintenance",
+            )
     return settle_jobs(session, changes, actor=actor, now=at)

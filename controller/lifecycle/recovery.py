@@ -18,7 +18,8 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from controller.db.tables import Job, Plate, Printer
-from controller.lifecycle.plates import Dispatch, placements
+from controller.lifecycle.plate_rules import pending_cancel_requests, placements
+from controller.lifecycle.plates import Dispatch
 from controller.lifecycle.printers import printers_ready_for_dispatch
 from controller.lifecycle.states import OPEN_JOB_STATES, PlateState, PrinterStatus
 from controller.lifecycle.transitions import AgentRequest
@@ -39,34 +40,43 @@ def dispatch_of(session: Session, plate: Plate) -> Dispatch:
     printer = session.get(Printer, plate.printer_id)
     if printer is None:
         raise LookupError(f"plate {plate.id} names missing printer {plate.printer_id}")
-    parts = [(part.id, placement.object_label) for placement, part in placements(session, plate.id)
-             if part.plate_id == plate.id]
+    parts = [
+        (part.id, placement.object_label)
+        for placement, part in placements(session, plate.id)
+        if part.plate_id == plate.id
+    ]
     return Dispatch(plate, printer.site_id, printer.profile_id, parts)
 
 
 def recover(session: Session) -> Recovery:
     """Everything in flight, as stored (see the module docstring)."""
-    from controller.lifecycle.plates import pending_cancel_requests
-
     unacknowledged = session.exec(
-        select(Plate).where(Plate.state == PlateState.DISPATCHED.value,
-                            col(Plate.acknowledged_at).is_(None))
-        .order_by(col(Plate.dispatched_at), col(Plate.id)))
+        select(Plate)
+        .where(Plate.state == PlateState.DISPATCHED.value, col(Plate.acknowledged_at).is_(None))
+        .order_by(col(Plate.dispatched_at), col(Plate.id))
+    )
     timers = session.exec(
         select(Printer.id, Printer.grace_deadline)
-        .where(Printer.state == PrinterStatus.OFFLINE.value,
-               col(Printer.grace_deadline).is_not(None))
-        .order_by(col(Printer.grace_deadline)))
+        .where(
+            Printer.state == PrinterStatus.OFFLINE.value, col(Printer.grace_deadline).is_not(None)
+        )
+        .order_by(col(Printer.grace_deadline))
+    )
     to_slice = session.exec(
-        select(Plate.id).where(col(Plate.state).in_([PlateState.PLANNED.value,
-                                                     PlateState.SLICING.value]))
-        .order_by(col(Plate.sequence), col(Plate.planned_start), col(Plate.id)))
-    jobs = session.exec(select(Job.id).where(col(Job.state).in_(
-        [state.value for state in OPEN_JOB_STATES])).order_by(col(Job.created_at)))
+        select(Plate.id)
+        .where(col(Plate.state).in_([PlateState.PLANNED.value, PlateState.SLICING.value]))
+        .order_by(col(Plate.sequence), col(Plate.planned_start), col(Plate.id))
+    )
+    jobs = session.exec(
+        select(Job.id)
+        .where(col(Job.state).in_([state.value for state in OPEN_JOB_STATES]))
+        .order_by(col(Job.created_at))
+    )
     return Recovery(
         unacknowledged_dispatches=[dispatch_of(session, plate) for plate in unacknowledged],
-        grace_deadlines=[(printer_id, deadline) for printer_id, deadline in timers
-                         if deadline is not None],
+        grace_deadlines=[
+            (printer_id, deadline) for printer_id, deadline in timers if deadline is not None
+        ],
         plates_to_slice=list(to_slice),
         cancel_requests=pending_cancel_requests(session),
         ready_printers=[printer.id for printer in printers_ready_for_dispatch(session)],

@@ -94,8 +94,7 @@ PART_TRANSITIONS: Mapping[PartState, frozenset[PartState]] = {
     # printing all along (reclaimed), or staff passed a part of a failed plate
     _P.QUEUED: frozenset({_P.PLANNED, _P.PRINTING, _P.PRINTED, _P.CANCELLED}),
     # `failed` from planned: its plate could not be sliced
-    _P.PLANNED: frozenset({_P.QUEUED, _P.SLICED, _P.PRINTING, _P.PRINTED, _P.FAILED,
-                           _P.CANCELLED}),
+    _P.PLANNED: frozenset({_P.QUEUED, _P.SLICED, _P.PRINTING, _P.PRINTED, _P.FAILED, _P.CANCELLED}),
     _P.SLICED: frozenset({_P.QUEUED, _P.DISPATCHED, _P.PRINTED, _P.CANCELLED}),
     _P.DISPATCHED: frozenset({_P.QUEUED, _P.PRINTING, _P.PRINTED, _P.FAILED, _P.CANCELLED}),
     # `queued` from printing: its plate was cancelled or interrupted, not the part's fault
@@ -110,8 +109,7 @@ PLATE_TRANSITIONS: Mapping[PlateState, frozenset[PlateState]] = {
     _L.PLANNED: frozenset({_L.SLICING, _L.CANCELLED}),
     _L.SLICING: frozenset({_L.SLICED, _L.PLANNED, _L.FAILED, _L.CANCELLED}),
     _L.SLICED: frozenset({_L.DISPATCHED, _L.CANCELLED}),
-    _L.DISPATCHED: frozenset({_L.PRINTING, _L.FINISHED, _L.FAILED, _L.INTERRUPTED,
-                              _L.CANCELLED}),
+    _L.DISPATCHED: frozenset({_L.PRINTING, _L.FINISHED, _L.FAILED, _L.INTERRUPTED, _L.CANCELLED}),
     _L.PRINTING: frozenset({_L.FINISHED, _L.FAILED, _L.INTERRUPTED, _L.CANCELLED}),
     _L.FINISHED: frozenset({_L.CLEARED, _L.FAILED}),
     _L.CLEARED: frozenset({_L.FAILED}),
@@ -123,40 +121,102 @@ PLATE_TRANSITIONS: Mapping[PlateState, frozenset[PlateState]] = {
 
 _S = PrinterStatus
 _ANY_PRINTER_STATE = frozenset(_S)
-_ONLINE = frozenset({_S.CONNECTING, _S.IDLE, _S.HEATING, _S.PRINTING, _S.PAUSED,
-                     _S.AWAITING_BED_CLEAR, _S.NEEDS_OPERATOR, _S.ERROR, _S.MAINTENANCE})
+_ONLINE = frozenset(
+    {
+        _S.CONNECTING,
+        _S.IDLE,
+        _S.HEATING,
+        _S.PRINTING,
+        _S.PAUSED,
+        _S.AWAITING_BED_CLEAR,
+        _S.NEEDS_OPERATOR,
+        _S.ERROR,
+        _S.MAINTENANCE,
+    }
+)
 # What an agent reports is a fact about the printer; the table still says which changes are
 # expected, and an unexpected report is recorded as such in the event log.
 PRINTER_TRANSITIONS: Mapping[PrinterStatus, frozenset[PrinterStatus]] = {
     _S.OFFLINE: _ONLINE,
     _S.CONNECTING: _ANY_PRINTER_STATE - {_S.CONNECTING},
-    _S.IDLE: frozenset({_S.HEATING, _S.PRINTING, _S.AWAITING_BED_CLEAR, _S.MAINTENANCE,
-                        _S.ERROR, _S.NEEDS_OPERATOR, _S.CONNECTING, _S.OFFLINE}),
-    _S.HEATING: frozenset({_S.IDLE, _S.PRINTING, _S.PAUSED, _S.AWAITING_BED_CLEAR, _S.ERROR,
-                           _S.NEEDS_OPERATOR, _S.CONNECTING, _S.OFFLINE}),
-    _S.PRINTING: frozenset({_S.HEATING, _S.PAUSED, _S.AWAITING_BED_CLEAR, _S.NEEDS_OPERATOR,
-                            _S.ERROR, _S.CONNECTING, _S.OFFLINE}),
-    _S.PAUSED: frozenset({_S.HEATING, _S.PRINTING, _S.AWAITING_BED_CLEAR, _S.NEEDS_OPERATOR,
-                          _S.ERROR, _S.CONNECTING, _S.OFFLINE}),
-    _S.AWAITING_BED_CLEAR: frozenset({_S.IDLE, _S.MAINTENANCE, _S.ERROR, _S.CONNECTING,
-                                      _S.OFFLINE}),
-    _S.NEEDS_OPERATOR: frozenset({_S.HEATING, _S.PRINTING, _S.PAUSED, _S.AWAITING_BED_CLEAR,
-                                  _S.IDLE, _S.ERROR, _S.MAINTENANCE, _S.CONNECTING,
-                                  _S.OFFLINE}),
-    _S.ERROR: frozenset({_S.IDLE, _S.AWAITING_BED_CLEAR, _S.MAINTENANCE, _S.CONNECTING,
-                         _S.OFFLINE}),
-    _S.MAINTENANCE: frozenset({_S.IDLE, _S.AWAITING_BED_CLEAR, _S.ERROR, _S.CONNECTING,
-                               _S.OFFLINE}),
+    _S.IDLE: frozenset(
+        {
+            _S.HEATING,
+            _S.PRINTING,
+            _S.AWAITING_BED_CLEAR,
+            _S.MAINTENANCE,
+            _S.ERROR,
+            _S.NEEDS_OPERATOR,
+            _S.CONNECTING,
+            _S.OFFLINE,
+        }
+    ),
+    _S.HEATING: frozenset(
+        {
+            _S.IDLE,
+            _S.PRINTING,
+            _S.PAUSED,
+            _S.AWAITING_BED_CLEAR,
+            _S.ERROR,
+            _S.NEEDS_OPERATOR,
+            _S.CONNECTING,
+            _S.OFFLINE,
+        }
+    ),
+    _S.PRINTING: frozenset(
+        {
+            _S.HEATING,
+            _S.PAUSED,
+            _S.AWAITING_BED_CLEAR,
+            _S.NEEDS_OPERATOR,
+            _S.ERROR,
+            _S.CONNECTING,
+            _S.OFFLINE,
+        }
+    ),
+    _S.PAUSED: frozenset(
+        {
+            _S.HEATING,
+            _S.PRINTING,
+            _S.AWAITING_BED_CLEAR,
+            _S.NEEDS_OPERATOR,
+            _S.ERROR,
+            _S.CONNECTING,
+            _S.OFFLINE,
+        }
+    ),
+    _S.AWAITING_BED_CLEAR: frozenset(
+        {_S.IDLE, _S.MAINTENANCE, _S.ERROR, _S.CONNECTING, _S.OFFLINE}
+    ),
+    _S.NEEDS_OPERATOR: frozenset(
+        {
+            _S.HEATING,
+            _S.PRINTING,
+            _S.PAUSED,
+            _S.AWAITING_BED_CLEAR,
+            _S.IDLE,
+            _S.ERROR,
+            _S.MAINTENANCE,
+            _S.CONNECTING,
+            _S.OFFLINE,
+        }
+    ),
+    _S.ERROR: frozenset(
+        {_S.IDLE, _S.AWAITING_BED_CLEAR, _S.MAINTENANCE, _S.CONNECTING, _S.OFFLINE}
+    ),
+    _S.MAINTENANCE: frozenset(
+        {_S.IDLE, _S.AWAITING_BED_CLEAR, _S.ERROR, _S.CONNECTING, _S.OFFLINE}
+    ),
 }
 
 # Parts not yet on a printer: a re-plan may move them, a cancel simply drops them.
 PARTS_WAITING = frozenset({PartState.QUEUED, PartState.PLANNED, PartState.SLICED})
 # Plates the scheduler must keep as they are (the program exists or is on its way).
-LOCKED_PLATES = frozenset({PlateState.SLICING, PlateState.SLICED, PlateState.DISPATCHED,
-                           PlateState.PRINTING})
+LOCKED_PLATES = frozenset(
+    {PlateState.SLICING, PlateState.SLICED, PlateState.DISPATCHED, PlateState.PRINTING}
+)
 # Plates physically on a printer, until staff clear the bed.
-PLATES_ON_PRINTER = frozenset({PlateState.DISPATCHED, PlateState.PRINTING,
-                               PlateState.FINISHED})
+PLATES_ON_PRINTER = frozenset({PlateState.DISPATCHED, PlateState.PRINTING, PlateState.FINISHED})
 FINAL_PLATE_STATES = frozenset({PlateState.CLEARED, PlateState.FAILED, PlateState.CANCELLED})
 OPEN_JOB_STATES = frozenset({JobState.ACCEPTED, JobState.PLANNED, JobState.PRINTING})
 

@@ -64,8 +64,12 @@ class TransitionRefused(LifecycleError):
     """The state machine has no such transition; nothing was changed."""
 
     def __init__(self, kind: str, entity_id: str, from_state: str, to_state: str) -> None:
-        allowed = ", ".join(sorted(_MACHINES_BY_KIND[kind].table[
-            _MACHINES_BY_KIND[kind].states(from_state)])) or "nothing (final)"
+        allowed = (
+            ", ".join(
+                sorted(_MACHINES_BY_KIND[kind].table[_MACHINES_BY_KIND[kind].states(from_state)])
+            )
+            or "nothing (final)"
+        )
         super().__init__(
             f"{kind} {entity_id} is {from_state} and cannot become {to_state} "
             f"(from {from_state} it may become: {allowed})",
@@ -96,9 +100,16 @@ def can_transition(entity: Entity, to_state: str) -> bool:
     return machine.states(to_state) in machine.table[machine.states(entity.state)]
 
 
-def transition(session: Session, entity: Entity, to_state: str, *, actor: str,
-               kind: str | None = None, details: dict[str, Any] | None = None,
-               now: datetime | None = None) -> Event:
+def transition(
+    session: Session,
+    entity: Entity,
+    to_state: str,
+    *,
+    actor: str,
+    kind: str | None = None,
+    details: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Event:
     """Move `entity` to `to_state` if its table allows it; append and return the event.
 
     Raises TransitionRefused (nothing changed, no event) otherwise. The caller commits."""
@@ -111,32 +122,65 @@ def transition(session: Session, entity: Entity, to_state: str, *, actor: str,
     entity.state = target.value
     _touch(entity, at)
     session.add(entity)
-    event = Event(at=at, entity_kind=machine.kind, entity_id=entity.id,
-                  from_state=from_state.value, to_state=target.value,
-                  kind=kind or f"{machine.kind}.{target.value}", details=details or {},
-                  actor=actor)
+    event = Event(
+        at=at,
+        entity_kind=machine.kind,
+        entity_id=entity.id,
+        from_state=from_state.value,
+        to_state=target.value,
+        kind=kind or f"{machine.kind}.{target.value}",
+        details=details or {},
+        actor=actor,
+    )
     session.add(event)
     return event
 
 
-def note(session: Session, entity: Entity, *, kind: str, actor: str,
-         details: dict[str, Any] | None = None, now: datetime | None = None) -> Event:
+def note(
+    session: Session,
+    entity: Entity,
+    *,
+    kind: str,
+    actor: str,
+    details: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Event:
     """Append an event about `entity` that does not change its state."""
     machine = _MACHINES[type(entity)]
-    event = Event(at=now or utcnow(), entity_kind=machine.kind, entity_id=entity.id,
-                  from_state=entity.state, to_state=entity.state, kind=kind,
-                  details=details or {}, actor=actor)
+    event = Event(
+        at=now or utcnow(),
+        entity_kind=machine.kind,
+        entity_id=entity.id,
+        from_state=entity.state,
+        to_state=entity.state,
+        kind=kind,
+        details=details or {},
+        actor=actor,
+    )
     session.add(event)
     return event
 
 
-def record_creation(session: Session, entity: Entity, *, actor: str,
-                    details: dict[str, Any] | None = None, now: datetime | None = None) -> Event:
+def record_creation(
+    session: Session,
+    entity: Entity,
+    *,
+    actor: str,
+    details: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Event:
     """Append the first event of a new entity (no from_state)."""
     machine = _MACHINES[type(entity)]
-    event = Event(at=now or utcnow(), entity_kind=machine.kind, entity_id=entity.id,
-                  from_state=None, to_state=machine.states(entity.state).value,
-                  kind=f"{machine.kind}.created", details=details or {}, actor=actor)
+    event = Event(
+        at=now or utcnow(),
+        entity_kind=machine.kind,
+        entity_id=entity.id,
+        from_state=None,
+        to_state=machine.states(entity.state).value,
+        kind=f"{machine.kind}.created",
+        details=details or {},
+        actor=actor,
+    )
     session.add(event)
     return event
 
@@ -182,25 +226,49 @@ class Changes:
     printers: set[str] = field(default_factory=set)
     requests: list[AgentRequest] = field(default_factory=list)
 
-    def move(self, session: Session, entity: Entity, to_state: str, *, actor: str,
-             kind: str | None = None, details: dict[str, Any] | None = None,
-             now: datetime | None = None) -> Event:
+    def move(
+        self,
+        session: Session,
+        entity: Entity,
+        to_state: str,
+        *,
+        actor: str,
+        kind: str | None = None,
+        details: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> Event:
         """`transition()` and remember what it touched."""
-        event = transition(session, entity, to_state, actor=actor, kind=kind, details=details,
-                           now=now)
+        event = transition(
+            session, entity, to_state, actor=actor, kind=kind, details=details, now=now
+        )
         self._touched(entity)
         self.events.append(event)
         return event
 
-    def note(self, session: Session, entity: Entity, *, kind: str, actor: str,
-             details: dict[str, Any] | None = None, now: datetime | None = None) -> Event:
+    def note(
+        self,
+        session: Session,
+        entity: Entity,
+        *,
+        kind: str,
+        actor: str,
+        details: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> Event:
         event = note(session, entity, kind=kind, actor=actor, details=details, now=now)
         self._touched(entity)
         self.events.append(event)
         return event
 
-    def created(self, session: Session, entity: Entity, *, actor: str,
-                details: dict[str, Any] | None = None, now: datetime | None = None) -> Event:
+    def created(
+        self,
+        session: Session,
+        entity: Entity,
+        *,
+        actor: str,
+        details: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> Event:
         event = record_creation(session, entity, actor=actor, details=details, now=now)
         self._touched(entity)
         self.events.append(event)

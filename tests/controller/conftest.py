@@ -52,35 +52,66 @@ class Farm:
     def commit(self) -> None:
         self.session.commit()
 
-    def printer(self, printer_id: str, state: PrinterStatus = PrinterStatus.IDLE,
-                material: str = "PLA", colour: str = "black") -> lc.Changes:
-        report = PrinterState(state=state, profile_id="prusa-mk4", material=material,
-                              colour=colour, agent_version="test", at=self.now(),
-                              run_id="run1", connection=1, sequence=next(self._seq))
+    def printer(
+        self,
+        printer_id: str,
+        state: PrinterStatus = PrinterStatus.IDLE,
+        material: str = "PLA",
+        colour: str = "black",
+    ) -> lc.Changes:
+        report = PrinterState(
+            state=state,
+            profile_id="prusa-mk4",
+            material=material,
+            colour=colour,
+            agent_version="test",
+            at=self.now(),
+            run_id="run1",
+            connection=1,
+            sequence=next(self._seq),
+        )
         changes = lc.record_printer_state(self.session, SITE, printer_id, report, now=self.now())
         self.commit()
         return changes
 
     def mesh(self) -> None:
-        lc.record_mesh(self.session, lc.MeshFacts(
-            sha256=MESH, format="stl", size_bytes=684, stored_path=f"meshes/{MESH}",
-            triangles=12, size_mm=(20.0, 20.0, 20.0),
-            footprint=[(0, 0), (20, 0), (20, 20), (0, 20)], volume_mm3=8000.0))
+        lc.record_mesh(
+            self.session,
+            lc.MeshFacts(
+                sha256=MESH,
+                format="stl",
+                size_bytes=684,
+                stored_path=f"meshes/{MESH}",
+                triangles=12,
+                size_mm=(20.0, 20.0, 20.0),
+                footprint=[(0, 0), (20, 0), (20, 20), (0, 20)],
+                volume_mm3=8000.0,
+            ),
+        )
         self.commit()
 
-    def submit(self, client_ref: str = "order-1", quantity: int = 2,
-               shop: str = "acme") -> lc.JobOutcome:
-        outcome = lc.accept_job(self.session, shop, submit(client_ref, quantity),
-                                estimate=lc.PartEstimate(1200.0, 6.5), now=self.now())
+    def submit(
+        self, client_ref: str = "order-1", quantity: int = 2, shop: str = "acme"
+    ) -> lc.JobOutcome:
+        outcome = lc.accept_job(
+            self.session,
+            shop,
+            submit(client_ref, quantity),
+            estimate=lc.PartEstimate(1200.0, 6.5),
+            now=self.now(),
+        )
         self.commit()
         return outcome
 
-    def plan(self, *plates: tuple[str, list[str]], plate_ids: list[str] | None = None
-             ) -> lc.PlanOutcome:
+    def plan(
+        self, *plates: tuple[str, list[str]], plate_ids: list[str] | None = None
+    ) -> lc.PlanOutcome:
         """Record a plan with one plate per (printer, part ids)."""
         ids = plate_ids or [f"plate{next(self._ids)}" for _ in plates]
-        planned = [planned_plate(plate_id, printer, parts)
-                   for plate_id, (printer, parts) in zip(ids, plates, strict=True)]
+        planned = [
+            planned_plate(plate_id, printer, parts)
+            for plate_id, (printer, parts) in zip(ids, plates, strict=True)
+        ]
         queues: dict[str, list[str]] = {}
         for plate in planned:
             queues.setdefault(plate.printer, []).append(plate.id)
@@ -90,9 +121,15 @@ class Farm:
 
     def slice(self, plate_id: str) -> lc.Changes:
         lc.mark_plate_slicing(self.session, plate_id, now=self.now())
-        changes = lc.mark_plate_sliced(self.session, plate_id, gcode_sha256="b" * 64,
-                                       gcode_path=f"gcode/{plate_id}.gcode.gz", gcode_bytes=1000,
-                                       estimated_seconds=2400.0, now=self.now())
+        changes = lc.mark_plate_sliced(
+            self.session,
+            plate_id,
+            gcode_sha256="b" * 64,
+            gcode_path=f"gcode/{plate_id}.gcode.gz",
+            gcode_bytes=1000,
+            estimated_seconds=2400.0,
+            now=self.now(),
+        )
         self.commit()
         return changes
 
@@ -101,20 +138,36 @@ class Farm:
         self.commit()
         return dispatch
 
-    def agent(self, printer_id: str, kind: EventKind, plate_id: str | None = None,
-              part_ids: tuple[str, ...] = (), event_id: str | None = None,
-              details: str = "") -> lc.EventOutcome:
-        event = PrinterEvent(event_id=event_id or f"ev{next(self._ids)}", kind=kind,
-                             plate_id=plate_id, part_ids=part_ids, details=details,
-                             at=self.now())
+    def agent(
+        self,
+        printer_id: str,
+        kind: EventKind,
+        plate_id: str | None = None,
+        part_ids: tuple[str, ...] = (),
+        event_id: str | None = None,
+        details: str = "",
+    ) -> lc.EventOutcome:
+        event = PrinterEvent(
+            event_id=event_id or f"ev{next(self._ids)}",
+            kind=kind,
+            plate_id=plate_id,
+            part_ids=part_ids,
+            details=details,
+            at=self.now(),
+        )
         outcome = lc.apply_printer_event(self.session, SITE, printer_id, event, now=self.now())
         self.commit()
         return outcome
 
-    def staff(self, command_type: type, site: str = SITE, command_id: str | None = None,
-              **fields: Any) -> lc.StaffOutcome:
-        command = command_type(command_id=command_id or f"c{next(self._ids)}", staff_user="sam",
-                               issued_at=self.now(), **fields)
+    def staff(
+        self, command_type: type, site: str = SITE, command_id: str | None = None, **fields: Any
+    ) -> lc.StaffOutcome:
+        command = command_type(
+            command_id=command_id or f"c{next(self._ids)}",
+            staff_user="sam",
+            issued_at=self.now(),
+            **fields,
+        )
         outcome = lc.apply_staff_command(self.session, site, command, now=self.now())
         self.commit()
         return outcome
@@ -131,8 +184,9 @@ class Farm:
 
     def part_states(self, job_id: str) -> list[str]:
         self.session.expire_all()
-        parts = self.session.exec(select(Part).where(Part.job_id == job_id)
-                                  .order_by(col(Part.index)))
+        parts = self.session.exec(
+            select(Part).where(Part.job_id == job_id).order_by(col(Part.index))
+        )
         return [part.state for part in parts]
 
     def part(self, part_id: str) -> Part:
@@ -153,8 +207,7 @@ class Farm:
         assert printer is not None
         return printer
 
-    def events(self, entity_kind: str | None = None, entity_id: str | None = None
-               ) -> list[Event]:
+    def events(self, entity_kind: str | None = None, entity_id: str | None = None) -> list[Event]:
         query = select(Event).order_by(col(Event.id))
         if entity_kind:
             query = query.where(Event.entity_kind == entity_kind)
@@ -167,30 +220,69 @@ class Farm:
 
 
 def submit(client_ref: str, quantity: int, material: str = "PLA") -> JobSubmit:
-    return JobSubmit(client_ref=client_ref, mesh_sha256=MESH, mesh_format=MeshFormat.STL,
-                     material=material, colour="black", quantity=quantity,
-                     ship_to=ShipTo(lat=52.52, lon=13.40), due=T0 + timedelta(days=3))
+    return JobSubmit(
+        client_ref=client_ref,
+        mesh_sha256=MESH,
+        mesh_format=MeshFormat.STL,
+        material=material,
+        colour="black",
+        quantity=quantity,
+        ship_to=ShipTo(lat=52.52, lon=13.40),
+        due=T0 + timedelta(days=3),
+    )
 
 
 def planned_plate(plate_id: str, printer: str, parts: list[str]) -> PlannedPlate:
     return PlannedPlate(
-        id=plate_id, printer=printer, site=SITE, material="PLA", colour="black",
-        placements=[Placement(part=part, x_mm=30.0 + 30 * i, y_mm=30.0, rotation_deg=0.0)
-                    for i, part in enumerate(parts)],
-        print_seconds=600.0 + 1200.0 * len(parts), start=T0, end=T0 + timedelta(hours=1),
-        locked=False, promised=False, spool_change=False, utilisation=0.2, bed_full=False)
+        id=plate_id,
+        printer=printer,
+        site=SITE,
+        material="PLA",
+        colour="black",
+        placements=[
+            Placement(part=part, x_mm=30.0 + 30 * i, y_mm=30.0, rotation_deg=0.0)
+            for i, part in enumerate(parts)
+        ],
+        print_seconds=600.0 + 1200.0 * len(parts),
+        start=T0,
+        end=T0 + timedelta(hours=1),
+        locked=False,
+        promised=False,
+        spool_change=False,
+        utilisation=0.2,
+        bed_full=False,
+    )
 
 
 def make_plan(plates: list[PlannedPlate], queues: dict[str, list[str]]) -> Plan:
     placed = sum(len(plate.placements) for plate in plates)
-    metrics = PlanMetrics(parts=placed, placed_parts=placed, unplaced_parts=0, plates=len(plates),
-                          makespan_hours=1.0, mean_tardiness_hours=0.0, late_parts=0,
-                          spool_changes=0, operator_visits=len(plates),
-                          mean_plate_utilisation=0.2, full_plate_utilisation=None,
-                          mean_ship_km=1.0, idle_full_bed_hours=0.0, cost=1.0)
-    return Plan.model_validate({
-        "schema": 1, "now": T0, "seed": 0, "plates": plates, "unplaced": [], "metrics": metrics,
-        "queues": [PrinterQueue(printer=p, plates=ids) for p, ids in queues.items()]})
+    metrics = PlanMetrics(
+        parts=placed,
+        placed_parts=placed,
+        unplaced_parts=0,
+        plates=len(plates),
+        makespan_hours=1.0,
+        mean_tardiness_hours=0.0,
+        late_parts=0,
+        spool_changes=0,
+        operator_visits=len(plates),
+        mean_plate_utilisation=0.2,
+        full_plate_utilisation=None,
+        mean_ship_km=1.0,
+        idle_full_bed_hours=0.0,
+        cost=1.0,
+    )
+    return Plan.model_validate(
+        {
+            "schema": 1,
+            "now": T0,
+            "seed": 0,
+            "plates": plates,
+            "unplaced": [],
+            "metrics": metrics,
+            "queues": [PrinterQueue(printer=p, plates=ids) for p, ids in queues.items()],
+        }
+    )
 
 
 @pytest.fixture

@@ -21,8 +21,18 @@ from controller.db import (
 )
 from controller.db.tables import Event, Shop, metadata
 
-FARM_TABLES = {"sites", "printers", "shops", "meshes", "jobs", "parts", "plates",
-               "plate_parts", "events", "processed_messages"}
+FARM_TABLES = {
+    "sites",
+    "printers",
+    "shops",
+    "meshes",
+    "jobs",
+    "parts",
+    "plates",
+    "plate_parts",
+    "events",
+    "processed_messages",
+}
 
 
 def test_a_fresh_database_migrates_to_head_and_again_without_change(db_url: str) -> None:
@@ -51,8 +61,11 @@ def test_the_agreement_check_sees_a_column_the_migrations_lack(farm_engine: Engi
 
 def test_the_event_log_refuses_updates_and_deletes(farm_engine: Engine) -> None:
     with unit_of_work(farm_engine) as session:
-        session.add(Event(entity_kind="job", entity_id="j1", to_state="received",
-                          kind="created", actor="test"))
+        session.add(
+            Event(
+                entity_kind="job", entity_id="j1", to_state="received", kind="created", actor="test"
+            )
+        )
     for statement in ("UPDATE events SET actor = 'forger'", "DELETE FROM events"):
         with pytest.raises(DBAPIError, match="append-only"), farm_engine.begin() as connection:
             connection.execute(text(statement))
@@ -89,9 +102,12 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url: str) -> None:
 
 def test_foreign_keys_are_enforced(farm_engine: Engine) -> None:
     with pytest.raises(DBAPIError), farm_engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO printers (id, site_id, profile_id, maintenance, bed_clear, state, "
-            "state_seq) VALUES ('p1', 'nowhere', 'x', false, true, 'offline', 0)"))
+        connection.execute(
+            text(
+                "INSERT INTO printers (id, site_id, profile_id, maintenance, bed_clear, state, "
+                "state_seq) VALUES ('p1', 'nowhere', 'x', false, true, 'offline', 0)"
+            )
+        )
 
 
 def test_postgresql_urls_use_psycopg_3() -> None:
@@ -99,12 +115,15 @@ def test_postgresql_urls_use_psycopg_3() -> None:
     assert normalise_url("postgres://u@h/farm").drivername == "postgresql+psycopg"
 
 
-@pytest.mark.parametrize(("url", "hint"), [
-    ("mysql://u@h/farm", "not supported"),
-    ("postgresql+psycopg2://u@h/farm", "psycopg 3"),
-    ("sqlite://", "in-memory"),
-    ("not a url", "cannot read database URL"),
-])
+@pytest.mark.parametrize(
+    ("url", "hint"),
+    [
+        ("mysql://u@h/farm", "not supported"),
+        ("postgresql+psycopg2://u@h/farm", "psycopg 3"),
+        ("sqlite://", "in-memory"),
+        ("not a url", "cannot read database URL"),
+    ],
+)
 def test_unusable_database_urls_say_what_to_write(url: str, hint: str) -> None:
     with pytest.raises(DatabaseUrlError, match=hint):
         create_engine_for(url)

@@ -19,8 +19,11 @@ def parts_of(job_id: str, *indexes: int) -> list[str]:
 
 def test_a_plan_puts_parts_on_planned_plates(farm: Farm) -> None:
     job = farm.submit(quantity=3).job
-    outcome = farm.plan(("mk4-1", parts_of(job.id, 1, 2)), ("mk4-2", parts_of(job.id, 3)),
-                        plate_ids=["plate-a", "plate-b"])
+    outcome = farm.plan(
+        ("mk4-1", parts_of(job.id, 1, 2)),
+        ("mk4-2", parts_of(job.id, 3)),
+        plate_ids=["plate-a", "plate-b"],
+    )
     assert outcome.plates_to_slice == ["plate-a", "plate-b"]
     assert farm.part_states(job.id) == ["planned"] * 3
     assert farm.part(f"{job.id}-0003").plate_id == "plate-b"
@@ -29,8 +32,11 @@ def test_a_plan_puts_parts_on_planned_plates(farm: Farm) -> None:
 
 def test_a_new_plan_supersedes_planned_plates_and_returns_parts_it_leaves_out(farm: Farm) -> None:
     job = farm.submit(quantity=3).job
-    farm.plan(("mk4-1", parts_of(job.id, 1, 2)), ("mk4-2", parts_of(job.id, 3)),
-              plate_ids=["plate-a", "plate-b"])
+    farm.plan(
+        ("mk4-1", parts_of(job.id, 1, 2)),
+        ("mk4-2", parts_of(job.id, 3)),
+        plate_ids=["plate-a", "plate-b"],
+    )
     farm.plan(("mk4-2", parts_of(job.id, 1)), plate_ids=["plate-c"])
     assert farm.plate("plate-a").state == "cancelled"
     assert farm.plate("plate-b").state == "cancelled"
@@ -87,8 +93,14 @@ def test_a_plate_cancelled_while_slicing_refuses_its_program(farm: Farm) -> None
     lc.cancel_job(farm.session, job.id, actor="shop:acme")
     farm.commit()
     with pytest.raises(lc.TransitionRefused):
-        lc.mark_plate_sliced(farm.session, "plate-a", gcode_sha256="b" * 64, gcode_path="x",
-                             gcode_bytes=1, estimated_seconds=1.0)
+        lc.mark_plate_sliced(
+            farm.session,
+            "plate-a",
+            gcode_sha256="b" * 64,
+            gcode_path="x",
+            gcode_bytes=1,
+            estimated_seconds=1.0,
+        )
 
 
 def test_dispatch_claims_the_next_plate_and_the_bed(farm: Farm) -> None:
@@ -99,9 +111,14 @@ def test_dispatch_claims_the_next_plate_and_the_bed(farm: Farm) -> None:
     dispatch = farm.dispatch("mk4-1")
     assert dispatch is not None
     assert (dispatch.plate.id, dispatch.site_id, dispatch.profile_id) == (
-        "plate-a", "hackspace", "prusa-mk4")
-    assert dispatch.parts == [(f"{job.id}-0001", f"{job.id}-0001"),
-                              (f"{job.id}-0002", f"{job.id}-0002")]
+        "plate-a",
+        "hackspace",
+        "prusa-mk4",
+    )
+    assert dispatch.parts == [
+        (f"{job.id}-0001", f"{job.id}-0001"),
+        (f"{job.id}-0002", f"{job.id}-0002"),
+    ]
     assert farm.part_states(job.id) == ["dispatched", "dispatched"]
     assert farm.get_printer("mk4-1").bed_clear is False
     assert farm.dispatch("mk4-1") is None
@@ -109,8 +126,11 @@ def test_dispatch_claims_the_next_plate_and_the_bed(farm: Farm) -> None:
 
 def test_the_next_plate_waits_until_the_bed_is_cleared(farm: Farm) -> None:
     job = farm.submit(quantity=2).job
-    farm.plan(("mk4-1", parts_of(job.id, 1)), ("mk4-1", parts_of(job.id, 2)),
-              plate_ids=["plate-a", "plate-b"])
+    farm.plan(
+        ("mk4-1", parts_of(job.id, 1)),
+        ("mk4-1", parts_of(job.id, 2)),
+        plate_ids=["plate-a", "plate-b"],
+    )
     farm.print_plate("mk4-1", "plate-a")
     farm.slice("plate-b")
     farm.agent("mk4-1", EventKind.PLATE_FINISHED, "plate-a")

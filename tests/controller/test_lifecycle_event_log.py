@@ -44,15 +44,39 @@ def test_a_jobs_whole_life_is_in_the_event_log(farm: Farm) -> None:
     assert chain(job_events) == ["received", "accepted", "planned", "printing", "done"]
     assert_unbroken(job_events, "done")
     assert chain(farm.events("part", parts[0])) == [
-        "queued", "planned", "sliced", "dispatched", "printing", "printed"]
+        "queued",
+        "planned",
+        "sliced",
+        "dispatched",
+        "printing",
+        "printed",
+    ]
     assert chain(farm.events("part", parts[1])) == [
-        "queued", "planned", "sliced", "dispatched", "printing", "failed", "queued",
-        "planned", "sliced", "dispatched", "printing", "printed"]
+        "queued",
+        "planned",
+        "sliced",
+        "dispatched",
+        "printing",
+        "failed",
+        "queued",
+        "planned",
+        "sliced",
+        "dispatched",
+        "printing",
+        "printed",
+    ]
     for part_id in parts:
         assert_unbroken(farm.events("part", part_id), "printed")
     for plate_id in ("plate-a", "plate-b"):
         assert chain(farm.events("plate", plate_id)) == [
-            "planned", "slicing", "sliced", "dispatched", "printing", "finished", "cleared"]
+            "planned",
+            "slicing",
+            "sliced",
+            "dispatched",
+            "printing",
+            "finished",
+            "cleared",
+        ]
         assert_unbroken(farm.events("plate", plate_id), "cleared")
     received = [e for e in farm.events("plate", "plate-a") if e.kind == "plate.received"]
     assert len(received) == 1
@@ -67,8 +91,11 @@ def test_every_entity_ends_in_the_state_its_log_says(farm: Farm) -> None:
     farm.print_plate("mk4-1", "plate-a")
     farm.agent("mk4-1", EventKind.PLATE_FAILED, "plate-a")
     rows: list[Job | Part | Plate | Printer] = [
-        *farm.session.exec(select(Job)), *farm.session.exec(select(Part)),
-        *farm.session.exec(select(Plate)), *farm.session.exec(select(Printer))]
+        *farm.session.exec(select(Job)),
+        *farm.session.exec(select(Part)),
+        *farm.session.exec(select(Plate)),
+        *farm.session.exec(select(Printer)),
+    ]
     assert len(rows) == 1 + 3 + 1 + 2
     for row in rows:
         kind = type(row).__name__.lower()

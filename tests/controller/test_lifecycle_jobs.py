@@ -38,9 +38,13 @@ def test_the_same_client_ref_from_another_shop_is_another_job(farm: Farm) -> Non
 
 
 def test_a_rejected_job_says_why_and_a_fixed_resubmit_is_accepted(farm: Farm) -> None:
-    rejected = lc.reject_job(farm.session, "acme", submit("order-9", 2),
-                             reason="mesh has 223 open edges around z=0; close the base",
-                             code=RejectionCode.MESH_INVALID)
+    rejected = lc.reject_job(
+        farm.session,
+        "acme",
+        submit("order-9", 2),
+        reason="mesh has 223 open edges around z=0; close the base",
+        code=RejectionCode.MESH_INVALID,
+    )
     farm.commit()
     status = lc.job_status(farm.session, rejected.job.id)
     assert (status.state, status.code) == ("rejected", RejectionCode.MESH_INVALID)
@@ -98,11 +102,20 @@ def test_a_finished_job_cannot_be_cancelled(farm: Farm) -> None:
 
 
 def test_a_resubmit_rejected_again_carries_the_new_reason(farm: Farm) -> None:
-    first = lc.reject_job(farm.session, "acme", submit("order-9", 2), reason="mesh missing",
-                          code=RejectionCode.MESH_MISSING)
-    again = lc.reject_job(farm.session, "acme", submit("order-9", 2),
-                          reason="the part is 400 mm tall; the tallest printer takes 250 mm",
-                          code=RejectionCode.DOES_NOT_FIT)
+    first = lc.reject_job(
+        farm.session,
+        "acme",
+        submit("order-9", 2),
+        reason="mesh missing",
+        code=RejectionCode.MESH_MISSING,
+    )
+    again = lc.reject_job(
+        farm.session,
+        "acme",
+        submit("order-9", 2),
+        reason="the part is 400 mm tall; the tallest printer takes 250 mm",
+        code=RejectionCode.DOES_NOT_FIT,
+    )
     farm.commit()
     assert again.job.id == first.job.id
     status = lc.job_status(farm.session, first.job.id)

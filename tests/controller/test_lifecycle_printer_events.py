@@ -11,8 +11,9 @@ from tests.controller.conftest import Farm
 def printing_job(farm: Farm, quantity: int = 3) -> str:
     """A job whose parts are all printing on plate-a on mk4-1; returns the job id."""
     job = farm.submit(quantity=quantity).job
-    farm.plan(("mk4-1", [f"{job.id}-{i:04d}" for i in range(1, quantity + 1)]),
-              plate_ids=["plate-a"])
+    farm.plan(
+        ("mk4-1", [f"{job.id}-{i:04d}" for i in range(1, quantity + 1)]), plate_ids=["plate-a"]
+    )
     farm.print_plate("mk4-1", "plate-a")
     return job.id
 
@@ -78,8 +79,13 @@ def test_a_partly_failed_plate_returns_only_the_failed_parts(farm: Farm) -> None
 
 def test_an_object_the_agent_cancels_itself_goes_back_to_the_queue(farm: Farm) -> None:
     job_id = printing_job(farm)
-    farm.agent("mk4-1", EventKind.PART_CANCELLED, "plate-a", part_ids=(f"{job_id}-0003",),
-               details="object detached from the bed")
+    farm.agent(
+        "mk4-1",
+        EventKind.PART_CANCELLED,
+        "plate-a",
+        part_ids=(f"{job_id}-0003",),
+        details="object detached from the bed",
+    )
     farm.agent("mk4-1", EventKind.PLATE_FINISHED, "plate-a")
     assert farm.part_states(job_id) == ["printed", "printed", "queued"]
 
@@ -120,9 +126,14 @@ def test_events_for_another_printers_plate_change_nothing(farm: Farm) -> None:
 
 def test_progress_is_kept_on_the_plate(farm: Farm) -> None:
     printing_job(farm, quantity=1)
-    event = PrinterEvent(event_id="p1", kind=EventKind.PROGRESS,
-                                           plate_id="plate-a", progress=0.4, seconds_left=900,
-                                           at=farm.now())
+    event = PrinterEvent(
+        event_id="p1",
+        kind=EventKind.PROGRESS,
+        plate_id="plate-a",
+        progress=0.4,
+        seconds_left=900,
+        at=farm.now(),
+    )
     lc.apply_printer_event(farm.session, "hackspace", "mk4-1", event)
     farm.commit()
     plate = farm.plate("plate-a")

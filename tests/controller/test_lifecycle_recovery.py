@@ -15,12 +15,15 @@ from protocol.messages.staff import StaffCancelPart
 from tests.controller.conftest import Farm
 
 
-def test_recover_after_a_crash_returns_the_work_in_flight(farm: Farm, farm_engine: Engine
-                                                         ) -> None:
+def test_recover_after_a_crash_returns_the_work_in_flight(farm: Farm, farm_engine: Engine) -> None:
     job = farm.submit(quantity=4).job
     parts = [f"{job.id}-{i:04d}" for i in range(1, 5)]
-    farm.plan(("mk4-1", parts[:1]), ("mk4-2", parts[1:2]), ("mk4-2", parts[2:3]),
-              plate_ids=["sent", "printing", "to-slice"])
+    farm.plan(
+        ("mk4-1", parts[:1]),
+        ("mk4-2", parts[1:2]),
+        ("mk4-2", parts[2:3]),
+        plate_ids=["sent", "printing", "to-slice"],
+    )
     farm.slice("sent")
     assert farm.dispatch("mk4-1") is not None  # sent, never acknowledged: then the crash
     farm.print_plate("mk4-2", "printing")
@@ -35,7 +38,10 @@ def test_recover_after_a_crash_returns_the_work_in_flight(farm: Farm, farm_engin
         engine.dispose()
     (dispatch,) = recovery.unacknowledged_dispatches
     assert (dispatch.plate.id, dispatch.site_id, dispatch.parts) == (
-        "sent", "hackspace", [(parts[0], parts[0])])
+        "sent",
+        "hackspace",
+        [(parts[0], parts[0])],
+    )
     assert recovery.plates_to_slice == ["to-slice"]
     assert [(r.plate_id, r.part_id) for r in recovery.cancel_requests] == [("printing", parts[1])]
     assert recovery.open_jobs == [job.id]
@@ -50,10 +56,13 @@ def test_an_offline_printer_gets_a_grace_deadline_that_survives_a_restart(farm: 
     printer = farm.get_printer("mk4-1")
     assert printer.grace_deadline is not None and printer.offline_since is not None
     assert printer.grace_deadline - printer.offline_since == timedelta(
-        seconds=lc.DEFAULT_GRACE_SECONDS)
+        seconds=lc.DEFAULT_GRACE_SECONDS
+    )
     assert lc.recover(farm.session).grace_deadlines == [("mk4-1", printer.grace_deadline)]
-    assert lc.expired_grace_deadlines(farm.session, printer.grace_deadline
-                                      - timedelta(seconds=1)) == []
+    assert (
+        lc.expired_grace_deadlines(farm.session, printer.grace_deadline - timedelta(seconds=1))
+        == []
+    )
     assert lc.expired_grace_deadlines(farm.session, printer.grace_deadline) == ["mk4-1"]
 
 
@@ -68,8 +77,7 @@ def test_a_printer_back_within_its_grace_period_carries_on(farm: Farm) -> None:
     assert farm.plate("plate-a").state == "printing"
 
 
-def test_when_the_grace_period_passes_the_plate_is_interrupted_and_parts_return(farm: Farm
-                                                                               ) -> None:
+def test_when_the_grace_period_passes_the_plate_is_interrupted_and_parts_return(farm: Farm) -> None:
     job = farm.submit(quantity=2).job
     farm.plan(("mk4-1", [f"{job.id}-0001", f"{job.id}-0002"]), plate_ids=["plate-a"])
     farm.print_plate("mk4-1", "plate-a")

@@ -23,8 +23,9 @@ from tests.controller.conftest import Farm
 
 def printing_job(farm: Farm, quantity: int = 3) -> str:
     job = farm.submit(quantity=quantity).job
-    farm.plan(("mk4-1", [f"{job.id}-{i:04d}" for i in range(1, quantity + 1)]),
-              plate_ids=["plate-a"])
+    farm.plan(
+        ("mk4-1", [f"{job.id}-{i:04d}" for i in range(1, quantity + 1)]), plate_ids=["plate-a"]
+    )
     farm.print_plate("mk4-1", "plate-a")
     return job.id
 
@@ -42,11 +43,21 @@ def test_a_refused_command_says_why_and_changes_nothing(farm: Farm) -> None:
 def test_a_repeated_command_gets_the_same_answer_and_is_not_applied_twice(farm: Farm) -> None:
     job_id = printing_job(farm)
     farm.agent("mk4-1", EventKind.PLATE_FINISHED, "plate-a")
-    first = farm.staff(StaffPartFailed, command_id="cmd-7", plate_id="plate-a",
-                       part_ids=(f"{job_id}-0001",), reason="warped corner")
+    first = farm.staff(
+        StaffPartFailed,
+        command_id="cmd-7",
+        plate_id="plate-a",
+        part_ids=(f"{job_id}-0001",),
+        reason="warped corner",
+    )
     events = farm.event_count()
-    again = farm.staff(StaffPartFailed, command_id="cmd-7", plate_id="plate-a",
-                       part_ids=(f"{job_id}-0001",), reason="warped corner")
+    again = farm.staff(
+        StaffPartFailed,
+        command_id="cmd-7",
+        plate_id="plate-a",
+        part_ids=(f"{job_id}-0001",),
+        reason="warped corner",
+    )
     assert first.accepted and again.accepted and again.replayed
     assert again.reason == first.reason
     assert farm.event_count() == events
@@ -75,7 +86,11 @@ def test_failing_a_printing_part_asks_the_agent_to_skip_its_object(farm: Farm) -
     assert reply.accepted, reply.reason
     (request,) = reply.changes.requests
     assert (request.action, request.printer_id, request.plate_id, request.part_id) == (
-        lc.AgentAction.CANCEL_PART, "mk4-1", "plate-a", f"{job_id}-0002")
+        lc.AgentAction.CANCEL_PART,
+        "mk4-1",
+        "plate-a",
+        f"{job_id}-0002",
+    )
     assert request.object_label == f"{job_id}-0002"
     assert farm.part_states(job_id) == ["printing", "queued", "printing"]
     farm.agent("mk4-1", EventKind.PART_CANCELLED, "plate-a", part_ids=(f"{job_id}-0002",))
@@ -89,7 +104,8 @@ def test_cancelling_a_printing_job_yields_cancel_part_commands(farm: Farm) -> No
     assert reply.accepted, reply.reason
     assert sorted((r.action, r.part_id) for r in reply.changes.requests) == [
         (lc.AgentAction.CANCEL_PART, f"{job_id}-0001"),
-        (lc.AgentAction.CANCEL_PART, f"{job_id}-0002")]
+        (lc.AgentAction.CANCEL_PART, f"{job_id}-0002"),
+    ]
     assert farm.part_states(job_id) == ["cancelled", "cancelled"]
     assert lc.job_status(farm.session, job_id).state == "cancelled"
     assert len(lc.recover(farm.session).cancel_requests) == 2
@@ -125,8 +141,7 @@ def test_cancelling_a_plate_returns_its_parts_without_counting_a_failure(farm: F
     job_id = printing_job(farm, quantity=1)
     reply = farm.staff(StaffCancelPlate, plate_id="plate-a")
     assert [r.action for r in reply.changes.requests] == [lc.AgentAction.CANCEL_PLATE]
-    assert (farm.part(f"{job_id}-0001").state, farm.part(f"{job_id}-0001").attempt) == (
-        "queued", 0)
+    assert (farm.part(f"{job_id}-0001").state, farm.part(f"{job_id}-0001").attempt) == ("queued", 0)
     assert farm.get_printer("mk4-1").bed_clear is False  # a half print is on the bed
 
 
@@ -137,7 +152,8 @@ def test_maintenance_cancels_plates_not_yet_sent_and_stops_dispatch(farm: Farm) 
     reply = farm.staff(StaffMaintenanceOn, printer_id="mk4-1", reason="nozzle swap")
     assert reply.accepted
     assert [(r.action, r.on) for r in reply.changes.requests] == [
-        (lc.AgentAction.SET_MAINTENANCE, True)]
+        (lc.AgentAction.SET_MAINTENANCE, True)
+    ]
     assert farm.plate("plate-a").state == "cancelled"
     assert farm.part_states(job.id) == ["queued"]
     farm.plan(("mk4-1", [f"{job.id}-0001"]), plate_ids=["plate-b"])
@@ -164,8 +180,9 @@ def test_requeue_gives_a_part_out_of_attempts_another_chance(farm: Farm) -> None
     assert lc.job_status(farm.session, job.id).state == "accepted"
 
 
-def test_a_cancelled_plate_that_never_started_frees_the_bed_once_the_agent_confirms(farm: Farm
-                                                                                  ) -> None:
+def test_a_cancelled_plate_that_never_started_frees_the_bed_once_the_agent_confirms(
+    farm: Farm,
+) -> None:
     job = farm.submit(quantity=1).job
     farm.plan(("mk4-1", [f"{job.id}-0001"]), plate_ids=["plate-a"])
     farm.slice("plate-a")

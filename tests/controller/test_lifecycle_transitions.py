@@ -23,10 +23,15 @@ from controller.lifecycle.states import (
 from tests.controller.conftest import Farm
 
 
-@pytest.mark.parametrize(("states", "table"), [
-    (JobState, JOB_TRANSITIONS), (PartState, PART_TRANSITIONS),
-    (PlateState, PLATE_TRANSITIONS), (PrinterStatus, PRINTER_TRANSITIONS),
-])
+@pytest.mark.parametrize(
+    ("states", "table"),
+    [
+        (JobState, JOB_TRANSITIONS),
+        (PartState, PART_TRANSITIONS),
+        (PlateState, PLATE_TRANSITIONS),
+        (PrinterStatus, PRINTER_TRANSITIONS),
+    ],
+)
 def test_every_state_has_a_row_and_targets_only_known_states(states, table) -> None:
     assert set(table) == set(states)
     for targets in table.values():
@@ -51,13 +56,18 @@ def test_an_allowed_transition_changes_the_state_and_returns_its_event(farm: Far
     farm.plan(("mk4-1", [f"{job.id}-0001"]), plate_ids=["plate-a"])
     plate = farm.plate("plate-a")
     version = plate.version
-    event = lc.transition(farm.session, plate, PlateState.SLICING, actor="slicer",
-                          details={"worker": 1})
+    event = lc.transition(
+        farm.session, plate, PlateState.SLICING, actor="slicer", details={"worker": 1}
+    )
     farm.commit()
     assert farm.plate("plate-a").state == "slicing"
     assert farm.plate("plate-a").version == version + 1
     assert (event.entity_kind, event.entity_id, event.from_state, event.to_state) == (
-        "plate", "plate-a", "planned", "slicing")
+        "plate",
+        "plate-a",
+        "planned",
+        "slicing",
+    )
     assert event.id is not None and event.details == {"worker": 1} and event.actor == "slicer"
 
 
@@ -66,8 +76,9 @@ def test_a_refused_transition_changes_nothing_and_writes_no_event(farm: Farm) ->
     farm.plan(("mk4-1", [f"{job.id}-0001"]), plate_ids=["plate-a"])
     before = farm.event_count()
     plate = farm.plate("plate-a")
-    with pytest.raises(lc.TransitionRefused, match="plate plate-a is planned and cannot become "
-                                                   "printing"):
+    with pytest.raises(
+        lc.TransitionRefused, match="plate plate-a is planned and cannot become printing"
+    ):
         lc.transition(farm.session, plate, PlateState.PRINTING, actor="test")
     farm.commit()
     assert farm.plate("plate-a").state == "planned"
@@ -78,10 +89,12 @@ def test_a_refused_transition_changes_nothing_and_writes_no_event(farm: Farm) ->
 def test_the_refusal_says_where_the_entity_may_go(farm: Farm) -> None:
     job = farm.submit().job
     with pytest.raises(lc.TransitionRefused) as refused:
-        lc.transition(farm.session, farm.part(f"{job.id}-0001"), PartState.DISPATCHED.value,
-                      actor="test")
+        lc.transition(
+            farm.session, farm.part(f"{job.id}-0001"), PartState.DISPATCHED.value, actor="test"
+        )
     assert refused.value.reason == (
         f"part {job.id}-0001 is queued and cannot become dispatched "
-        "(from queued it may become: cancelled, planned, printed, printing)")
+        "(from queued it may become: cancelled, planned, printed, printing)"
+    )
     farm.session.rollback()
     assert farm.session.exec(select(Event).where(Event.to_state == "dispatched")).first() is None

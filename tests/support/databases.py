@@ -54,10 +54,12 @@ def postgres_admin() -> Iterator[Engine]:
             connection.execute(text("SELECT 1"))
     except Exception as error:
         engine.dispose()
-        reason = (f"PostgreSQL is not reachable at {postgres_admin_url()} "
-                  f"({error.__class__.__name__}), so the PostgreSQL half of the database "
-                  "tests cannot run. Start it with "
-                  "`pg_ctlcluster 15 main start` or set MAKERFARM_TEST_POSTGRES")
+        reason = (
+            f"PostgreSQL is not reachable at {postgres_admin_url()} "
+            f"({error.__class__.__name__}), so the PostgreSQL half of the database "
+            "tests cannot run. Start it with "
+            "`pg_ctlcluster 15 main start` or set MAKERFARM_TEST_POSTGRES"
+        )
         if _in_ci():
             pytest.fail("CI=true and " + reason, pytrace=False)
         pytest.skip("*** SKIPPED: " + reason + " ***")

@@ -248,6 +248,16 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS events_append_only ON events")
         op.execute("DROP FUNCTION IF EXISTS events_append_only()")
-    for table in ("processed_messages", "events", "plate_parts", "parts", "plates", "jobs",
-                  "meshes", "shops", "printers", "sites"):
+    for table in (
+        "processed_messages",
+        "events",
+        "plate_parts",
+        "parts",
+        "plates",
+        "jobs",
+        "meshes",
+        "shops",
+        "printers",
+        "sites",
+    ):
         op.drop_table(table)
