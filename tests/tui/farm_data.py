@@ -230,7 +230,7 @@ def farm_store() -> FleetStore:
     store.apply_queue(queue())
     for plate_list in plates():
         store.apply_plates(plate_list)
-    for site in sites():
-        store.apply_site(site)
+    for summary in sites():
+        store.apply_site(summary)
     store.apply_alerts(alerts())
     return store
