@@ -183,29 +183,31 @@ def _place_parts(
         row.x_mm, row.y_mm = placement.x_mm, placement.y_mm
         row.rotation_deg = placement.rotation_deg
         session.add(row)
-        if part.state == PartState.QUEUED:
-            part.plate_id = plate.id
-            changes.move(
-                session,
-                part,
-                PartState.PLANNED,
-                actor=actor,
-                now=at,
-                details={"plate_id": plate.id},
-            )
-        elif part.plate_id != plate.id:
-            changes.note(
-                session,
-                part,
-                kind="part.moved",
-                actor=actor,
-                now=at,
-                details={"from_plate": part.plate_id, "to_plate": plate.id},
-            )
-            part.plate_id = plate.id
-        session.add(part)
+        _assign(session, part, plate, changes, actor, at)
     session.flush()
     return changed
+
+
+def _assign(
+    session: Session, part: Part, plate: Plate, changes: Changes, actor: str, at: datetime
+) -> None:
+    """Put a queued part on the plate (planned), or note that a planned part moved to it."""
+    if part.state == PartState.QUEUED:
+        part.plate_id = plate.id
+        changes.move(
+            session, part, PartState.PLANNED, actor=actor, now=at, details={"plate_id": plate.id}
+        )
+    elif part.plate_id != plate.id:
+        changes.note(
+            session,
+            part,
+            kind="part.moved",
+            actor=actor,
+            now=at,
+            details={"from_plate": part.plate_id, "to_plate": plate.id},
+        )
+        part.plate_id = plate.id
+    session.add(part)
 
 
 def _supersede(

@@ -151,31 +151,7 @@ def claim_plate_for_dispatch(
     plate = next_sliced_plate(session, printer)
     if plate is None or not spool_matches(printer, plate):
         return None
-    # Claim the plate by its version, then the bed: only one transaction can turn bed_clear
-    # from true to false. A lost race leaves at most a bumped version behind.
-    claimed_plate: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(Plate)
-        .where(
-            col(Plate.id) == plate.id,
-            col(Plate.version) == plate.version,
-            col(Plate.state) == PlateState.SLICED.value,
-        )
-        .values(version=plate.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed_plate.rowcount != 1:
-        return None
-    claimed_bed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(Printer)
-        .where(
-            col(Printer.id) == printer_id,
-            col(Printer.bed_clear).is_(True),
-            col(Printer.maintenance).is_(False),
-        )
-        .values(bed_clear=False)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed_bed.rowcount != 1:
+    if not _claim_rows(session, printer_id, plate):
         return None
     session.refresh(printer)
     session.refresh(plate)
@@ -197,6 +173,34 @@ def claim_plate_for_dispatch(
             parts.append((part.id, placement.object_label))
     settle_jobs(session, changes, actor=actor, now=at)
     return Dispatch(plate, printer.site_id, printer.profile_id, parts, changes)
+
+
+def _claim_rows(session: Session, printer_id: str, plate: Plate) -> bool:
+    """Claim the plate by its version, then the bed: only one transaction can turn bed_clear
+    from true to false. A lost race leaves at most a bumped plate version behind."""
+    claimed_plate: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Plate)
+        .where(
+            col(Plate.id) == plate.id,
+            col(Plate.version) == plate.version,
+            col(Plate.state) == PlateState.SLICED.value,
+        )
+        .values(version=plate.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed_plate.rowcount != 1:
+        return False
+    claimed_bed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Printer)
+        .where(
+            col(Printer.id) == printer_id,
+            col(Printer.bed_clear).is_(True),
+            col(Printer.maintenance).is_(False),
+        )
+        .values(bed_clear=False)
+        .execution_options(synchronize_session=False)
+    )
+    return claimed_bed.rowcount == 1
 
 
 def printer_is_ready(session: Session, printer: Printer) -> bool:
