@@ -18,6 +18,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from agent.backends import create_backend
 from agent.backends.base import BackendEvent, LinkChanged, PrinterBackend
@@ -92,7 +93,7 @@ class Agent:
                            (topic_filter(TopicKind.PRINTER_GCODE, site=site, printer=printer), 1)],
             on_event=self._queue.put)
         self.delivery = Delivery(self.outbox, self.link)
-        self._waiting: dict[str, _WaitingPlate] = {}  # blob sha256 -> run_plate waiting
+        self._waiting: dict[str, list[_WaitingPlate]] = {}  # blob sha256 -> run_plates
         self._bad_blobs: dict[str, str] = {}  # blob sha256 -> why it was refused
         self._recovered = False
         self._thread: threading.Thread | None = None
@@ -172,7 +173,7 @@ class Agent:
         elif isinstance(item, Disconnected):
             pass  # the state reports it; the link reconnects on its own
         else:
-            event: BackendEvent = item  # type: ignore[assignment]
+            event = cast(BackendEvent, item)  # the back-end's sink is the only other source
             if isinstance(event, LinkChanged) and event.connected and not self._recovered:
                 self._recover()
             self.printer_events.handle(event)
@@ -209,20 +210,26 @@ class Agent:
     # -- inbound messages --------------------------------------------------------------
 
     def _inbound(self, message: Inbound) -> None:
+        deferred = False
         try:
             parsed = parse_topic(message.topic)
             if parsed.kind is TopicKind.PRINTER_GCODE and parsed.sha256 is not None:
                 self._blob(parsed.sha256, message.payload)
             elif parsed.kind is TopicKind.PRINTER_CMD:
                 command = decode_for_topic(TopicKind.PRINTER_CMD, message.payload)
-                if isinstance(command, RunPlate) and self._must_wait(command, message):
-                    return  # acknowledged once its blob arrives or the wait expires
-                self.commands.handle(command)
+                if isinstance(command, RunPlate):
+                    deferred = self._run_plate_or_wait(command, message)
+                else:
+                    self.commands.handle(command)
             else:
                 log.warning("ignoring a message on %s", message.topic)
         except ProtocolError as error:
             log.warning("dropped a bad message on %s: %s", message.topic, error.reason)
-        self.link.ack(message)
+        finally:
+            # Acknowledge even when handling failed: a message that breaks the agent
+            # must not come back after every reconnect.
+            if not deferred:
+                self.link.ack(message)
 
     def _blob(self, sha256: str, payload: bytes) -> None:
         try:
@@ -231,23 +238,23 @@ class Agent:
             log.warning("refused G-code blob %s: %s", sha256, error)
             self._bad_blobs[sha256] = str(error)
             self._bad_blobs = dict(list(self._bad_blobs.items())[-32:])
-        waiting = self._waiting.pop(sha256, None)
-        if waiting is not None:
+        for waiting in self._waiting.pop(sha256, []):
             self._run_plate(waiting.command, waiting.message)
 
-    def _must_wait(self, command: RunPlate, message: Inbound) -> bool:
-        """A run_plate whose blob has not arrived (yet) waits for it, bounded."""
+    def _run_plate_or_wait(self, command: RunPlate, message: Inbound) -> bool:
+        """Handle a run_plate, or hold it until its blob arrives (bounded by blob_wait_s).
+        True when it is held: it is acknowledged once handled."""
         sha = command.gcode_sha256
         known = self.ledger.get(command.plate_id)
         if (known and known.status.ran) or self.spool.has_blob(sha):
-            return False
-        if sha in self._bad_blobs:
+            self.commands.handle(command)
+        elif sha in self._bad_blobs:
             self.commands.reject(command, "the G-code blob was refused: " + self._bad_blobs[sha])
-            self.link.ack(message)
+        else:
+            deadline = time.monotonic() + self.blob_wait_s
+            self._waiting.setdefault(sha, []).append(_WaitingPlate(command, message, deadline))
             return True
-        self._waiting[sha] = _WaitingPlate(command, message,
-                                           time.monotonic() + self.blob_wait_s)
-        return True
+        return False
 
     def _run_plate(self, command: RunPlate, message: Inbound) -> None:
         self.commands.handle(command)
@@ -256,6 +263,11 @@ class Agent:
     def _expire_waiting(self) -> None:
         now = time.monotonic()
         for sha, waiting in list(self._waiting.items()):
-            if now >= waiting.deadline:
+            due = [plate for plate in waiting if now >= plate.deadline]
+            if not due:
+                continue
+            self._waiting[sha] = [plate for plate in waiting if now < plate.deadline]
+            if not self._waiting[sha]:
                 del self._waiting[sha]
-                self._run_plate(waiting.command, waiting.message)
+            for plate in due:
+                self._run_plate(plate.command, plate.message)
