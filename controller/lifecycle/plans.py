@@ -66,7 +66,7 @@ def record_plan(
         if plate is not None:
             kept[plate.id] = plate
     _supersede(session, [p for pid, p in previous.items() if pid not in kept], outcome, actor, at)
-    _unplan_leftovers(session, kept, outcome.changes, actor, at)
+    _unplan_leftovers(session, placed, outcome.changes, actor, at)
     settle_jobs(session, outcome.changes, actor=actor, now=at)
     outcome.plates_to_slice = sorted(kept, key=lambda pid: (kept[pid].sequence, pid))
     session.flush()
@@ -223,11 +223,12 @@ def _supersede(
 
 
 def _unplan_leftovers(
-    session: Session, kept: dict[str, Plate], changes: Changes, actor: str, at: datetime
+    session: Session, placed: set[str], changes: Changes, actor: str, at: datetime
 ) -> None:
+    """Planned parts this plan did not place (and not on a locked plate) go back to queued."""
     query = select(Part).where(Part.state == PartState.PLANNED.value)
     for part in session.exec(query):
-        if part.plate_id in kept:
+        if part.id in placed:
             continue
         plate = session.get(Plate, part.plate_id) if part.plate_id else None
         if plate is not None and plate.state in LOCKED_PLATES:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import select
 
 from controller import lifecycle as lc
 from controller.db import new_session
+from controller.db.tables import PlatePart
 from protocol.messages.printer import EventKind, PrinterStatus
 from protocol.messages.staff import StaffBedCleared, StaffSpoolLoaded
 from tests.controller.conftest import Farm
@@ -44,6 +46,18 @@ def test_a_new_plan_supersedes_planned_plates_and_returns_parts_it_leaves_out(fa
     assert farm.part(f"{job.id}-0001").plate_id == "plate-c"
     kinds = [event.kind for event in farm.events("plate", "plate-a")]
     assert kinds == ["plate.created", "plate.superseded"]
+
+
+def test_a_new_plan_may_swap_parts_between_planned_plates(farm: Farm) -> None:
+    job = farm.submit(quantity=3).job
+    one, two, three = parts_of(job.id, 1, 2, 3)
+    farm.plan(("mk4-1", [one, two]), ("mk4-2", [three]), plate_ids=["plate-a", "plate-b"])
+    farm.plan(("mk4-1", [three]), ("mk4-2", [one]), plate_ids=["plate-a", "plate-b"])
+    assert (farm.part(one).plate_id, farm.part(three).plate_id) == ("plate-b", "plate-a")
+    assert (farm.part(two).state, farm.part(two).plate_id) == ("queued", None)
+    placed = {(pl.part_id, pl.plate_id) for pl in farm.session.exec(select(PlatePart))}
+    assert placed == {(one, "plate-b"), (three, "plate-a")}
+    assert [e.kind for e in farm.events("part", one)][-1] == "part.moved"
 
 
 def test_a_plan_never_moves_a_locked_plate_or_its_parts(farm: Farm) -> None:
