@@ -1,0 +1,499 @@
+"""One pass over a program: every line read once, state, statistics and checks together.
+
+Nine lines in ten of a sliced program are `G1 X.. Y.. E..` in absolute mode on a homed
+printer. `_run_lines` reads those itself, keeping the machine's position and the rest of
+the hot state in local variables; it is one long function on purpose, since every
+attribute lookup or call per line costs measurable time on a Raspberry Pi. Everything
+else goes through `dispatch`: the careful lexer, then the command's handler, which works
+on `self.state`. Before a handler runs the locals are written back to the state, and read
+again after it; `apply_move` is the careful path's twin of the fast path's move logic, and
+tests run programs through both to keep them equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from math import inf, nan
+from typing import TYPE_CHECKING, Protocol
+
+from firmware_profiles.gcode import bounds, policy, temperatures
+from firmware_profiles.gcode.dialects import Dialect
+from firmware_profiles.gcode.lexer import Command, LexError, parse_line
+from firmware_profiles.gcode.machine_state import MachineState
+from firmware_profiles.gcode.motion_limits import MotionLimits
+from firmware_profiles.gcode.planner import MotionTotals, Record
+from firmware_profiles.gcode.safety import Code, SafetyRules, Severity, ViolationLog
+from firmware_profiles.gcode.stats import LAYER_MARKERS, LayerCounter, TemperatureCommand
+
+if TYPE_CHECKING:
+    from firmware_profiles.gcode.coordinates import SavedState
+
+PIECE_CHARS = 1 << 20  # the text is split into lines a piece at a time
+_TAGS = (*LAYER_MARKERS, "; printing object ", ";MESH:")
+
+
+class Planner(Protocol):
+    limits: MotionLimits
+    totals: MotionTotals
+
+    def add(self, records: list[Record]) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+Handler = Callable[["Interpreter", Command, int], None]
+
+
+class _Unusual(Exception):
+    """A G0/G1 line the fast path leaves to the careful one."""
+
+
+class Interpreter:
+    """Runs a program against a dialect, optional safety rules and an optional planner."""
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        rules: SafetyRules | None,
+        planner: Planner | None,
+        table: dict[str, Handler],
+        heat_clock: temperatures.HeatClock | None = None,
+        fast_path: bool = True,
+    ) -> None:
+        self.dialect = dialect
+        self.rules = rules
+        self.planner = planner
+        self.table = table
+        self.heat_clock = heat_clock
+        self.fast_path = fast_path
+        self.state = MachineState()
+        self.log = ViolationLog()
+        self.layers = LayerCounter()
+        self.records: list[Record] = []
+        self.temperatures: list[TemperatureCommand] = []
+        self.objects: list[str] = []
+        self.object_ids: dict[int, str] = {}
+        self.dwell_seconds = 0.0
+        self.start_sequence_filament_mm = 0.0  # filament used before the first layer marker
+        self.lines = 0
+        self.once: set[str] = set()  # findings reported once per program
+        self.saved_positions: dict[int, tuple[float, float, float]] = {}  # G60
+        self.saved_states: dict[str, SavedState] = {}  # SAVE_GCODE_STATE
+        self._ready: bool | None = None  # cached heat_ok()
+        self._layer_z = nan
+        self._layer_e = 0.0
+        self._worst: dict[tuple[str, int], float] = {}  # how far out each side was reported
+        self._worst_line: dict[tuple[str, int], int] = {}  # and on which line
+        if rules is not None:
+            self.travel = rules.travel_bounds()
+            self._bed = rules.bed
+            self._max_extrude_only = rules.max_extrude_only_mm
+            self._feedrate_warning = max(
+                rules.limits.max_feedrate_mm_s.x, rules.limits.max_feedrate_mm_s.y
+            )
+        else:
+            self.travel = (-inf, inf, -inf, inf, -inf, inf)
+            self._bed = (-inf, -inf, inf, inf)
+            self._max_extrude_only = inf
+            self._feedrate_warning = 1e12  # finite: an infinite F goes the careful way
+
+    # -- the pass ------------------------------------------------------------------------
+
+    def run(self, text: str) -> None:
+        """Interpret the whole program."""
+        if "\n" not in text and "\r" in text:
+            text = text.replace("\r", "\n")  # classic Mac line ends
+        self.lines = text.count("\n") + (0 if not text or text.endswith("\n") else 1)
+        for lines, first in _pieces(text):
+            self._run_lines(lines, first)
+            self.flush_moves()
+        self.finish()
+
+    def _run_lines(self, lines: list[str], first: int) -> None:
+        layers = self.layers
+        record = self.records.append if self.planner is not None else None
+        tx0, tx1, ty0, ty1, tz0, tz1 = self.travel
+        bx0, by0, bx1, by1 = self._bed
+        max_eo = self._max_extrude_only
+        fwarn = self._feedrate_warning
+        x, y, z, elog, efil, emax, feed, lz, le, prev_ext = self._take()
+        ox, oy, oz, rel_e, flow, fscale, heat_ok, hot_ok = self._hot_params()
+        line = first - 1
+        for raw in lines:
+            line += 1
+            if not raw:
+                continue
+            if raw[0] == ";":
+                if raw.startswith(_TAGS):
+                    self._put(x, y, z, elog, efil, emax, feed, lz, le, prev_ext)
+                    self.comment(raw, line)
+                    lz, le = self._layer_z, self._layer_e
+                continue
+            words = raw.split()
+            if not words:
+                continue
+            head = words[0]
+            if (head == "G1" or head == "G0") and hot_ok and "e" not in raw and raw.isascii():
+                nx, ny, nz, nf = x, y, z, feed
+                ev: float | None = None
+                outside = False
+                try:
+                    for word in words[1:]:
+                        c = word[0]
+                        if c == "X":
+                            nx = float(word[1:]) + ox
+                            if not tx0 <= nx <= tx1:
+                                outside = True
+                        elif c == "Y":
+                            ny = float(word[1:]) + oy
+                            if not ty0 <= ny <= ty1:
+                                outside = True
+                        elif c == "E":
+                            ev = float(word[1:])
+                        elif c == "Z":
+                            nz = float(word[1:]) + oz
+                            if not tz0 <= nz <= tz1:
+                                outside = True
+                        elif c == "F":
+                            nf = float(word[1:]) * fscale
+                            if not 0.0 < nf <= fwarn:
+                                raise _Unusual
+                        elif c == ";":
+                            break
+                        else:
+                            raise _Unusual
+                    if outside and (nx - nx or ny - ny or nz - nz):
+                        raise _Unusual  # NaN or infinite: the lexer calls it unreadable
+                    # An "E" or "e" inside a number is an exponent, which firmware does not
+                    # read: leave such lines to the lexer, which reads them as Marlin does.
+                    if ev is None:
+                        if "E" in raw:
+                            raise _Unusual
+                        de = 0.0
+                    elif raw.count("E") != 1 or ev - ev:  # ev - ev: NaN or infinite
+                        raise _Unusual
+                    elif rel_e:
+                        de = ev
+                        elog += ev
+                    else:
+                        de = ev - elog
+                        elog = ev
+                except (ValueError, _Unusual):
+                    pass
+                else:
+                    feed = nf
+                    if outside:
+                        bounds.report_outside(self, line, raw, head, nx, ny, nz)
+                    if de == 0.0 and nx == x and ny == y and nz == z:
+                        continue
+                    df = de * flow
+                    if de > 0.0:
+                        if nx != x or ny != y:
+                            if not heat_ok:
+                                heat_ok = self.extruding_while_not_ready(line, raw, head)
+                            if not (bx0 <= nx <= bx1 and by0 <= ny <= by1) or (
+                                not prev_ext and not (bx0 <= x <= bx1 and by0 <= y <= by1)
+                            ):
+                                bounds.report_extrusion_outside(self, line, raw, head, x, y, nx, ny)
+                            if nz != lz:
+                                if le:
+                                    layers.add(lz, le)
+                                lz = nz
+                                le = 0.0
+                            le += df
+                            prev_ext = True
+                        else:
+                            prev_ext = False
+                            if not heat_ok:
+                                heat_ok = self.extruding_while_not_ready(line, raw, head)
+                            if de > max_eo:
+                                bounds.report_extrude_only(self, line, raw, head, de)
+                        efil += df
+                        if efil > emax:
+                            emax = efil
+                    else:
+                        prev_ext = False
+                        if de < 0.0:
+                            efil += df
+                            if -de > max_eo and nx == x and ny == y:
+                                bounds.report_extrude_only(self, line, raw, head, de)
+                    if record is not None:
+                        record((nx, ny, nz, efil, nf))
+                    x, y, z = nx, ny, nz
+                    continue
+            elif head == "G92" and len(words) == 2 and words[1] == "E0":
+                elog = 0.0
+                continue
+            self._put(x, y, z, elog, efil, emax, feed, lz, le, prev_ext)
+            self.dispatch(raw, line)
+            x, y, z, elog, efil, emax, feed, lz, le, prev_ext = self._take()
+            ox, oy, oz, rel_e, flow, fscale, heat_ok, hot_ok = self._hot_params()
+        self._put(x, y, z, elog, efil, emax, feed, lz, le, prev_ext)
+
+    def _take(
+        self,
+    ) -> tuple[float, float, float, float, float, float, float, float, float, bool]:
+        st = self.state
+        return (
+            st.x,
+            st.y,
+            st.z,
+            st.e_logical,
+            st.e_filament,
+            st.e_filament_max,
+            st.feed_mm_s,
+            self._layer_z,
+            self._layer_e,
+            st.prev_extruding,
+        )
+
+    def _put(
+        self,
+        x: float,
+        y: float,
+        z: float,
+        elog: float,
+        efil: float,
+        emax: float,
+        feed: float,
+        lz: float,
+        le: float,
+        prev_ext: bool,
+    ) -> None:
+        st = self.state
+        st.x, st.y, st.z, st.e_logical, st.e_filament, st.e_filament_max = (
+            x,
+            y,
+            z,
+            elog,
+            efil,
+            emax,
+        )
+        st.feed_mm_s, self._layer_z, self._layer_e, st.prev_extruding = feed, lz, le, prev_ext
+
+    def _hot_params(self) -> tuple[float, float, float, bool, float, float, bool, bool]:
+        st = self.state
+        rules = self.rules
+        hot_ok = (
+            self.fast_path
+            and (st.homed or rules is None)
+            and not st.g91
+            and not st.inches
+            and not (rules is not None and rules.round_bed)
+        )
+        return (
+            st.offset_x,
+            st.offset_y,
+            st.offset_z,
+            st.relative_e(self.dialect),
+            st.flow_factor,
+            st.speed_factor / 60.0,
+            self.heat_ok(),
+            hot_ok,
+        )
+
+    # -- the careful path ----------------------------------------------------------------
+
+    def dispatch(self, raw: str, line: int) -> None:
+        """Lex one line and run its handler (with the command policy checked first)."""
+        parsed = parse_line(raw)
+        if parsed is None:
+            return
+        if isinstance(parsed, LexError):
+            if self.rules is not None:
+                word = parsed.text.split()[0] if parsed.text.split() else "?"
+                self.report(
+                    line,
+                    word,
+                    Code(parsed.code),
+                    f"{bounds.short(parsed.text)!r} cannot be read: {parsed.reason}",
+                )
+            return
+        if self.rules is not None and not policy.allowed(self, parsed, line):
+            return
+        handler = self.table.get(parsed.word)
+        if handler is None and parsed.word[0] == "T" and parsed.word[1:].isdigit():
+            handler = self.table.get("T")
+        if handler is not None:
+            handler(self, parsed, line)
+        elif self.rules is not None:
+            policy.unknown(self, parsed, line)
+
+    def apply_move(
+        self,
+        nx: float,
+        ny: float,
+        nz: float,
+        de: float,
+        feed: float,
+        line: int,
+        text: str,
+        word: str,
+    ) -> None:
+        """A straight move to machine (nx, ny, nz) moving E by `de` mm: the careful path's
+        version of what `_run_lines` does inline (same checks, same statistics)."""
+        st = self.state
+        rules = self.rules
+        if rules is not None:
+            bounds.check_move(self, nx, ny, nz, line, text, word)
+        if de == 0.0 and nx == st.x and ny == st.y and nz == st.z:
+            return
+        df = de * st.flow_factor
+        if de > 0.0:
+            if nx != st.x or ny != st.y:
+                if not self.heat_ok():
+                    self.extruding_while_not_ready(line, text, word)
+                if rules is not None and (
+                    not rules.inside_bed(nx, ny)
+                    or (not st.prev_extruding and not rules.inside_bed(st.x, st.y))
+                ):
+                    bounds.report_extrusion_outside(self, line, text, word, st.x, st.y, nx, ny)
+                if nz != self._layer_z:
+                    if self._layer_e:
+                        self.layers.add(self._layer_z, self._layer_e)
+                    self._layer_z, self._layer_e = nz, 0.0
+                self._layer_e += df
+                st.prev_extruding = True
+            else:
+                st.prev_extruding = False
+                if not self.heat_ok():
+                    self.extruding_while_not_ready(line, text, word)
+                if de > self._max_extrude_only:
+                    bounds.report_extrude_only(self, line, text, word, de)
+            st.e_filament += df
+            if st.e_filament > st.e_filament_max:
+                st.e_filament_max = st.e_filament
+        else:
+            st.prev_extruding = False
+            if de < 0.0:
+                st.e_filament += df
+                if -de > self._max_extrude_only and nx == st.x and ny == st.y:
+                    bounds.report_extrude_only(self, line, text, word, de)
+        if self.planner is not None:
+            self.records.append((nx, ny, nz, st.e_filament, feed))
+        st.x, st.y, st.z = nx, ny, nz
+
+    # -- planner hooks -------------------------------------------------------------------
+
+    def flush_moves(self) -> None:
+        """Hand the recorded moves to the planner (the machine keeps moving)."""
+        if self.planner is not None and self.records:
+            self.planner.add(self.records)
+            self.records.clear()
+
+    def stop_motion(self) -> None:
+        """The firmware waits for every move to finish (G4, M400, heating, homing)."""
+        if self.planner is not None:
+            self.flush_moves()
+            self.planner.stop()
+
+    def set_limits(self, limits: MotionLimits) -> None:
+        if self.planner is not None:
+            self.flush_moves()
+            self.planner.limits = limits
+
+    @property
+    def limits(self) -> MotionLimits | None:
+        return self.planner.limits if self.planner is not None else None
+
+    def finish(self) -> None:
+        if self._layer_e:
+            self.layers.add(self._layer_z, self._layer_e)
+            self._layer_e = 0.0
+        self.stop_motion()
+
+    # -- comments ------------------------------------------------------------------------
+
+    def comment(self, raw: str, line: int) -> None:
+        """Slicer comments that matter: layer markers and object labels."""
+        if raw.startswith(LAYER_MARKERS):
+            if not self.layers.marker_seen:
+                if self._layer_e:
+                    self.layers.add(self._layer_z, self._layer_e)
+                self._layer_e = 0.0
+                self.layers.marker()
+                self.start_sequence_filament_mm = self.state.e_filament_max
+            return
+        if raw.startswith("; printing object "):
+            name = raw[len("; printing object ") :].strip()
+        else:  # ;MESH:
+            name = raw[len(";MESH:") :].strip()
+            if name == "NONMESH":
+                return
+        self.add_object(name)
+
+    def add_object(self, name: str) -> None:
+        if name and name not in self.objects:
+            self.objects.append(name)
+
+    # -- findings ------------------------------------------------------------------------
+
+    def report(
+        self, line: int, word: str, code: Code, reason: str, severity: Severity | None = None
+    ) -> None:
+        if self.rules is not None:
+            self.log.add(line, word, code, reason, severity)
+
+    def heat_ok(self) -> bool:
+        """Whether extruding now raises nothing new."""
+        if self.rules is None:
+            return True
+        if self._ready is None:
+            reported = self.state.heat_reported
+            self._ready = all(code in reported for code, _ in temperatures.heat_problems(self))
+        return self._ready
+
+    def heaters_changed(self) -> None:
+        """Targets or waits changed: problems that went away may be reported again later."""
+        current = {code for code, _ in temperatures.heat_problems(self)}
+        self.state.heat_reported &= current
+        self._ready = None
+
+    def extruding_while_not_ready(self, line: int, text: str, word: str) -> bool:
+        """Report each heater problem of an extruding move once per heater state."""
+        reported = self.state.heat_reported
+        for code, reason in temperatures.heat_problems(self):
+            if code not in reported:
+                reported.add(code)
+                self.report(line, word, code, f"{bounds.short(text)} {reason}")
+        self._ready = True
+        return True
+
+    def worse_once(self, key: str, value: float) -> bool:
+        """Whether `value` beats every value reported under `key` so far (and remember it)."""
+        return self.worse(key, False, value)
+
+    def worse(self, key: str, low_side: bool, beyond: float, line: int = 0) -> bool:
+        """Whether an excursion goes further than any reported on that side (remember it);
+        a line reports each side once, however many arc chords go further."""
+        side = (key, 0 if low_side else 1)
+        if beyond > self._worst.get(side, 0.0) + 1e-6:
+            self._worst[side] = beyond
+            if line and self._worst_line.get(side) == line:
+                return False
+            self._worst_line[side] = line
+            return True
+        return False
+
+    def clock(self) -> float:
+        """Seconds into the job (moves planned so far, dwells and heating waits)."""
+        seconds = self.dwell_seconds
+        if self.planner is not None:
+            seconds += self.planner.totals.seconds
+        if self.heat_clock is not None:
+            seconds += self.heat_clock.seconds
+        return seconds
+
+
+def _pieces(text: str) -> Iterator[tuple[list[str], int]]:
+    """The program's lines, about `PIECE_CHARS` of text at a time, with the first line's
+    number."""
+    start, line, size = 0, 1, len(text)
+    while start < size:
+        end = text.find("\n", start + PIECE_CHARS)
+        if end < 0:
+            end = size
+        lines = text[start:end].split("\n")
+        yield lines, line
+        line += len(lines)
+        start = end + 1

@@ -1,0 +1,17 @@
+; hostile: G92 X0 at X=200 makes X100 land at machine X=300
+; expect: outside-bed @ 17
+; profile: generic-220
+; material: PLA
+G90
+M82
+G28
+M140 S60
+M104 S210
+M190 S60
+M109 S210
+G92 E0
+G1 Z0.2 F3000
+G1 X20 Y20 F6000
+G1 X200 Y100 F6000
+G92 X0
+G1 X100 F6000

@@ -1,0 +1,16 @@
+; hostile: M83 and a 200 mm relative extrusion
+; expect: extrude-only-too-long @ 16
+; profile: generic-220
+; material: PLA
+G90
+M82
+G28
+M140 S60
+M104 S210
+M190 S60
+M109 S210
+G92 E0
+G1 Z0.2 F3000
+G1 X20 Y20 F6000
+M83
+G1 E200 F300
