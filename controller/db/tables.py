@@ -14,7 +14,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, MetaData, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -91,8 +100,9 @@ class Printer(FarmTable, table=True):
     state: str = Field(default="offline", max_length=STATE_LENGTH)
     # which agent report the state came from: newer reports supersede (PrinterState.supersedes)
     state_run_id: str | None = Field(default=None, max_length=ID_LENGTH)
-    state_connection: int = 0
-    state_seq: int = 0
+    # 64-bit: a Last Will's sequence is the largest safe JSON integer (2**53 - 1)
+    state_connection: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    state_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     state_at: datetime | None = _time()
     last_seen: datetime | None = _time()
     offline_since: datetime | None = _time()

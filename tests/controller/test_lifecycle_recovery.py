@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from controller import lifecycle as lc
 from controller.db import create_engine_for, unit_of_work
-from protocol.messages.printer import EventKind, PrinterStatus
+from protocol.messages.printer import EventKind, PrinterStatus, offline_will
 from protocol.messages.staff import StaffCancelPart
 from tests.controller.conftest import Farm
 
@@ -131,3 +131,19 @@ def test_only_a_plate_on_a_printer_can_be_interrupted(farm: Farm) -> None:
         lc.interrupt_plate(farm.session, "plate-a")
     farm.session.rollback()
     assert farm.event_count() == before
+
+
+def test_an_agents_last_will_marks_its_printer_offline(farm: Farm) -> None:
+    will = offline_will(agent_version="test", run_id="run1", connection=1, at=farm.now())
+    lc.record_printer_state(farm.session, "hackspace", "mk4-1", will)
+    farm.commit()
+    printer = farm.get_printer("mk4-1")
+    assert (printer.state, printer.state_seq) == ("offline", will.sequence)
+    farm.printer("mk4-1")  # a later state of the same connection is older than the will
+    assert farm.get_printer("mk4-1").state == "offline"
+    reconnected = will.model_copy(
+        update={"state": PrinterStatus.IDLE, "connection": 2, "sequence": 1}
+    )
+    lc.record_printer_state(farm.session, "hackspace", "mk4-1", reconnected)
+    farm.commit()
+    assert farm.get_printer("mk4-1").state == "idle"
