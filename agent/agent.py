@@ -104,7 +104,7 @@ class Agent:
         """Connect the printer and the broker and start the agent's thread."""
         if self._thread is not None:
             raise RuntimeError("the agent is already running")
-        self.spool.prune()
+        self.spool.prune(keep=[record.sha256 for record in self.ledger.printing()])
         self._thread = threading.Thread(
             target=self._run, name=f"agent-{self.config.site}-{self.config.printer}",
             daemon=True)

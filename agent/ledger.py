@@ -52,6 +52,7 @@ def _record(row: tuple[object, ...]) -> PlateRecord:
 class PlateLedger:
     def __init__(self, store: AgentStore) -> None:
         self._store = store
+        self._flags: dict[str, bool] = {}  # write-through cache: read on every state
 
     def get(self, plate_id: str) -> PlateRecord | None:
         rows = self._store.query(
@@ -103,8 +104,10 @@ class PlateLedger:
         self._set_flag("maintenance", on)
 
     def _flag(self, key: str, default: bool) -> bool:
-        rows = self._store.query("SELECT value FROM printer WHERE key = ?", (key,))
-        return default if not rows else rows[0][0] == "1"
+        if key not in self._flags:
+            rows = self._store.query("SELECT value FROM printer WHERE key = ?", (key,))
+            self._flags[key] = default if not rows else rows[0][0] == "1"
+        return self._flags[key]
 
     def _set_flag(self, key: str, value: bool) -> None:
         self._store.execute(
@@ -112,3 +115,4 @@ class PlateLedger:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, "1" if value else "0"),
         )
+        self._flags[key] = value

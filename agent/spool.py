@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 from protocol import MAX_GCODE_GZIP_BYTES, ProtocolError, check_blob
@@ -81,13 +82,15 @@ class Spool:
         self.blob_path(sha256).unlink(missing_ok=True)
         self.program_path(sha256).unlink(missing_ok=True)
 
-    def prune(self, older_than_s: float = STALE_BLOB_S) -> int:
-        """Remove blobs and programs nobody used for a day; returns how many."""
+    def prune(self, keep: Iterable[str] = (), older_than_s: float = STALE_BLOB_S) -> int:
+        """Remove blobs and programs untouched for a day, except those of the plates
+        in `keep` (sha256s); returns how many files went."""
         cutoff = time.time() - older_than_s
+        kept = {name for sha in keep for name in (f"{sha}.gcode.gz", f"{sha}.gcode")}
         removed = 0
         for folder in (self.blobs, self.programs):
             for path in folder.iterdir():
-                if path.stat().st_mtime < cutoff:
+                if path.name not in kept and path.stat().st_mtime < cutoff:
                     path.unlink(missing_ok=True)
                     removed += 1
         return removed

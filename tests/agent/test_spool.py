@@ -58,3 +58,12 @@ def test_truncated_or_garbage_blob_is_refused(tmp_path: Path) -> None:
 def test_unpacking_a_missing_blob_says_so(tmp_path: Path) -> None:
     with pytest.raises(SpoolError, match="no G-code blob"):
         Spool(tmp_path).unpack("a" * 64, 10, max_bytes=100)
+
+
+def test_prune_removes_stale_files_but_keeps_the_plates_asked_for(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    blobs = [compress_gcode(PROGRAM + bytes([n])) for n in range(2)]
+    for blob in blobs:
+        spool.store_blob(sha256_hex(blob), blob)
+    assert spool.prune(keep=[sha256_hex(blobs[0])], older_than_s=-1) == 1
+    assert spool.has_blob(sha256_hex(blobs[0])) and not spool.has_blob(sha256_hex(blobs[1]))
