@@ -53,7 +53,8 @@ def fleet_rows(app: MakerfarmApp) -> int:
 async def publish_farm(controller: ControllerDouble) -> None:
     for row in PRINTERS:
         await controller.publish(topics.fleet_printer_topic(row[0], row[1]),
-                                 printer_summary(*row, at=datetime.now(UTC)))
+                                 printer_summary(*row).model_copy(
+                                     update={"updated_at": datetime.now(UTC)}))
     for plate_list in plates():
         await controller.publish(topics.fleet_plates_topic(plate_list.site_id), plate_list)
     for site in sites():
