@@ -18,11 +18,18 @@ from controller.db.engine import (
     normalise_url,
     unit_of_work,
 )
-from controller.db.migrate import current_revision, head_revision, migrate, schema_differences
+from controller.db.migrate import (
+    SchemaTooNew,
+    current_revision,
+    head_revision,
+    migrate,
+    schema_differences,
+)
 from controller.db.types import UTCDateTime, utcnow
 
 __all__ = [
     "DatabaseUrlError",
+    "SchemaTooNew",
     "UTCDateTime",
     "create_engine_for",
     "current_revision",

@@ -52,13 +52,19 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer makerfarm than this one."""
+
+
 def migrate(url: str | URL | Engine) -> str:
     """Upgrade the database to the newest schema; returns the revision it is now at.
 
     Safe to call on every start and from several processes at once (PostgreSQL serialises
-    them with an advisory lock; SQLite with its write lock)."""
+    them with an advisory lock; SQLite with its write lock). Raises SchemaTooNew when the
+    database is at a revision this code does not know."""
     engine = url if isinstance(url, Engine) else create_engine_for(url)
     try:
+        _refuse_unknown_revision(engine)
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "head")
         revision = current_revision(engine)
@@ -68,6 +74,20 @@ def migrate(url: str | URL | Engine) -> str:
     if revision is None:
         raise RuntimeError("the migrations ran but the database records no revision")
     return revision
+
+
+def _refuse_unknown_revision(engine: Engine) -> None:
+    revision = current_revision(engine)
+    if revision is None:
+        return
+    scripts = ScriptDirectory.from_config(alembic_config())
+    known = {script.revision for script in scripts.walk_revisions()}
+    if revision not in known:
+        raise SchemaTooNew(
+            f"the database is at schema revision {revision}, which this makerfarm does not "
+            f"know (it knows up to {head_revision()}): it was upgraded by a newer makerfarm. "
+            "Run that version, or restore a backup taken before the upgrade."
+        )
 
 
 def schema_differences(engine: Engine, target: MetaData = metadata) -> list[Any]:

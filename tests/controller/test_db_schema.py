@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from controller.db import (
     DatabaseUrlError,
+    SchemaTooNew,
     create_engine_for,
     current_revision,
     head_revision,
@@ -44,6 +45,16 @@ def test_a_fresh_database_migrates_to_head_and_again_without_change(db_url: str)
         assert set(inspect(engine).get_table_names()) >= FARM_TABLES
     finally:
         engine.dispose()
+
+
+def test_a_database_from_a_newer_makerfarm_is_refused_with_what_to_do(
+    farm_engine: Engine,
+) -> None:
+    with farm_engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(SchemaTooNew, match="schema revision 9999, which this makerfarm"):
+        migrate(farm_engine)
+    assert current_revision(farm_engine) == "9999"
 
 
 def test_models_and_migrations_agree(farm_engine: Engine) -> None:
