@@ -8,11 +8,15 @@ moves the printer's clock to the plate's end. Each decision has three parts:
    site, unless another group is clearly short of printers: every group "needs" printers in
    proportion to its remaining work, and a printer switches only when that moves the site
    towards those shares by a margin (so spool changes stay rare), or when a group due within
-   a day has no printer at all.
+   a day has no printer at all. For the plate that runs through the night the count is of
+   printers already running each group overnight, so the night's plates cover many groups
+   instead of leaving the small ones for the morning.
 2. How long the plate should run. Staff must clear the bed before the next plate, so a plate
-   should end while staff are there: during the day it runs until shortly before they leave;
-   started near closing time it runs through the night until they are back. Near the end of
-   the work, plates shrink to each printer's fair share so all printers finish together.
+   should end while staff are there: during the day it runs until shortly before they leave
+   (ends are staggered so the site's operators can clear each bed and start the night plate
+   before closing); started near closing time it runs through the night until they are back.
+   Plates never run past the site's water level (its open work and its printers' remaining
+   plates spread over its printers), so near the end all printers finish together.
 3. What is on it: see `filling`.
 
 A printer whose site has nothing left for it takes work from a site that is behind (spill-over
@@ -83,6 +87,8 @@ class Dispatcher:
         # day plates already ending in a site's last staffed hour: the operator clears them
         # one after another, so later ones must end earlier
         self.closing: dict[tuple[int, float], list[float]] = {}
+        # groups given to plates that run through a site's night, per (site, staff leaving)
+        self.overnight: dict[tuple[int, float], dict[int, int]] = {}
 
     def _fill_pools(self, site_of_part: NDArray[np.int64]) -> None:
         farm = self.farm
@@ -110,8 +116,8 @@ class Dispatcher:
             _t, p = heapq.heappop(heap)
             if self._next_plate(p) and not math.isinf(self.clocks.printers[p].ready):
                 heapq.heappush(heap, (self.clocks.printers[p].ready, p))
-                continue
-            self._retire(p)
+            else:
+                self._retire(p)
         self.clocks.finish()
         return self.plates
 
@@ -135,8 +141,12 @@ class Dispatcher:
                       utilisation=filled.utilisation, bed_full=filled.bed_full)
         if math.isinf(self.clocks.earliest_start(p, g)):
             return False
+        night = self._night_key(p)
         self._commit(p, plate)
         self._take(s, g, filled.parts)
+        if night is not None:
+            counts = self.overnight.setdefault(night, {})
+            counts[g] = counts.get(g, 0) + 1
         return True
 
     def _commit(self, p: int, plate: Draft) -> None:
@@ -196,9 +206,13 @@ class Dispatcher:
             return None
         share = max(site.total_work / max(site.active, 1), HOUR)
         now = clock.ready
+        night = self._night_key(p)
+        overnight = self.overnight.get(night) if night is not None else None
 
         def score(g: int) -> float:
-            serving = site.serving.get(g, 0) if not steal else 0
+            # overnight, each group needs its own printers: count those already running it
+            serving = (0 if steal else site.serving.get(g, 0) if overnight is None
+                       else overnight.get(g, 0) + (clock.loaded == g))
             value = site.work[g] / share - serving
             first = self._first(s, g, p)
             urgent = first is not None and self.farm.part_key[first] - now < URGENT_WINDOW
@@ -212,6 +226,16 @@ class Dispatcher:
         if keep and score(best) <= score(clock.loaded) + 1.0 + SWITCH_MARGIN:
             return clock.loaded
         return best
+
+    def _night_key(self, p: int) -> tuple[int, float] | None:
+        """(site, staff leaving) when this printer's next plate is its last before they leave."""
+        clock = self.clocks.printers[p]
+        calendar = self.farm.calendars[clock.site]
+        start = self.clocks.earliest_start(p, clock.loaded)
+        staff_leave = calendar.window_after(start)[0]
+        if calendar.staffed_at(start) and staff_leave - start < DAY_PLATE_MIN + HOUR:
+            return clock.site, staff_leave
+        return None
 
     def _first(self, s: int, g: int, p: int) -> int | None:
         return next(self._candidates(s, g, p), None)

@@ -20,6 +20,7 @@ from scheduler.draft import Draft
 from scheduler.evaluate import measure, retime
 from scheduler.farm import Farm, compile_farm
 from scheduler.fixed import locked_plates, promised_plates
+from scheduler.improve import improve
 from scheduler.output import write_plan
 from scheduler.reasons import unplaceable
 
@@ -53,7 +54,7 @@ def build(farm: Farm, previous: Plan | None, seed: int) -> tuple[list[list[Draft
     running = {p: [d for d in plates if d.running] for p, plates in fixed.items()}
     queued = {p: [d for d in plates if not d.running] for p, plates in fixed.items()}
     dispatcher = Dispatcher(farm, site_of, queued, locked_end)
-    per_printer = dispatcher.run()
+    per_printer = improve(farm, dispatcher.run())
     for p, drafts in running.items():
         per_printer[p][:0] = drafts
     for p, drafts in queued.items():

@@ -56,7 +56,7 @@ def generate(spec: Spec) -> PlanInstance:
     sites = [_site(rng, i) for i in range(spec.sites)]
     printers = [p for i, site in enumerate(sites) for p in _printers(rng, i, site, spec)]
     weights = np.array([sum(1 for p in printers if p["site"] == s["id"]) for s in sites], float)
-    shops = _shops(rng, sites, weights * rng.uniform(0.8, 1.2, len(sites)), spec.parts)
+    shops = _shops(rng, sites, weights * rng.uniform(0.9, 1.1, len(sites)), spec.parts)
     parts = _parts(rng, shops, spec)
     return PlanInstance.model_validate({
         "now": NOW, "sites": sites, "printers": printers, "parts": parts,
@@ -112,7 +112,7 @@ def _printers(rng: np.random.Generator, i: int, site: dict[str, Any],
 
 def _shops(rng: np.random.Generator, sites: list[dict[str, Any]], weights: np.ndarray,
            parts: int) -> list[tuple[str, float, float]]:
-    count = max(3, parts // 40)
+    count = max(3, parts // 8)
     home = rng.choice(len(sites), size=count, p=weights / weights.sum())
     shops = []
     for k, s in enumerate(home):
