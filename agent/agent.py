@@ -63,8 +63,13 @@ class _WaitingPlate:
 
 
 class Agent:
-    def __init__(self, config: AgentConfig, *, profile: Profile | None = None,
-                 blob_wait_s: float = BLOB_WAIT_S) -> None:
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        profile: Profile | None = None,
+        blob_wait_s: float = BLOB_WAIT_S,
+    ) -> None:
         self.config = config
         self.profile = profile or load_profile(config.profile)
         self.blob_wait_s = blob_wait_s
@@ -75,23 +80,33 @@ class Agent:
         self.ledger = PlateLedger(self.store)
         self.spool = Spool(spool_dir)
         self._queue: queue.Queue[object] = queue.Queue()
-        self.backend: PrinterBackend = create_backend(config.backend, self._queue.put,
-                                                      self.journal)
+        self.backend: PrinterBackend = create_backend(config.backend, self._queue.put, self.journal)
         site, printer = config.site, config.printer
-        self.session = PrinterSession(self.store, self.ledger,
-                                      Reporter(self.outbox, printer_events_topic(site, printer)),
-                                      self.backend, self.spool)
-        self.commands = CommandHandlers(self.session, PlateIntake(
-            self.spool, self.profile, config.max_plate_bytes), self.profile)
+        self.session = PrinterSession(
+            self.store,
+            self.ledger,
+            Reporter(self.outbox, printer_events_topic(site, printer)),
+            self.backend,
+            self.spool,
+        )
+        self.commands = CommandHandlers(
+            self.session,
+            PlateIntake(self.spool, self.profile, config.max_plate_bytes),
+            self.profile,
+        )
         self.printer_events = PrinterEventHandlers(self.session, config.progress_step_percent)
         self.states = StateReporter(self.session, self.profile.id)
         self.state_topic = printer_state_topic(site, printer)
         self.link = MqttLink(
-            config, will_topic=self.state_topic,
+            config,
+            will_topic=self.state_topic,
             will=lambda connection: encode(self.states.will(connection)),
-            subscriptions=[(printer_cmd_topic(site, printer), 1),
-                           (topic_filter(TopicKind.PRINTER_GCODE, site=site, printer=printer), 1)],
-            on_event=self._queue.put)
+            subscriptions=[
+                (printer_cmd_topic(site, printer), 1),
+                (topic_filter(TopicKind.PRINTER_GCODE, site=site, printer=printer), 1),
+            ],
+            on_event=self._queue.put,
+        )
         self.delivery = Delivery(self.outbox, self.link)
         self._waiting: dict[str, list[_WaitingPlate]] = {}  # blob sha256 -> run_plates
         self._bad_blobs: dict[str, str] = {}  # blob sha256 -> why it was refused
@@ -106,8 +121,8 @@ class Agent:
             raise RuntimeError("the agent is already running")
         self.spool.prune(keep=[record.sha256 for record in self.ledger.printing()])
         self._thread = threading.Thread(
-            target=self._run, name=f"agent-{self.config.site}-{self.config.printer}",
-            daemon=True)
+            target=self._run, name=f"agent-{self.config.site}-{self.config.printer}", daemon=True
+        )
         self._thread.start()
         self.backend.connect()
         self.link.start()
@@ -204,8 +219,11 @@ class Agent:
                 log.info("the printer is still running plate %s", record.plate_id)
                 continue
             self.session.end_plate(
-                PlateStatus.FAILED, EventKind.PLATE_FAILED, list(record.parts),
-                "interrupted: the agent restarted while the plate was printing")
+                PlateStatus.FAILED,
+                EventKind.PLATE_FAILED,
+                list(record.parts),
+                "interrupted: the agent restarted while the plate was printing",
+            )
 
     # -- inbound messages --------------------------------------------------------------
 

@@ -27,14 +27,27 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
-                        help=f"the agent's TOML configuration (default {DEFAULT_CONFIG})")
-    parser.add_argument("--print-example-config", action="store_true",
-                        help="print a commented example configuration and exit")
-    parser.add_argument("--print-systemd-unit", action="store_true",
-                        help="print a systemd unit that runs this agent and exit")
-    parser.add_argument("--check", action="store_true",
-                        help="check the configuration and the printer profile, then exit")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG,
+        help=f"the agent's TOML configuration (default {DEFAULT_CONFIG})",
+    )
+    parser.add_argument(
+        "--print-example-config",
+        action="store_true",
+        help="print a commented example configuration and exit",
+    )
+    parser.add_argument(
+        "--print-systemd-unit",
+        action="store_true",
+        help="print a systemd unit that runs this agent and exit",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="check the configuration and the printer profile, then exit",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,8 +70,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"makerfarm agent: profile: {error}", file=sys.stderr)
         return 2
     if args.check:
-        print(f"{args.config}: OK (site {config.site}, printer {config.printer}, "
-              f"profile {profile.id}, back-end {config.backend.kind})")
+        print(
+            f"{args.config}: OK (site {config.site}, printer {config.printer}, "
+            f"profile {profile.id}, back-end {config.backend.kind})"
+        )
         return 0
     return _serve(Agent(config, profile=profile))
 
@@ -68,8 +83,9 @@ def _serve(agent: Agent) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     agent.start()
-    logging.getLogger("agent").info("agent for %s/%s running", agent.config.site,
-                                    agent.config.printer)
+    logging.getLogger("agent").info(
+        "agent for %s/%s running", agent.config.site, agent.config.printer
+    )
     stop.wait()
     agent.stop()
     return 0

@@ -66,8 +66,9 @@ class CommandHandlers:
             handler(command)
         except (CommandRefused, BackendError) as error:
             log.warning("refused %s %s: %s", command.type, command_id, error)
-            self.session.reporter.report(EventKind.COMMAND_REFUSED, command_id=command_id,
-                                         details=str(error))
+            self.session.reporter.report(
+                EventKind.COMMAND_REFUSED, command_id=command_id, details=str(error)
+            )
 
     # -- plates ------------------------------------------------------------------------
 
@@ -77,10 +78,11 @@ class CommandHandlers:
         if known is not None and known.status.ran:
             # Idempotent by plate id: a re-sent plate is acknowledged, never run twice.
             session.reporter.report(
-                EventKind.PLATE_RECEIVED, plate_id=command.plate_id,
+                EventKind.PLATE_RECEIVED,
+                plate_id=command.plate_id,
                 command_id=command.command_id,
-                details=f"already received; the plate is {known.status.value} and is not "
-                        "run again")
+                details=f"already received; the plate is {known.status.value} and is not run again",
+            )
             return
         try:
             reason = session.why_not_ready()
@@ -90,25 +92,35 @@ class CommandHandlers:
         except PlateRefused as refusal:
             self.reject(command, str(refusal))
             return
-        record = PlateRecord(command.plate_id, command.gcode_sha256, PlateStatus.PRINTING,
-                             parts=accepted.parts)
+        record = PlateRecord(
+            command.plate_id, command.gcode_sha256, PlateStatus.PRINTING, parts=accepted.parts
+        )
         session.begin_plate(record, command.command_id)
         try:
             session.backend.start(accepted.program, accepted.plate)
         except BackendError as error:
             session.ledger.set_bed_clear(True)  # nothing touched the bed
-            session.end_plate(PlateStatus.FAILED, EventKind.PLATE_FAILED, record.parts,
-                              f"the printer did not start the plate: {error}")
+            session.end_plate(
+                PlateStatus.FAILED,
+                EventKind.PLATE_FAILED,
+                record.parts,
+                f"the printer did not start the plate: {error}",
+            )
 
     def reject(self, command: RunPlate, reason: str) -> None:
         """Refuse a plate: it never runs, and the controller learns why."""
         session = self.session
         log.warning("plate %s rejected: %s", command.plate_id, reason)
         with session.store.transaction():
-            session.ledger.put(PlateRecord(command.plate_id, command.gcode_sha256,
-                                           PlateStatus.REJECTED, reason))
-            session.reporter.report(EventKind.PLATE_REJECTED, plate_id=command.plate_id,
-                                    command_id=command.command_id, details=reason)
+            session.ledger.put(
+                PlateRecord(command.plate_id, command.gcode_sha256, PlateStatus.REJECTED, reason)
+            )
+            session.reporter.report(
+                EventKind.PLATE_REJECTED,
+                plate_id=command.plate_id,
+                command_id=command.command_id,
+                details=reason,
+            )
         session.spool.discard(command.gcode_sha256)
 
     def cancel_plate(self, command: CancelPlate) -> None:
@@ -167,5 +179,6 @@ class CommandHandlers:
         self._accepted(command.command_id, "bed confirmed clear")
 
     def _accepted(self, command_id: str, details: str) -> None:
-        self.session.reporter.report(EventKind.COMMAND_ACCEPTED, command_id=command_id,
-                                     details=details)
+        self.session.reporter.report(
+            EventKind.COMMAND_ACCEPTED, command_id=command_id, details=details
+        )

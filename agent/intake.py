@@ -44,8 +44,9 @@ class PlateIntake:
         """Verify the plate; PlateRefused with the reason when it must not run."""
         self._check_printer_fit(command)
         try:
-            program = self._spool.unpack(command.gcode_sha256, command.gcode_bytes,
-                                         self._max_plate_bytes)
+            program = self._spool.unpack(
+                command.gcode_sha256, command.gcode_bytes, self._max_plate_bytes
+            )
         except SpoolError as error:
             raise PlateRefused(str(error)) from error
         text = program.read_bytes()
@@ -57,17 +58,22 @@ class PlateIntake:
             raise PlateRefused(
                 f"the G-code fails the safety check of {self._profile.id} for "
                 f"{command.material} with {len(errors)} error(s): {shown}"
-                + (f"; and {more} more" if more > 0 else ""))
+                + (f"; and {more} more" if more > 0 else "")
+            )
         labels = tuple(part.label for part in command.parts)
         missing = [label for label in labels if label not in stats.objects]
         if missing:
             raise PlateRefused(
-                "the G-code does not label the object(s) " + ", ".join(missing[:10])
-                + " (M486 / EXCLUDE_OBJECT), so they could not be cancelled one by one")
+                "the G-code does not label the object(s) "
+                + ", ".join(missing[:10])
+                + " (M486 / EXCLUDE_OBJECT), so they could not be cancelled one by one"
+            )
         material = self._profile.material(command.material)
         plate = PlateToRun(
-            plate_id=command.plate_id, sha256=command.gcode_sha256,
-            material=command.material, objects=labels,
+            plate_id=command.plate_id,
+            sha256=command.gcode_sha256,
+            material=command.material,
+            objects=labels,
             estimated_seconds=float(stats.print_seconds),
             hotend_c=material.first_layer_hotend_c or material.hotend_c,
             bed_c=material.first_layer_bed_c or material.bed_c,
@@ -76,8 +82,10 @@ class PlateIntake:
 
     def _check_printer_fit(self, command: RunPlate) -> None:
         if command.profile_id != self._profile.id:
-            raise PlateRefused(f"the plate was sliced for {command.profile_id}, but this "
-                               f"printer is {self._profile.id}")
+            raise PlateRefused(
+                f"the plate was sliced for {command.profile_id}, but this "
+                f"printer is {self._profile.id}"
+            )
         try:
             self._profile.material(command.material)
         except KeyError as error:

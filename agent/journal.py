@@ -51,9 +51,11 @@ class PrintJournal:
 
     def wait_for(self, plate_id: str, outcome: Outcome, timeout: float) -> bool:
         """Block until the journal records `outcome` for the plate (or `timeout` passes)."""
+
         def recorded() -> bool:
-            return any(entry.plate_id == plate_id and entry.outcome == outcome
-                       for entry in self.entries())
+            return any(
+                entry.plate_id == plate_id and entry.outcome == outcome for entry in self.entries()
+            )
 
         with self._written:
             return self._written.wait_for(recorded, timeout)

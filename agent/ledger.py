@@ -45,8 +45,9 @@ class PlateRecord:
 
 
 def _record(row: tuple[object, ...]) -> PlateRecord:
-    return PlateRecord(str(row[0]), str(row[1]), PlateStatus(str(row[2])), str(row[3]),
-                       json.loads(str(row[4])))
+    return PlateRecord(
+        str(row[0]), str(row[1]), PlateStatus(str(row[2])), str(row[3]), json.loads(str(row[4]))
+    )
 
 
 class PlateLedger:
@@ -67,8 +68,14 @@ class PlateLedger:
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(plate_id) DO UPDATE SET "
             "sha256 = excluded.sha256, status = excluded.status, reason = excluded.reason, "
             "parts = excluded.parts, updated_at = excluded.updated_at",
-            (record.plate_id, record.sha256, record.status.value, record.reason,
-             json.dumps(record.parts), datetime.now(UTC).isoformat()),
+            (
+                record.plate_id,
+                record.sha256,
+                record.status.value,
+                record.reason,
+                json.dumps(record.parts),
+                datetime.now(UTC).isoformat(),
+            ),
         )
 
     def printing(self) -> list[PlateRecord]:

@@ -77,9 +77,15 @@ WillFactory = Callable[[int], bytes]  # connection number -> Last Will payload
 class MqttLink:
     """A reconnecting MQTT client; all callbacks go to `on_event`."""
 
-    def __init__(self, config: AgentConfig, *, will_topic: str, will: WillFactory,
-                 subscriptions: Sequence[tuple[str, int]],
-                 on_event: Callable[[LinkEvent], None]) -> None:
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        will_topic: str,
+        will: WillFactory,
+        subscriptions: Sequence[tuple[str, int]],
+        on_event: Callable[[LinkEvent], None],
+    ) -> None:
         self._config = config
         self._will_topic = will_topic
         self._will = will
@@ -93,16 +99,25 @@ class MqttLink:
 
     def _make_client(self) -> mqtt.Client:
         settings = self._config.broker
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self._config.client_id(),
-                             clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self._config.client_id(),
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+            manual_ack=True,
+        )
         username, password = settings.credentials()
         if username is not None or password is not None:
             client.username_pw_set(username, password)
         if settings.address().tls:
-            client.tls_set(ca_certs=str(settings.ca_file) if settings.ca_file else None,
-                           cert_reqs=ssl.CERT_REQUIRED)
-        client.reconnect_delay_set(settings.reconnect_min_s,  # type: ignore[arg-type]
-                                   settings.reconnect_max_s)  # type: ignore[arg-type]
+            client.tls_set(
+                ca_certs=str(settings.ca_file) if settings.ca_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        # paho types the delays as int, but computes with floats: sub-second backoff works.
+        min_delay: Any = settings.reconnect_min_s
+        max_delay: Any = settings.reconnect_max_s
+        client.reconnect_delay_set(min_delay, max_delay)
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_publish = self._handle_publish
@@ -116,8 +131,9 @@ class MqttLink:
         """Begin connecting in the background; returns at once."""
         address = self._config.broker.address()
         self._set_will()
-        self._client.connect_async(address.host, address.port,
-                                   keepalive=self._config.broker.keepalive_s)
+        self._client.connect_async(
+            address.host, address.port, keepalive=self._config.broker.keepalive_s
+        )
         self._client.loop_start()
 
     def stop(self, final_payload: bytes | None = None) -> None:
@@ -174,8 +190,14 @@ class MqttLink:
     def _set_will(self) -> None:
         self._client.will_set(self._will_topic, self._will(self.connection), qos=1, retain=True)
 
-    def _handle_connect(self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags,
-                        reason: ReasonCode, properties: Any) -> None:
+    def _handle_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        properties: Any,
+    ) -> None:
         if reason.is_failure:
             log.warning("broker refused the connection: %s", reason)
             return
@@ -187,9 +209,14 @@ class MqttLink:
         log.info("connected to the broker (connection %d)", connection)
         self._on_event(Connected(connection, bool(flags.session_present)))
 
-    def _handle_disconnect(self, client: mqtt.Client, userdata: Any,
-                           flags: mqtt.DisconnectFlags, reason: ReasonCode,
-                           properties: Any) -> None:
+    def _handle_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        properties: Any,
+    ) -> None:
         with self._lock:
             was_connected = self._connected
             self._connected = False
@@ -201,10 +228,12 @@ class MqttLink:
             log.warning("lost the broker: %s; reconnecting in the background", reason)
             self._on_event(Disconnected(str(reason)))
 
-    def _handle_publish(self, client: mqtt.Client, userdata: Any, mid: int,
-                        reason: ReasonCode, properties: Any) -> None:
+    def _handle_publish(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode, properties: Any
+    ) -> None:
         self._on_event(Acked(mid))
 
-    def _handle_message(self, client: mqtt.Client, userdata: Any,
-                        message: mqtt.MQTTMessage) -> None:
+    def _handle_message(
+        self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage
+    ) -> None:
         self._on_event(Inbound(message.topic, bytes(message.payload), message.mid, message.qos))

@@ -55,8 +55,11 @@ class PrinterEventHandlers:
         plate_id = getattr(event, "plate_id", None)
         current = self.session.plate
         if plate_id is not None and (current is None or current.plate_id != plate_id):
-            log.warning("ignoring %s for plate %s: it is not the plate on the printer",
-                        type(event).__name__, plate_id)
+            log.warning(
+                "ignoring %s for plate %s: it is not the plate on the printer",
+                type(event).__name__,
+                plate_id,
+            )
             return
         self._handlers[type(event)](event)
 
@@ -69,8 +72,12 @@ class PrinterEventHandlers:
         if due <= self.session.reported_percent or percent >= 100:
             return
         self.session.reported_percent = due
-        self.session.reporter.report(EventKind.PROGRESS, plate_id=event.plate_id,
-                                     progress=event.progress, seconds_left=event.seconds_left)
+        self.session.reporter.report(
+            EventKind.PROGRESS,
+            plate_id=event.plate_id,
+            progress=event.progress,
+            seconds_left=event.seconds_left,
+        )
 
     def object_cancelled(self, event: ObjectCancelled) -> None:
         session = self.session
@@ -80,20 +87,32 @@ class PrinterEventHandlers:
         if not part_ids:
             log.warning("the printer cancelled object %s, which names no part", event.label)
             return
-        session.reporter.report(kind, plate_id=event.plate_id, command_id=command_id,
-                                part_ids=part_ids, details=event.reason)
+        session.reporter.report(
+            kind,
+            plate_id=event.plate_id,
+            command_id=command_id,
+            part_ids=part_ids,
+            details=event.reason,
+        )
 
     def paused(self, event: PlatePaused) -> None:
-        self.session.reporter.report(EventKind.PAUSED, plate_id=event.plate_id,
-                                     command_id=self.session.awaiting.pop("pause", None))
+        self.session.reporter.report(
+            EventKind.PAUSED,
+            plate_id=event.plate_id,
+            command_id=self.session.awaiting.pop("pause", None),
+        )
 
     def resumed(self, event: PlateResumed) -> None:
-        self.session.reporter.report(EventKind.RESUMED, plate_id=event.plate_id,
-                                     command_id=self.session.awaiting.pop("resume", None))
+        self.session.reporter.report(
+            EventKind.RESUMED,
+            plate_id=event.plate_id,
+            command_id=self.session.awaiting.pop("resume", None),
+        )
 
     def operator_needed(self, event: OperatorNeeded) -> None:
-        self.session.reporter.report(EventKind.NEEDS_OPERATOR, plate_id=event.plate_id,
-                                     details=event.message)
+        self.session.reporter.report(
+            EventKind.NEEDS_OPERATOR, plate_id=event.plate_id, details=event.message
+        )
 
     def finished(self, event: PlateFinished) -> None:
         lost = event.cancelled + event.failed
@@ -102,24 +121,34 @@ class PrinterEventHandlers:
             details += "; cancelled: " + ", ".join(event.cancelled)
         if event.failed:
             details += "; failed: " + ", ".join(event.failed)
-        self.session.end_plate(PlateStatus.FINISHED, EventKind.PLATE_FINISHED,
-                               self.session.part_ids(lost), details)
+        self.session.end_plate(
+            PlateStatus.FINISHED, EventKind.PLATE_FINISHED, self.session.part_ids(lost), details
+        )
 
     def failed(self, event: PlateFailed) -> None:
-        self.session.end_plate(PlateStatus.FAILED, EventKind.PLATE_FAILED,
-                               self.session.part_ids(event.failed), event.reason)
+        self.session.end_plate(
+            PlateStatus.FAILED,
+            EventKind.PLATE_FAILED,
+            self.session.part_ids(event.failed),
+            event.reason,
+        )
 
     def cancelled(self, event: PlateCancelled) -> None:
         command_id = self.session.awaiting.get("cancel")
-        self.session.end_plate(PlateStatus.CANCELLED, EventKind.PLATE_CANCELLED,
-                               self.session.part_ids(event.cancelled),
-                               "cancelled " + ", ".join(event.cancelled), command_id)
+        self.session.end_plate(
+            PlateStatus.CANCELLED,
+            EventKind.PLATE_CANCELLED,
+            self.session.part_ids(event.cancelled),
+            "cancelled " + ", ".join(event.cancelled),
+            command_id,
+        )
 
     def fault(self, event: PrinterFault) -> None:
         log.error("printer fault: %s", event.message)
         plate = self.session.plate
-        self.session.reporter.report(EventKind.ERROR, plate_id=plate.plate_id if plate else None,
-                                     details=event.message)
+        self.session.reporter.report(
+            EventKind.ERROR, plate_id=plate.plate_id if plate else None, details=event.message
+        )
 
     def link_changed(self, event: LinkChanged) -> None:
         if event.connected:

@@ -36,16 +36,27 @@ class Reporter:
         self._outbox = outbox
         self._topic = events_topic
 
-    def report(self, kind: EventKind, *, plate_id: str | None = None,
-               command_id: str | None = None, part_ids: Iterable[str] = (),
-               progress: float | None = None, seconds_left: float | None = None,
-               details: str = "") -> PrinterEvent:
+    def report(
+        self,
+        kind: EventKind,
+        *,
+        plate_id: str | None = None,
+        command_id: str | None = None,
+        part_ids: Iterable[str] = (),
+        progress: float | None = None,
+        seconds_left: float | None = None,
+        details: str = "",
+    ) -> PrinterEvent:
         event = PrinterEvent(
-            event_id=new_event_id(), kind=kind, plate_id=plate_id, command_id=command_id,
+            event_id=new_event_id(),
+            kind=kind,
+            plate_id=plate_id,
+            command_id=command_id,
             part_ids=tuple(part_ids),
             progress=None if progress is None else min(1.0, max(0.0, progress)),
             seconds_left=None if seconds_left is None else max(0.0, seconds_left),
-            details=_printable(details), at=datetime.now(UTC),
+            details=_printable(details),
+            at=datetime.now(UTC),
         )
         self._outbox.append(event.event_id, self._topic, encode(event))
         return event

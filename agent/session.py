@@ -25,8 +25,14 @@ _BUSY_PHASES = (Phase.HEATING, Phase.PRINTING, Phase.PAUSED, Phase.NEEDS_OPERATO
 
 
 class PrinterSession:
-    def __init__(self, store: AgentStore, ledger: PlateLedger, reporter: Reporter,
-                 backend: PrinterBackend, spool: Spool) -> None:
+    def __init__(
+        self,
+        store: AgentStore,
+        ledger: PlateLedger,
+        reporter: Reporter,
+        backend: PrinterBackend,
+        spool: Spool,
+    ) -> None:
         self.store = store
         self.ledger = ledger
         self.reporter = reporter
@@ -48,15 +54,24 @@ class PrinterSession:
         with self.store.transaction():
             self.ledger.put(record)
             self.ledger.set_bed_clear(False)
-            self.reporter.report(EventKind.PLATE_RECEIVED, plate_id=record.plate_id,
-                                 command_id=command_id,
-                                 details=f"G-code {record.sha256} stored and verified")
+            self.reporter.report(
+                EventKind.PLATE_RECEIVED,
+                plate_id=record.plate_id,
+                command_id=command_id,
+                details=f"G-code {record.sha256} stored and verified",
+            )
         self.plate = record
         self.last_plate_id = record.plate_id
         self.reported_percent = 0
 
-    def end_plate(self, status: PlateStatus, kind: EventKind, part_ids: Iterable[str],
-                  details: str, command_id: str | None = None) -> None:
+    def end_plate(
+        self,
+        status: PlateStatus,
+        kind: EventKind,
+        part_ids: Iterable[str],
+        details: str,
+        command_id: str | None = None,
+    ) -> None:
         """The plate left the printer (finished, failed or cancelled): report it once."""
         record = self.plate
         if record is None:
@@ -65,8 +80,13 @@ class PrinterSession:
         ended = PlateRecord(record.plate_id, record.sha256, status, details, record.parts)
         with self.store.transaction():
             self.ledger.put(ended)
-            self.reporter.report(kind, plate_id=record.plate_id, command_id=command_id,
-                                 part_ids=part_ids, details=details)
+            self.reporter.report(
+                kind,
+                plate_id=record.plate_id,
+                command_id=command_id,
+                part_ids=part_ids,
+                details=details,
+            )
         self.plate = None
         self.awaiting.clear()
         self.spool.discard(record.sha256)
@@ -111,6 +131,8 @@ class PrinterSession:
         if self.ledger.maintenance:
             return "the printer is in maintenance"
         if not self.ledger.bed_clear:
-            return (f"the bed is not confirmed clear since plate {self.last_plate_id or '?'}; "
-                    "staff must confirm bed_cleared first")
+            return (
+                f"the bed is not confirmed clear since plate {self.last_plate_id or '?'}; "
+                "staff must confirm bed_cleared first"
+            )
         return None

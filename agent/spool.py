@@ -61,8 +61,10 @@ class Spool:
         if program.is_file() and program.stat().st_size == expected_bytes:
             return program
         if expected_bytes > max_bytes:
-            raise SpoolError(f"the plate's G-code is {expected_bytes} bytes; this agent accepts "
-                             f"at most {max_bytes} (max_plate_bytes)")
+            raise SpoolError(
+                f"the plate's G-code is {expected_bytes} bytes; this agent accepts "
+                f"at most {max_bytes} (max_plate_bytes)"
+            )
         blob = self.blob_path(sha256)
         if not blob.is_file():
             raise SpoolError(f"no G-code blob {sha256} arrived on the printer's gcode topic")
@@ -70,8 +72,10 @@ class Spool:
         try:
             size = _inflate(blob, partial, expected_bytes)
             if size != expected_bytes:
-                raise SpoolError(f"the G-code decompresses to {size} bytes, not the "
-                                 f"{expected_bytes} the command declares")
+                raise SpoolError(
+                    f"the G-code decompresses to {size} bytes, not the "
+                    f"{expected_bytes} the command declares"
+                )
             os.replace(partial, program)
         finally:
             partial.unlink(missing_ok=True)
@@ -123,8 +127,9 @@ def _inflate(blob: Path, target: Path, limit: int) -> int:
                 raise SpoolError("the G-code blob is truncated: its gzip stream does not end")
             written += len(chunk)
             if written > limit:
-                raise SpoolError(f"the G-code decompresses to more than the {limit} bytes "
-                                 "the command declares")
+                raise SpoolError(
+                    f"the G-code decompresses to more than the {limit} bytes the command declares"
+                )
             sink.write(chunk)
         if inflater.unused_data or source.read(1):
             raise SpoolError("the G-code blob has bytes after the end of its gzip stream")

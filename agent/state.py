@@ -36,16 +36,23 @@ class StateReporter:
 
     def will(self, connection: int) -> PrinterState:
         """The Last Will for broker connection number `connection`."""
-        return offline_will(agent_version=self.version, run_id=self.run_id,
-                            connection=connection, at=datetime.now(UTC),
-                            profile_id=self.profile_id)
+        return offline_will(
+            agent_version=self.version,
+            run_id=self.run_id,
+            connection=connection,
+            at=datetime.now(UTC),
+            profile_id=self.profile_id,
+        )
 
     def leaving(self, connection: int) -> PrinterState:
         """The state to leave behind on a clean shutdown (a clean disconnect sends no will)."""
-        return offline_will(agent_version=self.version, run_id=self.run_id,
-                            connection=connection, at=datetime.now(UTC),
-                            profile_id=self.profile_id).model_copy(
-                                update={"error": "agent stopped"})
+        return offline_will(
+            agent_version=self.version,
+            run_id=self.run_id,
+            connection=connection,
+            at=datetime.now(UTC),
+            profile_id=self.profile_id,
+        ).model_copy(update={"error": "agent stopped"})
 
     def snapshot(self, connection: int, status: BackendStatus | None = None) -> PrinterState:
         session = self.session
@@ -72,8 +79,12 @@ class StateReporter:
     def changed(self, status: BackendStatus) -> bool:
         """True when something worth an immediate state update changed since the last call."""
         session = self.session
-        key = (session.printer_status(status), session.plate.plate_id if session.plate else None,
-               session.last_plate_id, status.error)
+        key = (
+            session.printer_status(status),
+            session.plate.plate_id if session.plate else None,
+            session.last_plate_id,
+            status.error,
+        )
         if key == self._last_key:
             return False
         self._last_key = key
@@ -86,11 +97,17 @@ class StateReporter:
     def telemetry(self, status: BackendStatus) -> Telemetry | None:
         temperatures = []
         if status.hotend_c is not None:
-            temperatures.append(ToolTemperature(name="T0", current_c=status.hotend_c,
-                                                target_c=status.hotend_target_c or 0.0))
+            temperatures.append(
+                ToolTemperature(
+                    name="T0", current_c=status.hotend_c, target_c=status.hotend_target_c or 0.0
+                )
+            )
         if status.bed_c is not None:
-            temperatures.append(ToolTemperature(name="bed", current_c=status.bed_c,
-                                                target_c=status.bed_target_c or 0.0))
+            temperatures.append(
+                ToolTemperature(
+                    name="bed", current_c=status.bed_c, target_c=status.bed_target_c or 0.0
+                )
+            )
         if not temperatures:
             return None
         return Telemetry(temperatures=tuple(temperatures), at=datetime.now(UTC))

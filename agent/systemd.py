@@ -52,5 +52,6 @@ def makerfarm_executable() -> str:
 
 
 def systemd_unit(config: Path, printer_hint: str = "from the config") -> str:
-    return UNIT_TEMPLATE.format(executable=makerfarm_executable(), config=config,
-                                printer_hint=printer_hint)
+    return UNIT_TEMPLATE.format(
+        executable=makerfarm_executable(), config=config, printer_hint=printer_hint
+    )

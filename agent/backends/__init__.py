@@ -17,18 +17,21 @@ from agent.journal import PrintJournal
 BackendFactory = Callable[[BackendSettings, EventSink, PrintJournal], PrinterBackend]
 
 
-def _simulated(settings: BackendSettings, on_event: EventSink,
-               journal: PrintJournal) -> PrinterBackend:
+def _simulated(
+    settings: BackendSettings, on_event: EventSink, journal: PrintJournal
+) -> PrinterBackend:
     return SimulatedPrinter(settings, on_event, journal)
 
 
 BACKENDS: dict[str, BackendFactory] = {"simulated": _simulated}
 
 
-def create_backend(settings: BackendSettings, on_event: EventSink,
-                   journal: PrintJournal) -> PrinterBackend:
+def create_backend(
+    settings: BackendSettings, on_event: EventSink, journal: PrintJournal
+) -> PrinterBackend:
     factory = BACKENDS.get(settings.kind)
     if factory is None:
-        raise ValueError(f"backend.kind {settings.kind!r} is not one of: "
-                         + ", ".join(sorted(BACKENDS)))
+        raise ValueError(
+            f"backend.kind {settings.kind!r} is not one of: " + ", ".join(sorted(BACKENDS))
+        )
     return factory(settings, on_event, journal)

@@ -106,8 +106,9 @@ class SimulatedPrinter:
             self._phase = Phase.IDLE
             self._last_tick = self._clock()
         if self._own_thread and self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="simulated-printer",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._loop, name="simulated-printer", daemon=True
+            )
             self._thread.start()
         self._emit(LinkChanged(True, "simulated printer ready"))
 
@@ -141,28 +142,39 @@ class SimulatedPrinter:
             run = self._require_run((Phase.HEATING, Phase.PRINTING, Phase.PAUSED), "cancel")
             cancelled = run.remaining_objects()
             self._end_run()
-        self._journal.record(JournalEntry(run.plate.plate_id, run.plate.sha256, "cancelled",
-                                          cancelled=cancelled, reason="cancelled on request"))
+        self._journal.record(
+            JournalEntry(
+                run.plate.plate_id,
+                run.plate.sha256,
+                "cancelled",
+                cancelled=cancelled,
+                reason="cancelled on request",
+            )
+        )
         self._emit(PlateCancelled(run.plate.plate_id, cancelled))
 
     def cancel_object(self, label: str) -> None:
         with self._lock:
-            run = self._require_run((Phase.HEATING, Phase.PRINTING, Phase.PAUSED),
-                                    "cancel an object")
+            run = self._require_run(
+                (Phase.HEATING, Phase.PRINTING, Phase.PAUSED), "cancel an object"
+            )
             if label not in run.plate.objects:
-                raise BackendError(f"the plate has no object {label!r}; it has: "
-                                   + ", ".join(run.plate.objects))
+                raise BackendError(
+                    f"the plate has no object {label!r}; it has: " + ", ".join(run.plate.objects)
+                )
             if label not in run.remaining_objects():
                 raise BackendError(f"object {label!r} is already cancelled")
             run.cancelled.append(label)
-        self._emit(ObjectCancelled(run.plate.plate_id, label, failed=False,
-                                   reason="cancelled on request"))
+        self._emit(
+            ObjectCancelled(run.plate.plate_id, label, failed=False, reason="cancelled on request")
+        )
 
     def set_temperatures(self, hotend_c: float, bed_c: float) -> None:
         with self._lock:
             if self._phase is not Phase.IDLE:
-                raise BackendError(f"cannot change temperatures: the printer is "
-                                   f"{self._phase.value}")
+                raise BackendError(
+                    f"cannot change temperatures: the printer is {self._phase.value}"
+                )
             self._hotend_target_c, self._bed_target_c = hotend_c, bed_c
 
     def status(self) -> BackendStatus:
@@ -235,8 +247,9 @@ class SimulatedPrinter:
         for event in events:
             self._emit(event)
 
-    def _advance_locked(self, now: float, elapsed_s: float, events: list[BackendEvent],
-                        journal: list[JournalEntry]) -> None:
+    def _advance_locked(
+        self, now: float, elapsed_s: float, events: list[BackendEvent], journal: list[JournalEntry]
+    ) -> None:
         if self._phase is Phase.DISCONNECTED:
             if self._reconnect_at is not None and now >= self._reconnect_at:
                 self._phase, self._reconnect_at = Phase.IDLE, None
@@ -263,20 +276,31 @@ class SimulatedPrinter:
 
     def _at_temperature(self) -> bool:
         ambient = self.settings.ambient_c
-        return (abs(self._hotend_c - (self._hotend_target_c or ambient)) <= _AT_TARGET_C
-                and abs(self._bed_c - (self._bed_target_c or ambient)) <= _AT_TARGET_C)
+        return (
+            abs(self._hotend_c - (self._hotend_target_c or ambient)) <= _AT_TARGET_C
+            and abs(self._bed_c - (self._bed_target_c or ambient)) <= _AT_TARGET_C
+        )
 
-    def _report_progress(self, run: _Run, events: list[BackendEvent],
-                         journal: list[JournalEntry]) -> None:
+    def _report_progress(
+        self, run: _Run, events: list[BackendEvent], journal: list[JournalEntry]
+    ) -> None:
         plate = run.plate
         if run.progress >= 1.0:
             printed = run.remaining_objects()
             self._end_run()
-            journal.append(JournalEntry(plate.plate_id, plate.sha256, "finished",
-                                        printed=printed, cancelled=tuple(run.cancelled),
-                                        failed=tuple(run.failed)))
-            events.append(PlateFinished(plate.plate_id, printed, tuple(run.cancelled),
-                                        tuple(run.failed)))
+            journal.append(
+                JournalEntry(
+                    plate.plate_id,
+                    plate.sha256,
+                    "finished",
+                    printed=printed,
+                    cancelled=tuple(run.cancelled),
+                    failed=tuple(run.failed),
+                )
+            )
+            events.append(
+                PlateFinished(plate.plate_id, printed, tuple(run.cancelled), tuple(run.failed))
+            )
             return
         percent = int(run.progress * 100)
         if percent > run.reported_percent:
@@ -284,8 +308,9 @@ class SimulatedPrinter:
             left = max(0.0, plate.estimated_seconds - run.printed_s) / self.settings.speed
             events.append(PlateProgress(plate.plate_id, run.progress, left))
 
-    def _strike_faults(self, run: _Run, now: float, events: list[BackendEvent],
-                       journal: list[JournalEntry]) -> None:
+    def _strike_faults(
+        self, run: _Run, now: float, events: list[BackendEvent], journal: list[JournalEntry]
+    ) -> None:
         for fault in list(run.faults):
             if run.progress < fault.at_progress:
                 continue
@@ -296,34 +321,51 @@ class SimulatedPrinter:
             reason = self._stop_for(run, fault, now, events)
             plate = run.plate
             lost = tuple(run.failed) + run.remaining_objects()
-            journal.append(JournalEntry(plate.plate_id, plate.sha256, "failed", failed=lost,
-                                        cancelled=tuple(run.cancelled), reason=reason))
-            events.append(PlateFailed(plate.plate_id, reason, failed=lost,
-                                      cancelled=tuple(run.cancelled)))
+            journal.append(
+                JournalEntry(
+                    plate.plate_id,
+                    plate.sha256,
+                    "failed",
+                    failed=lost,
+                    cancelled=tuple(run.cancelled),
+                    reason=reason,
+                )
+            )
+            events.append(
+                PlateFailed(plate.plate_id, reason, failed=lost, cancelled=tuple(run.cancelled))
+            )
             return
 
-    def _fail_one_object(self, run: _Run, fault: FaultSettings,
-                         events: list[BackendEvent]) -> None:
+    def _fail_one_object(self, run: _Run, fault: FaultSettings, events: list[BackendEvent]) -> None:
         remaining = run.remaining_objects()
         if not remaining:
             return
         label = fault.object if fault.object in remaining else remaining[0]
         run.failed.append(label)
         percent = round(run.progress * 100)
-        events.append(ObjectCancelled(run.plate.plate_id, label, failed=True,
-                                      reason=f"object {label} came loose at {percent}% "
-                                             "(simulated); the printer skipped it"))
+        events.append(
+            ObjectCancelled(
+                run.plate.plate_id,
+                label,
+                failed=True,
+                reason=f"object {label} came loose at {percent}% "
+                "(simulated); the printer skipped it",
+            )
+        )
 
-    def _stop_for(self, run: _Run, fault: FaultSettings, now: float,
-                  events: list[BackendEvent]) -> str:
+    def _stop_for(
+        self, run: _Run, fault: FaultSettings, now: float, events: list[BackendEvent]
+    ) -> str:
         """End the run for a plate-wide fault; returns the reason for the report."""
         percent = round(run.progress * 100)
         self._end_run()
         if fault.kind == "thermal_error":
             self._phase = Phase.ERROR
-            self._error = (f"thermal runaway on the hotend at {percent}% (simulated); "
-                           "heaters are off. Check the heater and thermistor, then "
-                           "restart the agent")
+            self._error = (
+                f"thermal runaway on the hotend at {percent}% (simulated); "
+                "heaters are off. Check the heater and thermistor, then "
+                "restart the agent"
+            )
             events.append(PrinterFault(self._error))
             return self._error
         if fault.kind == "disconnect":
@@ -341,8 +383,10 @@ class SimulatedPrinter:
 
     def _require_run(self, phases: tuple[Phase, ...], action: str) -> _Run:
         if self._run is None or self._phase not in phases:
-            raise BackendError(f"cannot {action}: the printer is {self._phase.value}"
-                               + ("" if self._run else " with no plate"))
+            raise BackendError(
+                f"cannot {action}: the printer is {self._phase.value}"
+                + ("" if self._run else " with no plate")
+            )
         return self._run
 
 

@@ -66,8 +66,14 @@ def plate_gcode(labels: list[str], dwell_s: float = 10.0, extra: str = "") -> by
     values = template_values(profile, "PLA")
     body = [f"M486 T{len(labels)}"]
     body += [object_gcode(label, i, 20 + 30 * i, 40, dwell_s) for i, label in enumerate(labels)]
-    program = "\n".join([render_template(profile.gcode.start, values), *body, extra,
-                         render_template(profile.gcode.end, values)])
+    program = "\n".join(
+        [
+            render_template(profile.gcode.start, values),
+            *body,
+            extra,
+            render_template(profile.gcode.end, values),
+        ]
+    )
     return program.encode()
 
 
@@ -77,18 +83,32 @@ class Plate:
     blob: bytes
 
 
-def make_plate(plate_id: str, parts: int = 3, *, gcode: bytes | None = None,
-               material: str = "PLA", command_id: str | None = None) -> Plate:
+def make_plate(
+    plate_id: str,
+    parts: int = 3,
+    *,
+    gcode: bytes | None = None,
+    material: str = "PLA",
+    command_id: str | None = None,
+) -> Plate:
     labels = [f"{plate_id}-obj{i}" for i in range(parts)]
     program = gcode if gcode is not None else plate_gcode(labels)
     blob = compress_gcode(program)
     command = RunPlate(
-        command_id=command_id or f"cmd-{plate_id}", issued_at=datetime.now(UTC),
-        plate_id=plate_id, profile_id=PROFILE, gcode_sha256=sha256_hex(blob),
-        gcode_gzip_bytes=len(blob), gcode_bytes=len(program),
-        parts=tuple(PlatePart(part_id=f"{plate_id}-part{i}", label=label)
-                    for i, label in enumerate(labels)),
-        material=material, colour="black", estimated_seconds=60.0)
+        command_id=command_id or f"cmd-{plate_id}",
+        issued_at=datetime.now(UTC),
+        plate_id=plate_id,
+        profile_id=PROFILE,
+        gcode_sha256=sha256_hex(blob),
+        gcode_gzip_bytes=len(blob),
+        gcode_bytes=len(program),
+        parts=tuple(
+            PlatePart(part_id=f"{plate_id}-part{i}", label=label) for i, label in enumerate(labels)
+        ),
+        material=material,
+        colour="black",
+        estimated_seconds=60.0,
+    )
     return Plate(command, blob)
 
 
@@ -110,9 +130,11 @@ class TestController:
         self.states: list[PrinterState] = []
         self.raw_states: list[bytes] = []
         self._changed = threading.Condition()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                   client_id=f"test-controller-{printer}",
-                                   clean_session=not persistent)
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"test-controller-{printer}",
+            clean_session=not persistent,
+        )
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._client.reconnect_delay_set(1, 1)
@@ -129,8 +151,12 @@ class TestController:
         self._client.loop_stop()
 
     def _on_connect(self, client: mqtt.Client, *_: Any) -> None:
-        client.subscribe([(printer_state_topic(SITE, self.printer), 1),
-                          (printer_events_topic(SITE, self.printer), 1)])
+        client.subscribe(
+            [
+                (printer_state_topic(SITE, self.printer), 1),
+                (printer_events_topic(SITE, self.printer), 1),
+            ]
+        )
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         with self._changed:
@@ -150,17 +176,20 @@ class TestController:
         self._client.publish(topic, plate.blob if blob is None else blob, qos=1)
         self.publish(plate.command)
 
-    def wait_for(self, predicate: Callable[[TestController], bool],
-                 what: str, timeout: float = WAIT_S) -> None:
+    def wait_for(
+        self, predicate: Callable[[TestController], bool], what: str, timeout: float = WAIT_S
+    ) -> None:
         with self._changed:
             if not self._changed.wait_for(lambda: predicate(self), timeout):
                 kinds = [(e.kind.value, e.plate_id) for e in self.events]
                 state = self.states[-1].state.value if self.states else None
-                raise AssertionError(f"timed out waiting for {what}; events {kinds}; "
-                                     f"last state {state}")
+                raise AssertionError(
+                    f"timed out waiting for {what}; events {kinds}; last state {state}"
+                )
 
-    def wait_event(self, kind: EventKind, plate_id: str | None = None,
-                   command_id: str | None = None) -> PrinterEvent:
+    def wait_event(
+        self, kind: EventKind, plate_id: str | None = None, command_id: str | None = None
+    ) -> PrinterEvent:
         def found(controller: TestController) -> bool:
             return controller.find(kind, plate_id, command_id) is not None
 
@@ -169,11 +198,15 @@ class TestController:
         assert event is not None
         return event
 
-    def find(self, kind: EventKind, plate_id: str | None = None,
-             command_id: str | None = None) -> PrinterEvent | None:
+    def find(
+        self, kind: EventKind, plate_id: str | None = None, command_id: str | None = None
+    ) -> PrinterEvent | None:
         for event in list(self.events):
-            if event.kind is kind and plate_id in (None, event.plate_id) \
-                    and command_id in (None, event.command_id):
+            if (
+                event.kind is kind
+                and plate_id in (None, event.plate_id)
+                and command_id in (None, event.command_id)
+            ):
                 return event
         return None
 
@@ -181,19 +214,30 @@ class TestController:
         return [event.kind for event in self.events if event.plate_id == plate_id]
 
     def wait_state(self, state: str) -> PrinterState:
-        self.wait_for(lambda c: bool(c.states) and c.states[-1].state.value == state,
-                      f"state {state}")
+        self.wait_for(
+            lambda c: bool(c.states) and c.states[-1].state.value == state, f"state {state}"
+        )
         return self.states[-1]
 
 
-def agent_config(broker: Broker, spool_dir: Path, printer: str, *, speed: float = 1.0,
-                 faults: list[FaultSettings] | None = None) -> AgentConfig:
+def agent_config(
+    broker: Broker,
+    spool_dir: Path,
+    printer: str,
+    *,
+    speed: float = 1.0,
+    faults: list[FaultSettings] | None = None,
+) -> AgentConfig:
     return AgentConfig(
-        site=SITE, printer=printer, profile=PROFILE, spool_dir=spool_dir,
-        state_interval_s=0.5, telemetry_interval_s=0.5, progress_step_percent=25,
+        site=SITE,
+        printer=printer,
+        profile=PROFILE,
+        spool_dir=spool_dir,
+        state_interval_s=0.5,
+        telemetry_interval_s=0.5,
+        progress_step_percent=25,
         broker=BrokerSettings(url=broker.url, reconnect_min_s=0.05, reconnect_max_s=0.2),
-        backend=SimulatedBackendSettings(speed=speed, heat_rate_c_s=1000.0,
-                                         faults=faults or []),
+        backend=SimulatedBackendSettings(speed=speed, heat_rate_c_s=1000.0, faults=faults or []),
     )
 
 
@@ -212,8 +256,7 @@ def controller(mosquitto: Broker, printer: str) -> Iterator[TestController]:
 
 
 @pytest.fixture
-def start_agent(mosquitto: Broker, tmp_path: Path,
-                printer: str) -> Iterator[Callable[..., Agent]]:
+def start_agent(mosquitto: Broker, tmp_path: Path, printer: str) -> Iterator[Callable[..., Agent]]:
     """Start agents for the test's printer; each test gets its own spool directory."""
     agents: list[Agent] = []
 

@@ -14,8 +14,15 @@ MINIMAL = 'site = "lab"\nprinter = "p1"\nprofile = "generic-220"\n'
 def test_example_config_is_valid_and_documents_every_section() -> None:
     config = parse_config(EXAMPLE_CONFIG)
     assert config.site == "fablab-north" and config.backend.kind == "simulated"
-    for key in ("state_interval_s", "spool_dir", "[broker]", "password_file", "[backend]",
-                "speed", "backend.faults"):
+    for key in (
+        "state_interval_s",
+        "spool_dir",
+        "[broker]",
+        "password_file",
+        "[backend]",
+        "speed",
+        "backend.faults",
+    ):
         assert key in EXAMPLE_CONFIG
 
 
@@ -26,7 +33,9 @@ def test_minimal_config_gets_a_stable_client_id() -> None:
 
 
 def test_broker_url_carries_credentials_and_tls() -> None:
-    config = parse_config(MINIMAL + '[broker]\nurl = "mqtts://agent%40lab:s3cret@broker.example:9000"\n')
+    config = parse_config(
+        MINIMAL + '[broker]\nurl = "mqtts://agent%40lab:s3cret@broker.example:9000"\n'
+    )
     address = config.broker.address()
     assert (address.tls, address.host, address.port) == (True, "broker.example", 9000)
     assert config.broker.credentials() == ("agent@lab", "s3cret")
@@ -39,15 +48,18 @@ def test_password_file_wins_over_the_url(tmp_path: Path) -> None:
     assert config.broker.credentials() == ("u", "from-file")
 
 
-@pytest.mark.parametrize(("text", "named"), [
-    (MINIMAL + "state_interval_s = -1\n", "state_interval_s"),
-    (MINIMAL + "stat_interval = 1\n", "stat_interval: unknown key"),
-    (MINIMAL + '[broker]\nurl = "http://x"\n', "broker.url"),
-    (MINIMAL + "[backend]\nspeed = 0\n", "backend.speed"),
-    (MINIMAL + '[[backend.faults]]\nkind = "meteor"\n', "backend.faults.0.kind"),
-    ('printer = "p1"\nprofile = "generic-220"\n', "site: required key is missing"),
-    ('site = "Lab One"\n' + MINIMAL.split("\n", 1)[1], "site"),
-])
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (MINIMAL + "state_interval_s = -1\n", "state_interval_s"),
+        (MINIMAL + "stat_interval = 1\n", "stat_interval: unknown key"),
+        (MINIMAL + '[broker]\nurl = "http://x"\n', "broker.url"),
+        (MINIMAL + "[backend]\nspeed = 0\n", "backend.speed"),
+        (MINIMAL + '[[backend.faults]]\nkind = "meteor"\n', "backend.faults.0.kind"),
+        ('printer = "p1"\nprofile = "generic-220"\n', "site: required key is missing"),
+        ('site = "Lab One"\n' + MINIMAL.split("\n", 1)[1], "site"),
+    ],
+)
 def test_errors_name_the_key(text: str, named: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(text, "agent.toml")

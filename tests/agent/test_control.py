@@ -25,7 +25,8 @@ def printing(controller: TestController, plate_id: str) -> None:
 
 
 def test_pause_holds_the_plate_and_resume_finishes_it(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     agent = start_agent()
     controller.wait_state("idle")
     printing(controller, "plate-1")
@@ -44,7 +45,8 @@ def test_pause_holds_the_plate_and_resume_finishes_it(
 
 
 def test_resume_without_a_paused_plate_is_refused(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     start_agent()
     controller.wait_state("idle")
     controller.publish(Resume(command_id="resume-x", issued_at=NOW))
@@ -53,7 +55,8 @@ def test_resume_without_a_paused_plate_is_refused(
 
 
 def test_cancel_stops_the_plate_and_reports_its_parts(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     agent = start_agent()
     controller.wait_state("idle")
     printing(controller, "plate-1")
@@ -66,35 +69,41 @@ def test_cancel_stops_the_plate_and_reports_its_parts(
 
 
 def test_cancelled_part_is_not_printed_and_its_neighbours_are(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     agent = start_agent()
     controller.wait_state("idle")
     printing(controller, "plate-1")
-    controller.publish(CancelPart(command_id="cp-1", issued_at=NOW, plate_id="plate-1",
-                                  part_id="plate-1-part1"))
+    controller.publish(
+        CancelPart(command_id="cp-1", issued_at=NOW, plate_id="plate-1", part_id="plate-1-part1")
+    )
     cancelled = controller.wait_event(EventKind.PART_CANCELLED, "plate-1", "cp-1")
     assert cancelled.part_ids == ("plate-1-part1",)
     finished = controller.wait_event(EventKind.PLATE_FINISHED, "plate-1")
     assert finished.part_ids == ("plate-1-part1",)
     assert printed_objects(agent.journal.entries()) == [
-        ("plate-1", "plate-1-obj0"), ("plate-1", "plate-1-obj2")]
+        ("plate-1", "plate-1-obj0"),
+        ("plate-1", "plate-1-obj2"),
+    ]
 
 
 def test_cancelling_a_part_of_another_plate_is_refused(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     start_agent()
     controller.wait_state("idle")
     printing(controller, "plate-1")
-    controller.publish(CancelPart(command_id="cp-x", issued_at=NOW, plate_id="plate-9",
-                                  part_id="plate-9-part0"))
+    controller.publish(
+        CancelPart(command_id="cp-x", issued_at=NOW, plate_id="plate-9", part_id="plate-9-part0")
+    )
     refused = controller.wait_event(EventKind.COMMAND_REFUSED, command_id="cp-x")
     assert "plate-9 is not on the printer" in refused.details
 
 
 def test_plate_failure_reports_every_part_lost(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
-    agent = start_agent(faults=[FaultSettings(kind="plate_failure", at_progress=0.5,
-                                              plates=1)])
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
+    agent = start_agent(faults=[FaultSettings(kind="plate_failure", at_progress=0.5, plates=1)])
     controller.wait_state("idle")
     printing(controller, "plate-1")
     failed = controller.wait_event(EventKind.PLATE_FAILED, "plate-1")
@@ -105,11 +114,13 @@ def test_plate_failure_reports_every_part_lost(
 
 
 def test_part_failure_reports_only_that_part(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     agent = start_agent()
     assert isinstance(agent.backend, SimulatedPrinter)
-    agent.backend.inject(FaultSettings(kind="part_failure", at_progress=0.3,
-                                       object="plate-1-obj2", plates=1))
+    agent.backend.inject(
+        FaultSettings(kind="part_failure", at_progress=0.3, object="plate-1-obj2", plates=1)
+    )
     controller.wait_state("idle")
     printing(controller, "plate-1")
     lost = controller.wait_event(EventKind.PART_FAILED, "plate-1")
@@ -120,7 +131,8 @@ def test_part_failure_reports_only_that_part(
 
 
 def test_thermal_error_fails_the_plate_and_puts_the_printer_in_error(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     start_agent(faults=[FaultSettings(kind="thermal_error", at_progress=0.2)])
     controller.wait_state("idle")
     printing(controller, "plate-1")

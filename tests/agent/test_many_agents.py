@@ -16,12 +16,14 @@ pytestmark = pytest.mark.broker
 
 
 def test_three_agents_in_one_process_each_print_their_own_plate(
-        mosquitto: Broker, printer: str, tmp_path: Path) -> None:
+    mosquitto: Broker, printer: str, tmp_path: Path
+) -> None:
     printers = [f"{printer}-{n}" for n in range(3)]
     speed = speed_for(plate_gcode(["a", "b", "c"]))
     controllers = [TestController(mosquitto, name) for name in printers]
-    agents = [Agent(agent_config(mosquitto, tmp_path / name, name, speed=speed))
-              for name in printers]
+    agents = [
+        Agent(agent_config(mosquitto, tmp_path / name, name, speed=speed)) for name in printers
+    ]
     try:
         for controller, agent in zip(controllers, agents, strict=True):
             controller.start()
@@ -35,10 +37,10 @@ def test_three_agents_in_one_process_each_print_their_own_plate(
             assert {event.plate_id for event in controller.events} == {f"plate-{name}"}
         for agent, name in zip(agents, printers, strict=True):
             assert {plate for plate, _ in printed_objects(agent.journal.entries())} == {
-                f"plate-{name}"}
+                f"plate-{name}"
+            }
     finally:
         for agent in agents:
             agent.stop()
         for controller in controllers:
             controller.stop()
-

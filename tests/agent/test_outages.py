@@ -29,9 +29,16 @@ class RestartableBroker:
         self.broker: Broker | None = None
 
     def start(self) -> Broker:
-        self._running = run_mosquitto(self.workdir, [
-            "allow_anonymous true", "user root", "persistence true",
-            f"persistence_location {self.workdir}/"], port=self.port)
+        self._running = run_mosquitto(
+            self.workdir,
+            [
+                "allow_anonymous true",
+                "user root",
+                "persistence true",
+                f"persistence_location {self.workdir}/",
+            ],
+            port=self.port,
+        )
         self.broker = self._running.__enter__()
         return self.broker
 
@@ -73,8 +80,8 @@ def assert_plate_story_complete(events: list[PrinterEvent]) -> None:
 
 
 def test_print_finishes_while_the_broker_is_down_and_events_follow_in_order(
-        restartable: RestartableBroker, printer: str,
-        start_agent: Callable[..., Agent]) -> None:
+    restartable: RestartableBroker, printer: str, start_agent: Callable[..., Agent]
+) -> None:
     assert restartable.broker is not None
     controller = TestController(restartable.broker, printer, persistent=True)
     controller.start()
@@ -97,8 +104,8 @@ def test_print_finishes_while_the_broker_is_down_and_events_follow_in_order(
 
 
 def test_events_left_in_the_outbox_are_sent_after_a_restart(
-        restartable: RestartableBroker, printer: str,
-        start_agent: Callable[..., Agent]) -> None:
+    restartable: RestartableBroker, printer: str, start_agent: Callable[..., Agent]
+) -> None:
     assert restartable.broker is not None
     controller = TestController(restartable.broker, printer, persistent=True)
     controller.start()
@@ -122,7 +129,8 @@ def test_events_left_in_the_outbox_are_sent_after_a_restart(
 
 
 def test_agent_restart_mid_print_reports_the_plate_interrupted(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     agent = start_agent()
     controller.wait_state("idle")
     controller.send_plate(make_plate("plate-1"))

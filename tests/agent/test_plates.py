@@ -14,8 +14,12 @@ from tests.agent.conftest import TestController, make_plate, plate_gcode
 
 pytestmark = pytest.mark.broker
 
-ORDER = [EventKind.PLATE_RECEIVED, EventKind.PLATE_STARTED, EventKind.PROGRESS,
-         EventKind.PLATE_FINISHED]
+ORDER = [
+    EventKind.PLATE_RECEIVED,
+    EventKind.PLATE_STARTED,
+    EventKind.PROGRESS,
+    EventKind.PLATE_FINISHED,
+]
 
 
 def bed_cleared(command_id: str) -> BedCleared:
@@ -23,7 +27,8 @@ def bed_cleared(command_id: str) -> BedCleared:
 
 
 def test_valid_plate_is_stored_verified_and_printed_once(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     agent = start_agent()
     controller.wait_state("idle")
     plate = make_plate("plate-1")
@@ -31,19 +36,24 @@ def test_valid_plate_is_stored_verified_and_printed_once(
     finished = controller.wait_event(EventKind.PLATE_FINISHED, "plate-1")
     kinds = controller.kinds("plate-1")
     assert [kind for kind in kinds if kind in ORDER and kind is not EventKind.PROGRESS] == [
-        EventKind.PLATE_RECEIVED, EventKind.PLATE_STARTED, EventKind.PLATE_FINISHED]
+        EventKind.PLATE_RECEIVED,
+        EventKind.PLATE_STARTED,
+        EventKind.PLATE_FINISHED,
+    ]
     assert kinds.index(EventKind.PROGRESS) > kinds.index(EventKind.PLATE_STARTED)
     assert finished.part_ids == ()  # nothing lost
     received = controller.find(EventKind.PLATE_RECEIVED, "plate-1")
     assert received is not None and received.command_id == plate.command.command_id
     assert printed_objects(agent.journal.entries()) == [
-        ("plate-1", label) for label in ("plate-1-obj0", "plate-1-obj1", "plate-1-obj2")]
+        ("plate-1", label) for label in ("plate-1-obj0", "plate-1-obj1", "plate-1-obj2")
+    ]
     state = controller.wait_state("awaiting_bed_clear")
     assert state.plate_id == "plate-1"
 
 
 def test_blob_with_a_wrong_sha256_is_refused(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     agent = start_agent()
     controller.wait_state("idle")
     plate = make_plate("plate-bad-hash")
@@ -54,17 +64,24 @@ def test_blob_with_a_wrong_sha256_is_refused(
     assert agent.journal.entries() == []
 
 
-@pytest.mark.parametrize(("extra", "reason"), [
-    ("M500", "M500"),
-    ("M104 S300", "300"),
-])
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ("M500", "M500"),
+        ("M104 S300", "300"),
+    ],
+)
 def test_hostile_gcode_is_refused_with_the_reason_and_never_run(
-        controller: TestController, start_agent: Callable[..., Agent], extra: str,
-        reason: str) -> None:
+    controller: TestController, start_agent: Callable[..., Agent], extra: str, reason: str
+) -> None:
     agent = start_agent()
     controller.wait_state("idle")
-    plate = make_plate("plate-hostile", gcode=plate_gcode(
-        ["plate-hostile-obj0", "plate-hostile-obj1", "plate-hostile-obj2"], extra=extra))
+    plate = make_plate(
+        "plate-hostile",
+        gcode=plate_gcode(
+            ["plate-hostile-obj0", "plate-hostile-obj1", "plate-hostile-obj2"], extra=extra
+        ),
+    )
     controller.send_plate(plate)
     rejected = controller.wait_event(EventKind.PLATE_REJECTED, "plate-hostile")
     assert "safety check" in rejected.details and reason in rejected.details
@@ -74,7 +91,8 @@ def test_hostile_gcode_is_refused_with_the_reason_and_never_run(
 
 
 def test_resent_plate_is_acknowledged_not_run_again(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     agent = start_agent()
     controller.wait_state("idle")
     plate = make_plate("plate-1")
@@ -88,7 +106,8 @@ def test_resent_plate_is_acknowledged_not_run_again(
 
 
 def test_next_plate_waits_until_bed_is_cleared(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     agent = start_agent()
     controller.wait_state("idle")
     controller.send_plate(make_plate("plate-1"))
@@ -101,12 +120,14 @@ def test_next_plate_waits_until_bed_is_cleared(
     controller.wait_state("idle")
     controller.send_plate(make_plate("plate-2", command_id="cmd-plate-2-again"))
     controller.wait_event(EventKind.PLATE_FINISHED, "plate-2")
-    assert [plate for plate, _ in printed_objects(agent.journal.entries())] == \
-        ["plate-1"] * 3 + ["plate-2"] * 3
+    assert [plate for plate, _ in printed_objects(agent.journal.entries())] == ["plate-1"] * 3 + [
+        "plate-2"
+    ] * 3
 
 
 def test_plate_for_another_profile_or_material_is_refused(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     start_agent()
     controller.wait_state("idle")
     controller.send_plate(make_plate("plate-abs", material="ABS"))
@@ -115,7 +136,8 @@ def test_plate_for_another_profile_or_material_is_refused(
 
 
 def test_run_plate_without_its_blob_is_refused_after_a_bounded_wait(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     agent = start_agent()
     controller.wait_state("idle")
     plate = make_plate("plate-no-blob")

@@ -41,9 +41,15 @@ def program(tmp_path: Path) -> Path:
 
 
 def make_plate(estimated_seconds: float = 100.0) -> PlateToRun:
-    return PlateToRun(plate_id="plate-1", sha256="a" * 64, material="PLA",
-                      objects=("part-a", "part-b", "part-c"),
-                      estimated_seconds=estimated_seconds, hotend_c=210.0, bed_c=60.0)
+    return PlateToRun(
+        plate_id="plate-1",
+        sha256="a" * 64,
+        material="PLA",
+        objects=("part-a", "part-b", "part-c"),
+        estimated_seconds=estimated_seconds,
+        hotend_c=210.0,
+        bed_c=60.0,
+    )
 
 
 class Rig:
@@ -51,8 +57,9 @@ class Rig:
         self.clock = Clock()
         self.events: list[BackendEvent] = []
         self.journal = PrintJournal(tmp_path / "journal.jsonl")
-        self.printer = SimulatedPrinter(settings, self.events.append, self.journal,
-                                        clock=self.clock, own_thread=False)
+        self.printer = SimulatedPrinter(
+            settings, self.events.append, self.journal, clock=self.clock, own_thread=False
+        )
         self.printer.connect()
 
     def run_for(self, seconds: float, step: float = 1.0) -> None:
@@ -74,14 +81,15 @@ def test_plate_heats_up_prints_and_finishes_every_object(tmp_path: Path, program
     status = rig.printer.status()
     assert status.hotend_c is not None and 22.0 < status.hotend_c < 210.0
     rig.run_for(30.0)
-    assert rig.of_type(PlateFinished) == [
-        PlateFinished("plate-1", ("part-a", "part-b", "part-c"))
-    ]
+    assert rig.of_type(PlateFinished) == [PlateFinished("plate-1", ("part-a", "part-b", "part-c"))]
     progress = [event.progress for event in rig.of_type(PlateProgress)]
     assert progress == sorted(progress) and len(progress) > 3
     assert rig.printer.status().phase is Phase.IDLE
     assert printed_objects(rig.journal.entries()) == [
-        ("plate-1", "part-a"), ("plate-1", "part-b"), ("plate-1", "part-c")]
+        ("plate-1", "part-a"),
+        ("plate-1", "part-b"),
+        ("plate-1", "part-c"),
+    ]
 
 
 def test_speed_factor_divides_the_print_time(tmp_path: Path, program: Path) -> None:
@@ -114,7 +122,8 @@ def test_cancel_stops_the_plate_and_cools_down(tmp_path: Path, program: Path) ->
     rig.run_for(2.0)
     rig.printer.cancel()
     assert rig.of_type(PlateCancelled) == [
-        PlateCancelled("plate-1", ("part-a", "part-b", "part-c"))]
+        PlateCancelled("plate-1", ("part-a", "part-b", "part-c"))
+    ]
     status = rig.printer.status()
     assert status.phase is Phase.IDLE and status.hotend_target_c == 0.0
     assert [entry.outcome for entry in rig.journal.entries()] == ["started", "cancelled"]
@@ -129,26 +138,27 @@ def test_cancelled_object_is_not_printed(tmp_path: Path, program: Path) -> None:
         rig.printer.cancel_object("part-z")
     rig.run_for(20.0)
     assert rig.of_type(PlateFinished) == [
-        PlateFinished("plate-1", ("part-a", "part-c"), cancelled=("part-b",))]
+        PlateFinished("plate-1", ("part-a", "part-c"), cancelled=("part-b",))
+    ]
 
 
-def test_part_failure_loses_one_object_and_the_plate_finishes(tmp_path: Path,
-                                                             program: Path) -> None:
+def test_part_failure_loses_one_object_and_the_plate_finishes(
+    tmp_path: Path, program: Path
+) -> None:
     fault = FaultSettings(kind="part_failure", at_progress=0.3, object="part-c")
-    rig = Rig(tmp_path, SimulatedBackendSettings(speed=10.0, heat_rate_c_s=1000.0,
-                                                 faults=[fault]))
+    rig = Rig(tmp_path, SimulatedBackendSettings(speed=10.0, heat_rate_c_s=1000.0, faults=[fault]))
     rig.printer.start(program, make_plate())
     rig.run_for(20.0)
     lost = rig.of_type(ObjectCancelled)
     assert [(event.label, event.failed) for event in lost] == [("part-c", True)]
     assert rig.of_type(PlateFinished) == [
-        PlateFinished("plate-1", ("part-a", "part-b"), failed=("part-c",))]
+        PlateFinished("plate-1", ("part-a", "part-b"), failed=("part-c",))
+    ]
 
 
 def test_plate_failure_loses_every_object_left(tmp_path: Path, program: Path) -> None:
     fault = FaultSettings(kind="plate_failure", at_progress=0.5)
-    rig = Rig(tmp_path, SimulatedBackendSettings(speed=10.0, heat_rate_c_s=1000.0,
-                                                 faults=[fault]))
+    rig = Rig(tmp_path, SimulatedBackendSettings(speed=10.0, heat_rate_c_s=1000.0, faults=[fault]))
     rig.printer.start(program, make_plate())
     rig.run_for(20.0)
     [failed] = rig.of_type(PlateFailed)
@@ -158,11 +168,9 @@ def test_plate_failure_loses_every_object_left(tmp_path: Path, program: Path) ->
     assert printed_objects(rig.journal.entries()) == []
 
 
-def test_thermal_error_stops_the_printer_until_restarted(tmp_path: Path,
-                                                        program: Path) -> None:
+def test_thermal_error_stops_the_printer_until_restarted(tmp_path: Path, program: Path) -> None:
     fault = FaultSettings(kind="thermal_error", at_progress=0.2)
-    rig = Rig(tmp_path, SimulatedBackendSettings(speed=10.0, heat_rate_c_s=1000.0,
-                                                 faults=[fault]))
+    rig = Rig(tmp_path, SimulatedBackendSettings(speed=10.0, heat_rate_c_s=1000.0, faults=[fault]))
     rig.printer.start(program, make_plate())
     rig.run_for(20.0)
     assert rig.of_type(PrinterFault) and rig.of_type(PlateFailed)
@@ -173,11 +181,11 @@ def test_thermal_error_stops_the_printer_until_restarted(tmp_path: Path,
         rig.printer.start(program, make_plate())
 
 
-def test_disconnect_loses_the_plate_and_the_printer_comes_back(tmp_path: Path,
-                                                              program: Path) -> None:
+def test_disconnect_loses_the_plate_and_the_printer_comes_back(
+    tmp_path: Path, program: Path
+) -> None:
     fault = FaultSettings(kind="disconnect", at_progress=0.4, disconnect_s=3.0)
-    rig = Rig(tmp_path, SimulatedBackendSettings(speed=10.0, heat_rate_c_s=1000.0,
-                                                 faults=[fault]))
+    rig = Rig(tmp_path, SimulatedBackendSettings(speed=10.0, heat_rate_c_s=1000.0, faults=[fault]))
     rig.printer.start(program, make_plate())
     rig.run_for(6.0)
     assert rig.printer.status().phase is Phase.DISCONNECTED

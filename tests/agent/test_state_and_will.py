@@ -15,8 +15,8 @@ pytestmark = pytest.mark.broker
 
 
 def test_state_is_retained_for_late_subscribers(
-        mosquitto: Broker, printer: str, controller: TestController,
-        start_agent: Callable[..., Agent]) -> None:
+    mosquitto: Broker, printer: str, controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     start_agent()
     idle = controller.wait_state("idle")
     assert idle.profile_id == "generic-220" and idle.nozzle is not None
@@ -29,7 +29,8 @@ def test_state_is_retained_for_late_subscribers(
 
 
 def test_will_says_offline_when_the_socket_drops(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     agent = start_agent()
     online = controller.wait_state("idle")
     agent.crash()
@@ -39,7 +40,8 @@ def test_will_says_offline_when_the_socket_drops(
 
 
 def test_clean_stop_leaves_offline_behind(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     agent = start_agent()
     controller.wait_state("idle")
     agent.stop()
@@ -47,7 +49,8 @@ def test_clean_stop_leaves_offline_behind(
 
 
 def test_states_are_ordered_within_a_run(
-        controller: TestController, start_agent: Callable[..., Agent]) -> None:
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
     start_agent()
     controller.wait_for(lambda c: len(c.states) >= 3, "three states")
     states = controller.states[:3]
