@@ -20,6 +20,16 @@ from slicing.settings import SliceSettings
 from slicing.toolpaths import BRIDGE, LayerPlan, Path, bridge_area, extrusion_area
 
 _ABS_MOVE = "G1 X{:.3f} Y{:.3f} E{:.5f}".format
+_DRY_MOVE = "G1 X{:.3f} Y{:.3f}".format
+
+
+def _link_points(paths: list[Path], counts: np.ndarray) -> np.ndarray | None:
+    """Mask of the points reached by a link move (no extrusion), or None when there are none."""
+    if not any(path.travel_links for path in paths):
+        return None
+    local = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    linked = np.repeat([path.travel_links for path in paths], counts)
+    return linked & (local >= 2) & (local % 2 == 0)
 
 
 class GcodeWriter:
@@ -132,9 +142,15 @@ class GcodeWriter:
         amounts = np.zeros(len(points))
         amounts[1:] = np.hypot(*np.diff(points, axis=0).T) * np.repeat(flows, counts)[1:]
         amounts[firsts] = 0.0  # the step onto a path's first point is a travel
+        dry = _link_points(paths, counts)
+        if dry is not None:
+            amounts[dry] = 0.0
         values = amounts if self.dialect.relative_e else self.e + np.cumsum(amounts)
         moves = list(map(_ABS_MOVE, points[:, 0].tolist(), points[:, 1].tolist(),
                          values.tolist()))
+        if dry is not None:
+            for index in np.flatnonzero(dry).tolist():
+                moves[index] = _DRY_MOVE(points[index, 0], points[index, 1])
         starts = points[firsts].tolist()
         minimum = self.settings.min_print_speed
         for k, path in enumerate(paths):

@@ -26,16 +26,16 @@ def polygon_edges(polygons: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def scanline_segments(
-    region: manifold3d.CrossSection, angle_deg: float, step_mm: float, phase_mm: float = 0.0
-) -> np.ndarray:
-    """Segments (K, 2, 2) of parallel lines at `angle_deg`, `step_mm` apart, inside `region`.
+def _crossings(
+    region: manifold3d.CrossSection, angle_deg: float, step_mm: float, phase_mm: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Scanline intervals in the rotated frame: (x_start, x_end, y, line number, rotation).
 
-    Returned in zigzag order: line by line, alternate lines reversed.
+    Sorted by line, then along the line. The rotation maps the frame back to the plate.
     """
     polygons = [p for p in region.to_polygons() if len(p) >= 3]
     if not polygons or step_mm <= 0:
-        return np.zeros((0, 2, 2))
+        return None
     angle = math.radians(angle_deg)
     c, s = math.cos(angle), math.sin(angle)
     rot = np.array([[c, s], [-s, c]])  # rotate by -angle: lines become horizontal
@@ -48,8 +48,8 @@ def scanline_segments(
     last = np.ceil((hi - phase_mm) / step_mm).astype(np.int64) - 1  # half-open [lo, hi)
     counts = np.maximum(last - first + 1, 0)
     total = int(counts.sum())
-    if total == 0:
-        return np.zeros((0, 2, 2))
+    if total == 0 or total % 2:
+        return None
     edge = np.repeat(np.arange(len(counts)), counts)
     within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
     line = first[edge] + within
@@ -59,20 +59,60 @@ def scanline_segments(
     x = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
     order = np.lexsort((x, line))
     x, y, line = x[order], y[order], line[order]
-    if len(x) % 2:
-        return np.zeros((0, 2, 2))
     xa, xb = x[0::2], x[1::2]
-    ys, lines = y[0::2], line[0::2]
     keep = (xb - xa) > 1e-3
-    xa, xb, ys, lines = xa[keep], xb[keep], ys[keep], lines[keep]
-    odd = (lines % 2) == 1
-    xa, xb = np.where(odd, xb, xa), np.where(odd, xa, xb)
-    # Within a reversed line the segments must also run right to left.
-    order = np.lexsort((np.where(odd, -xa, xa), lines))
-    xa, xb, ys = xa[order], xb[order], ys[order]
-    a = np.column_stack([xa, ys]) @ rot
-    b = np.column_stack([xb, ys]) @ rot
+    return xa[keep], xb[keep], y[0::2][keep], line[0::2][keep], rot
+
+
+def scanline_segments(
+    region: manifold3d.CrossSection, angle_deg: float, step_mm: float, phase_mm: float = 0.0
+) -> np.ndarray:
+    """Segments (K, 2, 2) of parallel lines at `angle_deg`, `step_mm` apart, inside `region`.
+
+    Ordered strip by strip: segments of neighbouring lines that overlap form a strip, drawn
+    in zigzag (alternate segments reversed), so consecutive segments are close together.
+    """
+    found = _crossings(region, angle_deg, step_mm, phase_mm)
+    if found is None:
+        return np.zeros((0, 2, 2))
+    xa, xb, y, line, rot = found
+    order, reverse = _strips(xa, xb, line)
+    xa, xb, y = xa[order], xb[order], y[order]
+    xa, xb = np.where(reverse, xb, xa), np.where(reverse, xa, xb)
+    a = np.column_stack([xa, y]) @ rot
+    b = np.column_stack([xb, y]) @ rot
     return np.stack([a, b], axis=1)
+
+
+def _strips(xa: np.ndarray, xb: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Order of the intervals strip by strip, and which to draw reversed.
+
+    A strip continues from line k to line k + 1 through the first interval that overlaps
+    its last one; intervals that find no strip start a new one.
+    """
+    strips: list[list[int]] = []
+    open_prev: list[tuple[int, float, float]] = []  # (strip, x_start, x_end) on line k - 1
+    open_now: list[tuple[int, float, float]] = []
+    current = None
+    for index, (start, end, number) in enumerate(zip(xa.tolist(), xb.tolist(), line.tolist(),
+                                                    strict=True)):
+        if number != current:
+            open_prev = open_now if current is not None and number == current + 1 else []
+            open_now = []
+            current = number
+        for slot, (strip, lo, hi) in enumerate(open_prev):
+            if start < hi and end > lo:
+                del open_prev[slot]
+                break
+        else:
+            strip = len(strips)
+            strips.append([])
+        strips[strip].append(index)
+        open_now.append((strip, start, end))
+    order = np.fromiter((i for strip in strips for i in strip), dtype=np.int64, count=len(xa))
+    reverse = np.fromiter((k % 2 == 1 for strip in strips for k in range(len(strip))),
+                          dtype=bool, count=len(xa))
+    return order, reverse
 
 
 def join_segments(segments: np.ndarray, max_link_mm: float) -> list[np.ndarray]:
@@ -124,12 +164,14 @@ def sparse_lines(
         return solid_lines(region, step_mm, angle_deg + 90 * (layer_index % 2))
     if pattern == "lines":
         angle = angle_deg + 90 * (layer_index % 2)
-        return [s for s in scanline_segments(region, angle, step_mm / density)]
+        gap = step_mm / density
+        return join_segments(scanline_segments(region, angle, gap), max_link_mm=1.5 * gap)
     if pattern == "grid":
         gap = 2 * step_mm / density
         first = scanline_segments(region, angle_deg, gap)
         second = scanline_segments(region, angle_deg + 90, gap)
-        return [s for s in np.concatenate([first, second])]
+        return (join_segments(first, max_link_mm=1.5 * gap)
+                + join_segments(second, max_link_mm=1.5 * gap))
     if pattern == "gyroid":
         cell = 2.43 * step_mm / density  # gyroid line length per area is ~2.43 / cell
         return clip_open(gyroid_curves(region.bounds(), cell, z_mm), region)

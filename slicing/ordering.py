@@ -118,11 +118,11 @@ class LayerOrderer:
     ) -> np.ndarray:
         if not lines:
             return position
-        head = np.hypot(*(lines[0][0] - position))
-        tail = np.hypot(*(lines[-1][-1] - position))
-        ordered = [line[::-1] for line in reversed(lines)] if tail < head else lines
+        ordered = nearest_polylines(lines, position)
         speed = feature_speed(kind, self.settings, index)
-        paths.extend(Path(kind, line, False, width, speed) for line in ordered)
+        links = kind == FILL and self.settings.infill_pattern in ("grid", "lines") and (
+            self.settings.infill_density < 0.999)
+        paths.extend(Path(kind, line, False, width, speed, links) for line in ordered)
         return ordered[-1][-1]
 
     def _seam(
@@ -160,6 +160,34 @@ def _nearest_first(loops: list[np.ndarray], position: np.ndarray) -> list[np.nda
         loop = pending.pop(k)
         ordered.append(loop)
         position = loop[int(np.argmin(np.hypot(*(loop - position).T)))]
+    return ordered
+
+
+def nearest_polylines(lines: list[np.ndarray], position: np.ndarray) -> list[np.ndarray]:
+    """Greedy nearest-neighbour order of open polylines, each entered from its nearer end."""
+    if len(lines) == 1:
+        line = lines[0]
+        nearer_tail = np.hypot(*(line[-1] - position)) < np.hypot(*(line[0] - position))
+        return [line[::-1] if nearer_tail else line]
+    heads = np.array([line[0] for line in lines])
+    tails = np.array([line[-1] for line in lines])
+    pending = np.ones(len(lines), dtype=bool)
+    ordered = []
+    here = np.asarray(position, dtype=np.float64)
+    for _ in range(len(lines)):
+        to_head = np.hypot(*(heads - here).T)
+        to_tail = np.hypot(*(tails - here).T)
+        to_head[~pending] = np.inf
+        to_tail[~pending] = np.inf
+        k_head, k_tail = int(np.argmin(to_head)), int(np.argmin(to_tail))
+        if to_tail[k_tail] < to_head[k_head]:
+            pending[k_tail] = False
+            ordered.append(lines[k_tail][::-1])
+            here = heads[k_tail]
+        else:
+            pending[k_head] = False
+            ordered.append(lines[k_head])
+            here = tails[k_head]
     return ordered
 
 

@@ -80,7 +80,8 @@ def plan_part(
     rules = SkinRules(top_layers=settings.top_layers, bottom_layers=settings.bottom_layers,
                       width_mm=settings.line_width_mm,
                       solid_below_area_mm2=settings.solid_below_area_mm2,
-                      vertical_shells=settings.vertical_shells, bridges=settings.bridges)
+                      vertical_shells=settings.vertical_shells, bridges=settings.bridges,
+                      expand_mm=settings.skin_expand_mm)
     regions = split_regions(sections, inners, rules)
     layers = []
     for index, region in enumerate(regions):

@@ -37,8 +37,9 @@ class SliceSettings(BaseModel):
     infill_angle_deg: float = 45.0
     infill_overlap: float = Field(0.25, ge=0.0, le=0.5)  # fraction of a line width
     solid_below_area_mm2: float = Field(70.0, ge=0, le=10000)  # smaller infill islands: solid
-    vertical_shells: bool = True  # solid infill where nearby layers' walls pass over infill
-    bridges: bool = True  # skin over nothing printed as round threads, fan at full
+    vertical_shells: bool = False  # keep skin slivers along sloped walls (thicker shells)
+    bridges: bool = True  # skin over nothing or over sparse infill: round threads, full fan
+    skin_expand_mm: float = Field(3.0, ge=0, le=20)  # skins reach this far into the infill
     seam: SeamPosition = "aligned"
     outer_wall_speed: float = Field(30.0, gt=0, le=1000)
     inner_wall_speed: float = Field(60.0, gt=0, le=1000)

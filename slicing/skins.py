@@ -38,6 +38,7 @@ class SkinRules:
     solid_below_area_mm2: float = 70.0
     vertical_shells: bool = True
     bridges: bool = True
+    expand_mm: float = 3.0
 
 
 def _empty() -> manifold3d.CrossSection:
@@ -62,32 +63,77 @@ def split_regions(
     rules: SkinRules,
 ) -> list[LayerRegions]:
     """Top, solid, bridge and sparse regions of every layer of one part."""
-    rings = [s - inner for s, inner in zip(sections, inners, strict=True)]
-    return [_layer(sections, inners, rings, i, rules) for i in range(len(sections))]
+    tops = [_top(sections, inners, i, rules) for i in range(len(sections))]
+    bottoms = [_bottom(sections, inners, i, rules) for i in range(len(sections))]
+    skins = [
+        (_inner_solid(sections, inners, i, rules) + bottoms[i]) if not inners[i].is_empty()
+        else _empty() for i in range(len(sections))
+    ]
+    regions = [_layer(sections, inners, skins, tops[i], bottoms[i], i, rules)
+               for i in range(len(sections))]
+    if rules.bridges:
+        for below, layer in zip(regions, regions[1:], strict=False):
+            _bridge_over_infill(layer, below, rules.width_mm)
+    return regions
+
+
+def _bridge_over_infill(layer: LayerRegions, below: LayerRegions, width: float) -> None:
+    """Solid skin laid on sparse infill bridges the gaps between the infill lines."""
+    if below.sparse.is_empty():
+        return
+    for name in ("solid", "top"):
+        region = getattr(layer, name)
+        if region.is_empty():
+            continue
+        over = _without_slivers(region ^ below.sparse, width * 2)
+        if over.is_empty() or over.area() < 4 * width * width:
+            continue
+        layer.bridge = layer.bridge + over
+        setattr(layer, name, region - over)
+
+
+def _top(sections: list[manifold3d.CrossSection], inners: list[manifold3d.CrossSection],
+         i: int, rules: SkinRules) -> manifold3d.CrossSection:
+    """Inner area with nothing right above it."""
+    if rules.top_layers <= 0 or inners[i].is_empty():
+        return _empty()
+    above = sections[i + 1] if i + 1 < len(sections) else _empty()
+    return _without_slivers(inners[i] - above, rules.width_mm)
+
+
+def _inner_solid(sections: list[manifold3d.CrossSection],
+                 inners: list[manifold3d.CrossSection], i: int, rules: SkinRules
+                 ) -> manifold3d.CrossSection:
+    """Inner area within `top_layers` under a surface (the top itself included)."""
+    if rules.top_layers <= 0:
+        return _empty()
+    return inners[i] - _covered(sections, i + 1, i + 1 + rules.top_layers)
+
+
+def _bottom(sections: list[manifold3d.CrossSection], inners: list[manifold3d.CrossSection],
+            i: int, rules: SkinRules) -> manifold3d.CrossSection:
+    """Inner area within `bottom_layers` over a surface."""
+    if rules.bottom_layers <= 0 or inners[i].is_empty():
+        return _empty()
+    return inners[i] - _covered(sections, i - rules.bottom_layers, i)
 
 
 def _layer(
     sections: list[manifold3d.CrossSection], inners: list[manifold3d.CrossSection],
-    rings: list[manifold3d.CrossSection], i: int, rules: SkinRules,
+    skins: list[manifold3d.CrossSection], top: manifold3d.CrossSection,
+    bottom: manifold3d.CrossSection, i: int, rules: SkinRules,
 ) -> LayerRegions:
     inner = inners[i]
     width = rules.width_mm
     if inner.is_empty():
         return LayerRegions(_empty(), _empty(), _empty(), _empty())
-    above = sections[i + 1] if i + 1 < len(sections) else _empty()
-    top = _without_slivers(inner - above, width) if rules.top_layers > 0 else _empty()
-    solid = _empty()
-    if rules.top_layers > 1:
-        solid = inner - _covered(sections, i + 1, i + 1 + rules.top_layers)
-    bottom = _empty()
-    if rules.bottom_layers > 0:
-        bottom = inner - _covered(sections, i - rules.bottom_layers, i)
-        solid = solid + bottom
-    if rules.vertical_shells:
-        solid = solid + (_shell(rings, i, rules) ^ inner)
-    solid = _without_slivers(solid, width)
-    # Grow skins a little into the sparse area so they anchor on the infill below.
-    solid = (solid.offset(width, _MITER, 2.0) ^ inner) - top
+    solid = skins[i]
+    # On a sloped wall the skin of each layer is a sliver along the wall. Keeping the
+    # slivers (grown below into printable bands) keeps the shell as thick as the skins
+    # (PrusaSlicer's "ensure vertical shell thickness"); without it only wide skins count.
+    solid = _without_slivers(solid, width * (0.05 if rules.vertical_shells else 1.0))
+    # Grow skins into the sparse area so they anchor on the infill around them.
+    solid = (solid.offset(max(rules.expand_mm, width), _MITER, 2.0) ^ inner) - top
     sparse = inner - top - solid
     solid = solid + _too_small_for_a_pattern(sparse, width, rules.solid_below_area_mm2)
     sparse = sparse - solid
@@ -96,18 +142,6 @@ def _layer(
         bridge = _bridge(solid, sections[i - 1], width)
         solid = solid - bridge
     return LayerRegions(top=top, solid=solid, sparse=sparse, bridge=bridge)
-
-
-def _shell(rings: list[manifold3d.CrossSection], i: int, rules: SkinRules) -> (
-    manifold3d.CrossSection
-):
-    """Walls of the nearby layers projected onto layer i."""
-    low = max(0, i - rules.bottom_layers)
-    high = min(len(rings), i + rules.top_layers + 1)
-    nearby = [rings[k] for k in range(low, high) if k != i]
-    if not nearby:
-        return _empty()
-    return manifold3d.CrossSection.batch_boolean(nearby, _ADD)
 
 
 def _too_small_for_a_pattern(sparse: manifold3d.CrossSection, width: float,

@@ -53,6 +53,9 @@ class Path:
     closed: bool
     width_mm: float
     speed_mm_s: float
+    # Straight infill comes as line, link, line, ...: the links run along the edge between
+    # neighbouring lines and are moved without extruding (and without retracting).
+    travel_links: bool = False
 
     def length_mm(self) -> float:
         pts = self.points

@@ -16,14 +16,30 @@ def _length(lines: list[np.ndarray]) -> float:
     return float(sum(np.hypot(*np.diff(line, axis=0).T).sum() for line in lines))
 
 
+def _pattern_length(lines: list[np.ndarray], pattern: str) -> float:
+    """Length of the pattern itself: straight patterns come as line, link, line, ... with
+    links along the edge that join neighbouring lines, which are not part of the density."""
+    if pattern not in ("grid", "lines"):
+        return _length(lines)
+    return float(sum(np.hypot(*(line[1::2] - line[0::2]).T).sum() for line in lines))
+
+
 @pytest.mark.parametrize("pattern", ["grid", "lines", "gyroid", "honeycomb"])
 @pytest.mark.parametrize("density", [0.1, 0.2, 0.4])
 def test_sparse_pattern_covers_the_asked_density(pattern: str, density: float) -> None:
     covered = []
     for layer, z in enumerate([0.3, 0.9, 1.7, 2.5]):
         lines = sparse_lines(SQUARE, pattern, density, STEP, 45.0, layer, z)
-        covered.append(_length(lines) * STEP / SQUARE.area())
+        covered.append(_pattern_length(lines, pattern) * STEP / SQUARE.area())
     assert np.mean(covered) == pytest.approx(density, rel=0.12)
+
+
+def test_neighbouring_sparse_lines_are_joined_along_the_edge() -> None:
+    lines = sparse_lines(SQUARE, "lines", 0.2, STEP, 45.0, 0, 0.3)
+    assert len(lines) <= 3  # one zigzag, give or take the corners
+    links = [np.hypot(*(line[2::2] - line[1:-1:2]).T) for line in lines]
+    gap = STEP / 0.2
+    assert max(float(link.max()) for link in links if len(link)) <= 1.5 * gap
 
 
 @pytest.mark.parametrize("pattern", ["grid", "lines", "gyroid", "honeycomb"])
