@@ -21,7 +21,7 @@ from protocol.planning import Plan, PlanInstance, PlannedPlate
 from scheduler.farm import Farm, compile_farm
 
 TOLERANCE_MM = 2e-3
-TOLERANCE_S = 1.0
+TOLERANCE_S = 2e-3
 
 
 def violations(instance: PlanInstance, plan: Plan, farm: Farm | None = None) -> list[str]:
@@ -139,7 +139,9 @@ def _staffed(farm: Farm, plan: Plan, printer_index: dict[str, int]) -> list[str]
                 costs.spool_change_minutes if plate.spool_change else 0.0)
             if bed_full or plate.spool_change:
                 began = farm.seconds(plate.start) - minutes * 60.0
-                if not calendar.staffed_at(began + TOLERANCE_S):
+                # plan times are rounded to the millisecond
+                if not (calendar.staffed_at(began - TOLERANCE_S)
+                        or calendar.staffed_at(began + TOLERANCE_S)):
                     out.append(f"plate {plate.id} on {printer.id} needs staff at "
                                f"{plate.start.isoformat()} but nobody is there")
             bed_full = True
