@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "slice": ("slicing.cli", "slice models on one plate into G-code for a printer"),
     "plan": ("scheduler.cli", "plan plates for a farm instance (JSON in, plan out)"),
     "farmbench": ("scheduler.farmbench.cli", "generate and run scheduling benchmarks"),
+    "demo": ("controller.demo", "a whole simulated farm on this machine, time sped up"),
     "controller": ("controller.cli", "run the farm's controller service (embedded broker if none)"),
     "submit": ("controller.submit_cli", "upload a mesh, submit a print job, follow its status"),
     "agent": ("agent.cli", "run the agent beside one printer"),

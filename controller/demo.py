@@ -16,11 +16,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import logging
 import shutil
 import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT_S,
                         help="with --until-done: give up after this many seconds")
     parser.add_argument("--seed", type=int, default=7, help="which varied jobs to submit")
+    parser.add_argument("--log-level", default="warning",
+                        choices=["debug", "info", "warning", "error"],
+                        help="the controller's JSON log lines on stderr (default warning)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +89,12 @@ def run(args: argparse.Namespace) -> int:
                           time_limit_s=args.time_limit, seed=args.seed)
     from controller.logs import setup_logging
 
-    setup_logging("warning")
+    setup_logging(args.log_level)
+    if options.broker is None and args.log_level != "debug":
+        # amqtt logs its own recoverable hiccups (a PUBACK it waited for, a connect race)
+        # as errors; the demo's clients retry, so they are noise on the demo's screen.
+        logging.getLogger("amqtt").setLevel(logging.CRITICAL)
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     try:
         return asyncio.run(run_demo(options))
     except KeyboardInterrupt:
@@ -123,8 +133,14 @@ async def _run_in(data: Path, options: DemoOptions) -> int:
               flush=True)
         print("demo: staff are simulated: beds are cleared and spools loaded automatically",
               flush=True)
-        with DemoPrinters(address, data / "agents", options.speed) as printers, \
-                SimulatedStaff(address) as staff, JobTracker(address.url) as tracker:
+        # The demo's own clients block while they connect: they start off the event loop,
+        # which serves the embedded broker.
+        stack = ExitStack()
+        try:
+            printers = await asyncio.to_thread(
+                stack.enter_context, DemoPrinters(address, data / "agents", options.speed))
+            staff = await asyncio.to_thread(stack.enter_context, SimulatedStaff(address))
+            tracker = await asyncio.to_thread(stack.enter_context, JobTracker(address.url))
             jobs = demo_jobs(options.jobs, seed=options.seed)
             await asyncio.to_thread(_submit_all, address.url, jobs)
             print(f"demo: {len(jobs)} jobs submitted by {len({j.shop for j in jobs})} shops "
@@ -133,6 +149,8 @@ async def _run_in(data: Path, options: DemoOptions) -> int:
             if not options.headless and _tui_available() and sys.stdout.isatty():
                 return await _run_tui(address)
             return await _follow(jobs, tracker, staff, printers, options)
+        finally:
+            await asyncio.to_thread(stack.close)
     finally:
         stop.set()
         await runner
