@@ -83,6 +83,7 @@ def report_outside(
     for axis, value, low, high in (("X", nx, tx0, tx1), ("Y", ny, ty0, ty1)):
         beyond = low - value if value < low else value - high
         if beyond > 0 and run.worse(axis, value < low, beyond, line):
+            run.outside_line = line
             x0, y0, x1, y1 = rules.bed
             lo, hi = (x0, x1) if axis == "X" else (y0, y1)
             run.report(
@@ -98,6 +99,7 @@ def report_outside(
         radius = (rules.bed[2] - rules.bed[0]) / 2
         distance = (nx * nx + ny * ny) ** 0.5
         if run.worse("R", False, distance - radius - rules.travel_margin_mm, line):
+            run.outside_line = line
             run.report(
                 line,
                 word,
@@ -128,21 +130,25 @@ def report_extrusion_outside(
     run: Interpreter, line: int, text: str, word: str, x0: float, y0: float, x1: float, y1: float
 ) -> None:
     rules = run.rules
-    if rules is None:
-        return
+    if rules is None or run.outside_line == line:
+        return  # the line is already reported for leaving the bed altogether
     worst = 0.0
     for x, y in ((x0, y0), (x1, y1)):
         worst = max(worst, _distance_outside(rules, x, y))
     if run.worse("extrude", False, worst, line):
         bx0, by0, bx1, by1 = rules.bed
+        area = (
+            f"a {number((bx1 - bx0) / 2)} mm radius around the centre"
+            if rules.round_bed
+            else f"X {number(bx0)}..{number(bx1)}, Y {number(by0)}..{number(by1)} mm"
+        )
         run.report(
             line,
             word,
             Code.OUTSIDE_BED,
             f"{short(text)} extrudes from ({number(x0)}, {number(y0)}) to "
             f"({number(x1)}, {number(y1)}){shift_note(run)}, "
-            f"{number(worst)} mm off the printable area of {rules.profile_id} "
-            f"(X {number(bx0)}..{number(bx1)}, Y {number(by0)}..{number(by1)} mm)",
+            f"{number(worst)} mm off the printable area of {rules.profile_id} ({area})",
         )
 
 

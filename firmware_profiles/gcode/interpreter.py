@@ -84,6 +84,7 @@ class Interpreter:
         self._layer_e = 0.0
         self._worst: dict[tuple[str, int], float] = {}  # how far out each side was reported
         self._worst_line: dict[tuple[str, int], int] = {}  # and on which line
+        self.outside_line = 0  # the last line reported for leaving the bed
         if rules is not None:
             self.travel = rules.travel_bounds()
             self._bed = rules.bed

@@ -52,7 +52,8 @@ def decode_program(data: str | bytes, max_bytes: int = MAX_PROGRAM_BYTES) -> str
 
 
 def read_program(path: str | Path) -> str:
-    """The program in a file, or on stdin for "-"."""
+    """The program in a file, or on stdin for "-"; errors name the file."""
+    name = "stdin" if str(path) == "-" else str(path)
     if str(path) == "-":
         data = sys.stdin.buffer.read()
     else:
@@ -65,7 +66,10 @@ def read_program(path: str | Path) -> str:
             data = file.read_bytes()
         except OSError as error:
             raise UnreadableProgram(f"{file}: {error.strerror}") from None
-    return decode_program(data)
+    try:
+        return decode_program(data)
+    except UnreadableProgram as error:
+        raise UnreadableProgram(f"{name}: {error}") from None
 
 
 def _gunzip(raw: bytes, max_bytes: int) -> bytes:
