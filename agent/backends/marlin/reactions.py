@@ -123,13 +123,19 @@ class Reactions:
         elif name in _OPERATOR_ACTIONS and not (name == "paused" and run is not None
                                                  and run.holding):
             text = action.argument or name.replace("_", " ")
-            self.operator_needed(f"the printer waits for a person: {text}")
+            self.operator_needed(f"the printer waits for a person: {text}",
+                                 detail=name == "prompt_begin")
         else:
             log.info("printer action: %s %s", name, action.argument)
 
-    def operator_needed(self, message: str) -> None:
+    def operator_needed(self, message: str, *, detail: bool = False) -> None:
+        """The printer waits for a person. A prompt's text after `//action:paused` says
+        what for, and is reported too."""
         printer, run = self.printer, self.printer.run
-        if run is None or printer.phase not in _ACTIVE:
+        if run is None:
+            return
+        waiting = printer.phase is Phase.NEEDS_OPERATOR
+        if not (printer.phase in _ACTIVE or (waiting and detail)):
             return
         run.operator_message = message
         printer.set_phase(Phase.NEEDS_OPERATOR)

@@ -4,6 +4,7 @@ and the events it reports, waited on with a bound."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -46,6 +47,16 @@ class EventLog:
             event = found()
             assert event is not None
             return event
+
+
+def eventually(predicate: Callable[[], bool], timeout: float = WAIT_S) -> bool:
+    """Wait, bounded, for a condition no event announces (a back-end's status)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def marlin_profile(**serial: object) -> Profile:
