@@ -89,6 +89,10 @@ def run_mosquitto(
         "log_type notice",
         "max_queued_messages 100000",
     ]
+    if os.geteuid() == 0:
+        # Run as root, mosquitto drops to the `mosquitto` user and can no longer write
+        # its log into the test's (root-owned) temporary directory.
+        lines.append("user root")
     lines += extra_config if extra_config is not None else ["allow_anonymous true"]
     config.write_text("\n".join(lines) + "\n")
     proc = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL,
