@@ -100,8 +100,9 @@ def _strips(xa: np.ndarray, xb: np.ndarray, line: np.ndarray) -> tuple[np.ndarra
             open_prev = open_now if current is not None and number == current + 1 else []
             open_now = []
             current = number
-        for slot, (strip, lo, hi) in enumerate(open_prev):
+        for slot, (found, lo, hi) in enumerate(open_prev):
             if start < hi and end > lo:
+                strip = found
                 del open_prev[slot]
                 break
         else:

@@ -93,21 +93,21 @@ def slice_plate(
     settings: SliceSettings | None = None, progress: ProgressFn | None = None,
 ) -> SliceResult:
     """Slice the plate and check the program; raises PlateRejected for a bad layout."""
-    from firmware_profiles.gcode import analyze_and_check
+    from firmware_profiles.gcode import Severity, analyze_and_check
 
     settings = settings or SliceSettings.for_quality("standard", material=material)
     program = build_program(parts, profile, material, settings, progress)
     stats, violations = analyze_and_check(program.gcode, profile, material)
-    errors = [v for v in violations if str(getattr(v, "severity", "")).lower().endswith("error")]
+    errors = [v for v in violations if v.severity == Severity.ERROR]
     if errors:
-        listed = "; ".join(f"line {v.line}: {v.reason}" for v in errors[:5])
+        listed = "; ".join(v.reason for v in errors[:5])
         raise PlateRejected(
             "unsafe_gcode",
             f"the sliced program fails the safety check of {profile.id} "
-            f"({len(errors)} errors): {listed}; check the settings against the profile",
+            f"({len(errors)} errors): {listed}",
         )
     warnings = list(program.warnings)
-    warnings += [f"line {v.line}: {v.reason}" for v in violations]
+    warnings += [v.reason for v in violations]
     gcode = program.gcode + _summary(stats)
     if progress:
         progress(1.0)
@@ -322,6 +322,9 @@ def estimate_part(
     low_x, low_y, high_x, high_y = profile.machine.bed_bounds()
     part = PlatePart(mesh, (low_x + high_x) / 2, (low_y + high_y) / 2, 0.0, mesh.name)
     program = build_program([part], profile, material, settings, templates=False)
-    stats = analyze(program.gcode, profile)
-    return float(stats.print_seconds), float(stats.filament_g)
+    stats = analyze(program.gcode, profile, material=material)
+    grams = stats.filament_g
+    if grams is None:  # the interpreter always has the material's density here
+        grams = stats.filament_volume_mm3 * profile.material(material).density_g_cm3 / 1000
+    return float(stats.print_seconds), float(grams)
 

@@ -11,6 +11,7 @@ layers (manifold3d's CrossSection), no per-point Python.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import manifold3d
@@ -72,7 +73,7 @@ def split_regions(
     regions = [_layer(sections, inners, skins, tops[i], bottoms[i], i, rules)
                for i in range(len(sections))]
     if rules.bridges:
-        for below, layer in zip(regions, regions[1:], strict=False):
+        for below, layer in itertools.pairwise(regions):
             _bridge_over_infill(layer, below, rules.width_mm)
     return regions
 
