@@ -20,7 +20,8 @@ from scheduler.evaluate import measure, retime
 from scheduler.farm import Farm
 from scheduler.nesting import Layout
 
-EVALUATIONS = 3_000_000  # budget in plate-simulations (plates x candidate plans)
+EVALUATIONS = 60_000  # budget in plate-simulations (plates x candidate plans tried)
+MIN_EVALUATIONS = 10
 RECEIVERS = 4  # printers tried per move
 
 
@@ -28,7 +29,7 @@ def improve(farm: Farm, plates: list[list[Draft]]) -> list[list[Draft]]:
     total_plates = sum(len(seq) for seq in plates)
     if total_plates == 0:
         return plates
-    budget = EVALUATIONS // max(total_plates, 1)
+    budget = max(MIN_EVALUATIONS, EVALUATIONS // total_plates)
     best = _objective(farm, plates)
     tried: set[tuple[int, int]] = set()
     while budget > 0:

@@ -3,7 +3,8 @@
 A part B may sit at reference point q next to a placed part A exactly when q lies outside
 the no-fit polygon A + (-B) grown by the spacing. With support functions that polygon is one
 vector addition (see `geometry`), and all of them are evaluated at once for every placed part
-and every allowed rotation. For each column x of a 1 mm grid the lowest free y is found by
+and every allowed rotation. For each column x of a 2.5 mm grid (0.5 mm around the best place)
+the lowest free y is found by
 pushing y above every blocking no-fit polygon; the lowest column wins (then the leftmost),
 which is the classic bottom-left rule. The support polygons contain the true ones, so a
 place found here always keeps the spacing; `validate` checks that with exact polygons.
@@ -23,7 +24,8 @@ from scheduler.geometry import DIRECTIONS, FloatArray
 
 K = DIRECTIONS
 HALF = K // 2
-COLUMN_MM = 1.0
+COARSE_MM = 2.5  # column spacing when comparing rotations
+FINE_MM = 0.5  # column spacing around the best coarse place
 EPS = 1e-6
 SLACK_MM = 0.01  # kept beyond spacing and margins: rounding to 0.001 mm never eats into them
 
@@ -61,6 +63,15 @@ class Shape:
     perimeter: float
     h: FloatArray  # support samples, (K,)
     rotated_hulls: dict[int, FloatArray] = field(default_factory=dict)
+    rotated_supports: dict[int, FloatArray] = field(default_factory=dict)
+
+    def support_at(self, steps: int) -> FloatArray:
+        """Support samples rotated by `steps`, and those of the mirrored shape (-B)."""
+        found = self.rotated_supports.get(steps)
+        if found is None:
+            found = geo.rotated_support(self.h, steps)
+            self.rotated_supports[steps] = found
+        return found
 
     def hull_at(self, steps: int) -> FloatArray:
         found = self.rotated_hulls.get(steps)
@@ -148,7 +159,7 @@ class Layout:
         shape = self.library.shapes[placed.shape]
         self.placed.append(placed)
         self.used_area += shape.area
-        grown = geo.rotated_support(shape.h, placed.steps) + self.bed.spacing_mm + SLACK_MM
+        grown = shape.support_at(placed.steps) + self.bed.spacing_mm + SLACK_MM
         grown = grown + placed.x * geo.UNIT[:, 0] + placed.y * geo.UNIT[:, 1]
         self._grown = np.vstack([self._grown, grown[None, :]])
 
@@ -156,27 +167,34 @@ class Layout:
         return self.used_area / self.bed.area_mm2
 
     def _best_position(self, shape: Shape) -> tuple[int, float, float] | None:
+        """Coarse columns over every rotation, then fine columns around the winner."""
         best: tuple[float, float, int, float, float] | None = None
         for steps in self.bed.rotation_steps:
-            found = self._lowest_in_rotation(shape, steps)
+            found = self._lowest_in_rotation(shape, steps, COARSE_MM)
             if found is None:
                 continue
             x, y, top = found
-            key = (round(top, 6), round(x, 6), steps, x, y)
-            if best is None or key[:2] < best[:2]:
-                best = key
+            if best is None or (round(top, 6), round(x, 6)) < best[:2]:
+                best = (round(top, 6), round(x, 6), steps, x, y)
         if best is None:
             return None
-        return best[2], best[3], best[4]
+        steps, x = best[2], best[3]
+        fine = self._lowest_in_rotation(shape, steps, FINE_MM, (x - COARSE_MM, x + COARSE_MM))
+        if fine is not None and (round(fine[2], 6), round(fine[0], 6)) < best[:2]:
+            return steps, fine[0], fine[1]
+        return steps, best[3], best[4]
 
-    def _lowest_in_rotation(self, shape: Shape, steps: int) -> tuple[float, float, float] | None:
-        h = geo.rotated_support(shape.h, steps)
-        columns, floor, ceiling = self._inner_fit(shape, steps, h)
+    def _lowest_in_rotation(self, shape: Shape, steps: int, step_mm: float,
+                            window: tuple[float, float] | None = None,
+                            ) -> tuple[float, float, float] | None:
+        """(x, y, top of the part) of the lowest free place in this rotation, or None."""
+        h = shape.support_at(steps)
+        columns, floor, ceiling = self._inner_fit(shape, steps, h, step_mm, window)
         if columns.size == 0:
             return None
         y = floor.copy()
         if len(self.placed):
-            lo, hi = self._nfp_intervals(h, columns)
+            lo, hi = self._nfp_intervals(shape.support_at((steps + HALF) % K), columns)
             y = _push_above(y, lo, hi)
         ok = y <= ceiling + EPS
         if not ok.any():
@@ -186,23 +204,30 @@ class Layout:
         pick = candidates[np.lexsort((columns[candidates], top_of_part[candidates]))[0]]
         return float(columns[pick]), float(min(y[pick], ceiling[pick])), float(top_of_part[pick])
 
-    def _inner_fit(self, shape: Shape, steps: int,
-                   h: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def _inner_fit(self, shape: Shape, steps: int, h: FloatArray, step_mm: float,
+                   window: tuple[float, float] | None,
+                   ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Columns where the reference point keeps the part on the bed, with y bounds."""
         bed, m = self.bed, self.bed.margin_mm + SLACK_MM
         x_lo, x_hi = m + h[HALF], bed.width_mm - m - h[0]
+        if window is not None:
+            x_lo, x_hi = max(x_lo, window[0]), min(x_hi, window[1])
         if x_hi < x_lo - EPS:
             return np.zeros(0), np.zeros(0), np.zeros(0)
-        columns = _grid(x_lo, x_hi)
+        columns = _grid(x_lo, x_hi, step_mm)
         if bed.shape == "rectangle":
             floor = np.full(columns.shape, m + h[3 * K // 4])
             ceiling = np.full(columns.shape, bed.depth_mm - m - h[K // 4])
             return columns, floor, ceiling
         return _circle_fit(shape.hull_at(steps), columns, bed)
 
-    def _nfp_intervals(self, h: FloatArray, columns: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """For each column and placed part, the y-interval where the new part would collide."""
-        nfp = self._grown + np.roll(h, -HALF)[None, :]  # (I, K): support of A + (-B)
+    def _nfp_intervals(self, mirrored: FloatArray,
+                       columns: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """For each column and placed part, the y-interval where the new part would collide.
+
+        `mirrored`: the new part's support samples turned half a circle, i.e. those of -B.
+        """
+        nfp = self._grown + mirrored[None, :]  # (I, K): support of A + (-B)
         vx, vy = geo.support_vertices(nfp)
         count = nfp.shape[0]
         lower_x = np.maximum.accumulate(vx[:, HALF:], axis=1)
@@ -222,10 +247,10 @@ class Layout:
         return lo.T, hi.T  # (X, I)
 
 
-def _grid(lo: float, hi: float) -> FloatArray:
-    if hi - lo < COLUMN_MM:
+def _grid(lo: float, hi: float, step_mm: float) -> FloatArray:
+    if hi - lo < step_mm:
         return np.array([lo]) if hi >= lo - EPS else np.zeros(0)
-    columns = np.arange(lo, hi, COLUMN_MM)
+    columns = np.arange(lo, hi, step_mm)
     return np.append(columns, hi) if hi - columns[-1] > EPS else columns
 
 
