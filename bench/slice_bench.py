@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import shutil
@@ -30,7 +29,6 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 MODELS = ["benchy", "cube_20mm", "rocker_arm", "igea_head", "stanford_bunny",
           "flat_plate_200x200x3"]
-FILAMENT_AREA_MM2 = math.pi * (1.75 / 2) ** 2
 # The reference .ini's settings that differ from makerfarm's standard PLA defaults.
 OURS_SETTINGS = ["first_layer_line_width_mm=0.4", "top_line_width_mm=0.4",
                  "retract_length_mm=5", "retract_speed=45", "retract_min_travel_mm=2"]
@@ -112,13 +110,18 @@ def cura(model: Path, out: Path, runs: int, resources: Path | None) -> Run | Non
         str(definitions / "extruders")]))
     command = [binary, "slice", "-j", str(SHARED / "reference" / "cura" / "generic220.def.json"),
                "-o", str(out), "-l", str(model)]
-    run, text = median_run("CuraEngine", command, runs, env)
+    run, _text = median_run("CuraEngine", command, runs, env)
     gcode = out.read_text(errors="replace")
     run.layers = len(re.findall(r"^;LAYER:\d+", gcode, re.M))
-    found = re.search(r"Filament \(mm\^3\): ([\d.]+)", text)
-    run.filament_m = float(found.group(1)) / FILAMENT_AREA_MM2 / 1000 if found else None
-    found = re.search(r"Print time \(s\): ([\d.]+)", text)
-    run.print_s = float(found.group(1)) if found else None
+    # CuraEngine's command line prints its own estimates only with -v (which slows it
+    # down), so its program is measured by makerfarm's G-code interpreter instead (*).
+    from firmware_profiles import load_profile
+    from firmware_profiles.gcode import analyze
+
+    stats = analyze(gcode, load_profile("generic-220"), material="PLA")
+    run.filament_m = stats.filament_mm / 1000
+    run.print_s = stats.print_seconds
+    run.tool = "CuraEngine*"
     return run
 
 
@@ -182,6 +185,9 @@ def main() -> int:
                 print(f"{name:<22}{run.tool:<13}{run.wall_s:>8.2f}{run.peak_mb:>9.0f}"
                       f"{run.layers if run.layers is not None else '-':>8}{filament:>12}"
                       f"{_hms(run.print_s):>11}{ratio:>11}", flush=True)
+    print("\nwall s: median of", args.runs, "runs; peak MB: largest resident size of a run."
+          "\nmakerfarm's and PrusaSlicer's filament and time are their own estimates; "
+          "(*) CuraEngine's are makerfarm's interpreter reading CuraEngine's G-code.")
     return 0
 
 

@@ -127,21 +127,41 @@ def _at_height(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
 def _walk(following: np.ndarray, points: np.ndarray, layer: np.ndarray) -> (
     list[tuple[int, np.ndarray]]
 ):
-    """Follow the successor links into closed loops."""
-    nxt = following.tolist()
-    seen = bytearray(len(nxt))
+    """Split the successor permutation into its cycles (the loops), in walking order.
+
+    Pointer doubling instead of a walk per segment: each segment learns the smallest index
+    on its cycle (the loop's head) and how many steps it is from the head, in O(log n)
+    whole-array passes.
+    """
+    count = len(following)
+    index = np.arange(count)
+    head = index.copy()
+    jump = following.copy()
+    while True:
+        lower = np.minimum(head, head[jump])
+        jump = jump[jump]
+        if np.array_equal(lower, head):
+            break
+        head = lower
+    # Break each cycle at its head and count the steps from every segment to it
+    # (list ranking: `steps` is the distance to `succ`, both doubled each pass).
+    is_head = head == index
+    succ = np.where(is_head, index, following)
+    steps = (~is_head).astype(np.int64)
+    while not np.array_equal(succ, head):
+        steps = steps + steps[succ]
+        succ = succ[succ]
+    length = np.bincount(head, minlength=count)[head]
+    position = (length - steps) % length
+    order = np.lexsort((position, head))
+    ordered_heads = head[order]
+    starts = np.flatnonzero(np.r_[True, ordered_heads[1:] != ordered_heads[:-1]])
+    ends = np.r_[starts[1:], count]
     found = []
-    for begin in range(len(nxt)):
-        if seen[begin]:
-            continue
-        chain = []
-        j = begin
-        while not seen[j]:
-            seen[j] = 1
-            chain.append(j)
-            j = nxt[j]
-        if len(chain) >= 3:
-            found.append((int(layer[begin]), points[chain]))
+    ordered_points = points[order]
+    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+        if hi - lo >= 3:
+            found.append((int(layer[order[lo]]), ordered_points[lo:hi]))
     return found
 
 
