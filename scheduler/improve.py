@@ -30,7 +30,7 @@ def improve(farm: Farm, plates: list[list[Draft]]) -> list[list[Draft]]:
     if total_plates == 0:
         return plates
     budget = max(MIN_EVALUATIONS, EVALUATIONS // total_plates)
-    best = _objective(farm, plates)
+    best = objective(farm, plates)
     tried: set[tuple[int, int]] = set()
     while budget > 0:
         ends = [seq[-1].end if seq and math.isfinite(seq[-1].end) else -math.inf
@@ -45,7 +45,7 @@ def improve(farm: Farm, plates: list[list[Draft]]) -> list[list[Draft]]:
             candidate = _moved(farm, plates, last, q)
             if candidate is None:
                 continue
-            value = _objective(farm, candidate)
+            value = objective(farm, candidate)
             if value < best - 1e-9:
                 best, plates, moved = value, candidate, True
                 break
@@ -59,7 +59,8 @@ def _fixed(plate: Draft) -> bool:
     return plate.locked or plate.promised or plate.running
 
 
-def _objective(farm: Farm, plates: list[list[Draft]]) -> float:
+def objective(farm: Farm, plates: list[list[Draft]]) -> float:
+    """The plan's cost with every hour of makespan priced in (re-times the plates)."""
     timing = retime(farm, plates)
     metrics = measure(farm, plates, timing.clocks)
     return metrics.cost + metrics.makespan_hours * farm.spec.costs.makespan_cost_per_hour

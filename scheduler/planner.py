@@ -2,8 +2,9 @@
 
 Steps: compile the instance; keep locked plates and the previous plan's promised plates
 exactly as they are; give every open part a site (`balance`); build the plates printer by
-printer (`dispatch`); re-time everything with the shared evaluator; write the plan with
-reasons for what could not be placed. Pure: same instance, previous plan and seed give the
+printer (`dispatch`); move plates off the printer that finishes last while that lowers the
+cost (`improve`); re-time everything with the shared evaluator; write the plan with reasons
+for what could not be placed. Pure: same instance, previous plan and seed give the
 same plan, byte for byte.
 """
 

@@ -8,8 +8,10 @@ import numpy as np
 
 from protocol.planning import Plan, PlanInstance
 from scheduler import plan
+from scheduler.draft import Draft
 from scheduler.evaluate import measure, retime
 from scheduler.farm import compile_farm
+from scheduler.improve import improve, objective
 from scheduler.planner import build
 from scheduler.validate import violations
 from tests.scheduler.farms import NOW, instance, job, part, printer, site, small_farm
@@ -202,3 +204,18 @@ def test_seeds_only_break_ties() -> None:
     a, b = plan(farm, seed=1), plan(farm, seed=2)
     assert a.metrics.placed_parts == b.metrics.placed_parts == len(farm.parts)
     assert np.isclose(a.metrics.mean_tardiness_hours, b.metrics.mean_tardiness_hours, atol=1.0)
+
+
+def test_the_improvement_pass_moves_work_off_an_overloaded_printer() -> None:
+    farm = compile_farm(small_farm(job("job-a", 40, hours=1.5, due_hours=200.0, size=30.0)))
+    plates, _ = build(farm, None, 0)
+    pile = [d for seq in plates for d in seq]
+    for d in pile:
+        d.printer = 0
+    crowded: list[list[Draft]] = [pile] + [[] for _ in farm.printers[1:]]
+    before = objective(farm, crowded)
+    makespan_before = measure(farm, crowded).makespan_hours
+    better = improve(farm, crowded)
+    assert objective(farm, better) < before
+    assert measure(farm, better).makespan_hours < makespan_before
+    assert sum(len(seq) for seq in better) == len(pile)
