@@ -80,7 +80,9 @@ class Agent:
         self.ledger = PlateLedger(self.store)
         self.spool = Spool(spool_dir)
         self._queue: queue.Queue[object] = queue.Queue()
-        self.backend: PrinterBackend = create_backend(config.backend, self._queue.put, self.journal)
+        self.backend: PrinterBackend = create_backend(
+            config.backend, self._queue.put, self.journal, self.profile
+        )
         site, printer = config.site, config.printer
         self.session = PrinterSession(
             self.store,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -116,7 +116,46 @@ class SimulatedBackendSettings(_Section):
     faults: list[FaultSettings] = Field(default_factory=list)
 
 
-BackendSettings = SimulatedBackendSettings
+class MarlinBackendSettings(_Section):
+    """A Marlin-family printer on USB serial; the protocol figures come from the profile."""
+
+    kind: Literal["marlin"]
+    port: str = Field(min_length=1)  # /dev/serial/by-id/usb-... (stable across reboots)
+    baudrate: int | None = Field(default=None, ge=9600, le=4_000_000)  # the profile's if unset
+    connect_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    reconnect_s: float = Field(default=5.0, gt=0, le=600)
+    temperature_interval_s: float = Field(default=2.0, gt=0, le=60)
+    answer_timeout_s: float | None = Field(default=None, gt=0, le=600)  # the profile's if unset
+    in_flight: int | None = Field(default=None, ge=1, le=32)  # the profile's if unset
+
+
+class MoonrakerBackendSettings(_Section):
+    """A Klipper printer behind Moonraker."""
+
+    kind: Literal["moonraker"]
+    url: str = Field(min_length=1)  # http://voron.local:7125
+    api_key: str | None = None
+    api_key_file: Path | None = None  # read the API key from this file instead
+    upload_dir: str = Field(default="makerfarm", pattern=r"^[A-Za-z0-9_.-]+$")
+    reconnect_s: float = Field(default=5.0, gt=0, le=600)
+    timeout_s: float = Field(default=10.0, gt=0, le=600)
+
+    def key(self) -> str | None:
+        """The API key, from api_key_file when it is set."""
+        if self.api_key_file is None:
+            return self.api_key
+        try:
+            return self.api_key_file.read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ConfigError(
+                f"backend.api_key_file: cannot read {self.api_key_file}: {error.strerror}"
+            ) from error
+
+
+BackendSettings = Annotated[
+    SimulatedBackendSettings | MarlinBackendSettings | MoonrakerBackendSettings,
+    Field(discriminator="kind"),
+]
 
 
 class AgentConfig(_Section):
@@ -133,15 +172,28 @@ class AgentConfig(_Section):
     broker: BrokerSettings = BrokerSettings()
     backend: BackendSettings = Field(default_factory=lambda: SimulatedBackendSettings())
 
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _simulated_by_default(cls, value: object) -> object:
+        if isinstance(value, dict) and "kind" not in value:
+            return {**value, "kind": "simulated"}
+        return value
+
     def client_id(self) -> str:
         """A stable client id, so the broker keeps this agent's session across restarts."""
         return self.broker.client_id or f"makerfarm-agent-{self.site}-{self.printer}"
 
 
+_BACKEND_KINDS = ("simulated", "marlin", "moonraker")
+
+
 def _describe(error: ValidationError, source: str) -> str:
     lines = [f"{source}: the configuration has {error.error_count()} problem(s):"]
     for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        loc = list(item["loc"])
+        if loc[:1] == ["backend"] and len(loc) > 1 and loc[1] in _BACKEND_KINDS:
+            del loc[1]  # the union's tag: backend.marlin.port is written backend.port
+        key = ".".join(str(part) for part in loc) or "(top level)"
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; --print-example-config lists every key)"
@@ -196,7 +248,7 @@ reconnect_min_s = 1.0       # reconnect backoff doubles from this ...
 reconnect_max_s = 30.0      # ... up to this
 
 [backend]
-kind = "simulated"          # the only back-end of this release
+kind = "simulated"          # simulated, marlin (USB serial) or moonraker (Klipper)
 speed = 1.0                 # print time = the program's estimate / speed
 ambient_c = 22.0
 heat_rate_c_s = 3.0
@@ -210,4 +262,19 @@ seed = 0
 # object = "part-3"         # part_failure: which object (default: the first)
 # probability = 0.1         # chance per plate
 # plates = 1                # how many plates it strikes; leave out for every plate
+
+# A Marlin-family printer on USB serial (replace the [backend] above with this):
+# [backend]
+# kind = "marlin"
+# port = "/dev/serial/by-id/usb-Prusa_Research__prusa3d.com__Original_Prusa_i3_MK3_CZPX-if00"
+# baudrate = 115200         # default: the profile's
+# temperature_interval_s = 2.0
+# answer_timeout_s = 10.0   # default: the profile's; busy: keep-alives hold it off
+
+# A Klipper printer behind Moonraker:
+# [backend]
+# kind = "moonraker"
+# url = "http://voron.local:7125"
+# api_key_file = "/etc/makerfarm/moonraker.key"  # when Moonraker requires a key
+# upload_dir = "makerfarm"  # under Moonraker's gcodes root
 """

@@ -51,7 +51,8 @@ class MarlinPeer:
                  fault_every: int = 0, faults: tuple[str, ...] = FAULTS,
                  caps: dict[str, bool] | None = None, firmware: str = "Marlin 2.1.2.4",
                  advanced_ok: bool = False, busy_s: float = 0.3, keepalive_s: float = 0.1,
-                 halt_after: int | None = None, boot_lines: tuple[str, ...] = ("start",)) -> None:
+                 halt_after: int | None = None, boot_lines: tuple[str, ...] = ("start",),
+                 report_speedup: float = 20.0) -> None:
         self.resend_ok = resend_ok
         self.baudrate = baudrate
         self.fault_every = fault_every
@@ -63,6 +64,7 @@ class MarlinPeer:
         self.keepalive_s = keepalive_s
         self.halt_after = halt_after
         self.boot_lines = boot_lines
+        self.report_speedup = report_speedup  # M155 S2 reports every 2 s / this
         self.executed: list[str] = []
         self.counters = PeerCounters()
         self.hotend = [21.0, 0.0]
@@ -245,7 +247,7 @@ class MarlinPeer:
 
     def _m155(self, command: str) -> None:
         seconds = _number(command, "S") or 0.0
-        self._autoreport_s = seconds * 0.05  # 20 times faster than the real thing
+        self._autoreport_s = seconds / self.report_speedup
         self._next_report = 0.0
 
     def _set_hotend(self, command: str) -> None:
