@@ -8,6 +8,7 @@ ordering.py decides that for the whole plate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import manifold3d
@@ -66,29 +67,38 @@ def layer_width(settings: SliceSettings, index: int) -> float:
 def plan_part(
     vertices: np.ndarray, faces: np.ndarray, table: LayerTable, count: int,
     settings: SliceSettings, nozzle_mm: float = 0.4,
+    progress: Callable[[float], None] | None = None,
 ) -> PartPlan:
-    """Walls, skins, infill, supports and brim of one placed part (plate coordinates)."""
+    """Walls, skins, infill, supports and brim of one placed part (plate coordinates).
+
+    `progress` hears the share of this part done (0..1) at each stage.
+    """
+    report = progress or (lambda _share: None)
     sections = slice_mesh(vertices, faces, table.slice_z[:count])
     while len(sections) > 1 and sections[-1].is_empty():
         sections.pop()  # a pointed top (the bunny's ear) can leave the last cut empty
+    report(0.3)
     islands: list[list[Island]] = []
     inners: list[manifold3d.CrossSection] = []
     for index, section in enumerate(sections):
         found, inner = _walls_of_layer(section, settings, index, float(table.height[index]))
         islands.append(found)
         inners.append(inner)
+    report(0.45)
     rules = SkinRules(top_layers=settings.top_layers, bottom_layers=settings.bottom_layers,
                       width_mm=settings.line_width_mm,
                       solid_below_area_mm2=settings.solid_below_area_mm2,
                       vertical_shells=settings.vertical_shells, bridges=settings.bridges,
                       expand_mm=settings.skin_expand_mm)
     regions = split_regions(sections, inners, rules)
+    report(0.7)
     layers = []
     for index, region in enumerate(regions):
         height = float(table.height[index])
         fills = _fills(region, settings, index, height, float(table.slice_z[index]), nozzle_mm)
         _assign(islands[index], fills)
         layers.append(PartLayer(islands=islands[index]))
+    report(0.9)
     if settings.supports:
         _add_supports(layers, sections, table, settings)
     first = sections[0] if sections else manifold3d.CrossSection()

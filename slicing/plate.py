@@ -167,13 +167,20 @@ def build_program(
 
 def _plan_parts(parts: list[PlatePart], table: LayerTable, settings: SliceSettings,
                 nozzle_mm: float, report: ProgressFn) -> list[PartPlan]:
+    """Plan every part; progress runs to 0.8, shared by triangle count."""
     total = sum(p.mesh.triangles for p in parts) or 1
     done = 0
     plans = []
     for part in parts:
         count = part_layer_count(part.mesh.height_mm, table)
+        share = part.mesh.triangles / total
+
+        def part_progress(fraction: float, before: float = done / total,
+                          share: float = share) -> None:
+            report(0.8 * (before + share * fraction))
+
         plans.append(plan_part(part.placed_vertices(), part.mesh.faces, table, count, settings,
-                               nozzle_mm))
+                               nozzle_mm, part_progress))
         done += part.mesh.triangles
         report(0.8 * done / total)
     return plans

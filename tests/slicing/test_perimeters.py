@@ -59,3 +59,39 @@ def test_a_thin_fin_still_gets_a_wall(generic) -> None:  # type: ignore[no-untyp
                             SliceSettings.for_quality("standard"))
     layers = read_layers(program.gcode)
     assert all(layer.extruded_mm() > 0 for layer in layers)
+
+
+def _outer_wall_starts(gcode: str) -> list[tuple[float, float]]:
+    """Where each layer's outer wall starts (the position before its first extrusion)."""
+    import re
+
+    starts = []
+    for block in gcode.split(";TYPE:WALL-OUTER\n")[1:]:
+        before = gcode[: gcode.index(block)].rsplit("\nG0 X", 1)[1].split("\n", 1)[0]
+        x, y = re.match(r"([\d.]+) Y([\d.]+)", before).groups()  # type: ignore[union-attr]
+        starts.append((float(x), float(y)))
+    return starts
+
+
+@pytest.mark.parametrize("seam", ["rear", "aligned"])
+def test_seams_line_up(generic, seam: str) -> None:  # type: ignore[no-untyped-def]
+    import manifold3d
+
+    from tests.slicing.conftest import solid
+
+    # A twisted prism: every layer's outline differs a little, so seams must be chosen.
+    prism = manifold3d.Manifold.extrude(manifold3d.CrossSection.circle(10.0, 7), 10.0,
+                                        n_divisions=20, twist_degrees=40.0)
+    settings = SliceSettings.for_quality("standard", seam=seam, skirt_loops=0)
+    gcode = build_program([PlatePart(solid(prism, "prism"), 110, 110, 0, "prism")], generic,
+                          "PLA", settings).gcode
+    starts = [_outer_wall_starts(";LAYER:" + layer)[0]
+              for layer in gcode.split(";LAYER:")[2:]]
+    if seam == "rear":
+        # The rearmost corner of each layer's outline, a little inside the surface.
+        assert min(y for _x, y in starts) > 110 + 8.5
+    else:
+        # Each layer starts next to the previous layer's start: a seam line up the part.
+        jumps = [abs(a[0] - b[0]) + abs(a[1] - b[1]) for a, b in zip(starts, starts[1:],
+                                                                    strict=False)]
+        assert max(jumps) < 0.5
