@@ -223,6 +223,16 @@ def fleet_filter() -> str:
     return f"{ROOT}/fleet/#"
 
 
+def root_filter() -> str:
+    """Every makerfarm v1 topic: `makerfarm/v1/#` (the controller's reach, in broker ACLs)."""
+    return f"{ROOT}/#"
+
+
+def site_filter(site: str) -> str:
+    """Every topic of one site: `makerfarm/v1/sites/{site}/#` (a site broker's bridge)."""
+    return f"{ROOT}/sites/{_check_id('site', site)}/#"
+
+
 # Builders of concrete topics: one per row of the topic map.
 
 

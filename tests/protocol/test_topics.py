@@ -218,3 +218,10 @@ def test_readme_topic_table_lists_every_topic() -> None:
     section = readme.split("<!-- section: protocol", 1)[1].split("<!-- section:", 1)[0]
     missing = [spec.pattern for spec in TOPICS.values() if f"| `{spec.pattern}` |" not in section]
     assert missing == [], f"README's topic table lacks {missing}"
+
+
+def test_broker_rule_filters_cover_the_root_and_one_site() -> None:
+    assert topics.root_filter() == "makerfarm/v1/#"
+    assert topics.site_filter("berlin") == "makerfarm/v1/sites/berlin/#"
+    with pytest.raises(TopicError):
+        topics.site_filter("Berlin/#")
