@@ -33,6 +33,7 @@ from tui.fleet_rows import (
 )
 from tui.screens.base import FarmScreen
 from tui.store import Changes, PrinterKey
+from tui.widgets.incremental_table import IncrementalTable
 
 RESORT_INTERVAL_S = 5.0
 
@@ -54,22 +55,31 @@ class FleetScreen(FarmScreen):
         self._lines: list[Line] = []
         self._cells: dict[str, tuple[Text | str, ...]] = {}
         self._last_sorted = 0.0
+        self._offscreen: set[PrinterKey] = set()
         self.rebuilds = 0
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Input(placeholder="filter: words that must all match (Enter to keep, Esc to clear)",
                     id="fleet-filter", classes="filter")
-        table: DataTable[Text | str] = DataTable(id="fleet-table", cursor_type="row",
-                                                 zebra_stripes=True)
+        table: IncrementalTable[Text | str] = IncrementalTable(
+            id="fleet-table", cursor_type="row", zebra_stripes=True)
         for key, label, width in COLUMNS:
             table.add_column(label, key=key, width=width)
         yield table
         yield from self.compose_footer()
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.watch(self.table, "scroll_y", self._scrolled, init=False)
+
+    def _scrolled(self, _scroll_y: float) -> None:
+        if self._offscreen:
+            self._update_rows(set())
+
     @property
-    def table(self) -> DataTable[Text | str]:
-        return self.query_one("#fleet-table", DataTable)
+    def table(self) -> IncrementalTable[Text | str]:
+        return self.query_one("#fleet-table", IncrementalTable)
 
     # Building and updating the table.
 
@@ -109,6 +119,7 @@ class FleetScreen(FarmScreen):
         self._lines = self._compute_lines()
         self._last_sorted = time.monotonic()
         self._cells = {}
+        self._offscreen = set()
         table.clear()
         for line in self._lines:
             key = row_key(line)
@@ -120,26 +131,44 @@ class FleetScreen(FarmScreen):
         self._show_title()
 
     def _update_rows(self, printers: set[PrinterKey]) -> None:
+        """Show the changed printers that are on screen; the others wait, marked, until
+        they scroll into view (computing and painting rows nobody sees is most of the
+        cost of 1,000 printers reporting every second)."""
         table = self.table
-        sites: set[str] = set()
-        for printer in printers:
+        self._offscreen |= printers
+        sites = {site for site, _printer in printers}
+        if not self._offscreen:
+            return
+        visible = table.visible_rows()
+        margin = visible.stop - visible.start
+        window = range(max(0, visible.start - margin), visible.stop + margin)
+        shown: list[PrinterKey] = []
+        for printer in self._offscreen:
+            index = table.row_index(row_key(printer))
+            if index is None:
+                shown.append(printer)  # filtered out: nothing to paint
+            elif index in window:
+                shown.append(printer)
+        updates: list[tuple[str, str, Text | str]] = []
+        for printer in shown:
+            self._offscreen.discard(printer)
             key = row_key(printer)
             if key in self._cells:
-                self._update_row(table, key, printer)
-                sites.add(printer[0])
+                updates.extend(self._row_updates(key, printer))
         if self.farm_app.site is None:
             for site in sites:
-                self._update_row(table, GroupLine(site).row_key, GroupLine(site))
+                updates.extend(self._row_updates(GroupLine(site).row_key, GroupLine(site)))
+        table.set_cells(updates)
 
-    def _update_row(self, table: DataTable[Text | str], key: str, line: Line) -> None:
+    def _row_updates(self, key: str, line: Line) -> list[tuple[str, str, Text | str]]:
         old = self._cells.get(key)
         if old is None:
-            return
+            return []
         new = self._line_cells(line)
-        for column, before, after in zip(COLUMN_KEYS, old, new, strict=True):
-            if before != after:
-                table.update_cell(key, column, after)
         self._cells[key] = new
+        return [(key, column, after)
+                for column, before, after in zip(COLUMN_KEYS, old, new, strict=True)
+                if before != after]
 
     def _line_cells(self, line: Line) -> tuple[Text | str, ...]:
         store = self.store
