@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -22,8 +24,10 @@ from sqlmodel import Session
 from controller.component import Component
 from controller.config import ControllerSettings
 from controller.db import create_engine_for, migrate, normalise_url, unit_of_work
+from controller.logs import log
 
 T = TypeVar("T")
+_logger = logging.getLogger(__name__)
 
 
 class Store(Component):
@@ -34,6 +38,8 @@ class Store(Component):
         self._url = settings.database_url
         self._engine: Engine | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        # operation name -> (calls, seconds): where the database time goes (logged at close)
+        self.seconds_by_operation: dict[str, tuple[int, float]] = {}
 
     @property
     def safe_url(self) -> str:
@@ -60,8 +66,14 @@ class Store(Component):
         engine = self.engine
 
         def transaction() -> T:
-            with unit_of_work(engine) as session:
-                return fn(session, *args)
+            started = time.perf_counter()
+            try:
+                with unit_of_work(engine) as session:
+                    return fn(session, *args)
+            finally:
+                name = getattr(fn, "__qualname__", repr(fn))
+                count, total = self.seconds_by_operation.get(name, (0, 0.0))
+                self.seconds_by_operation[name] = (count + 1, total + time.perf_counter() - started)
 
         return await asyncio.get_running_loop().run_in_executor(self._thread, transaction)
 
@@ -72,6 +84,9 @@ class Store(Component):
 
     async def close(self) -> None:
         await super().close()
+        busiest = sorted(self.seconds_by_operation.items(), key=lambda kv: -kv[1][1])[:8]
+        log(_logger, logging.INFO, "database time by operation",
+            **{name: f"{calls} calls, {seconds:.2f} s" for name, (calls, seconds) in busiest})
         engine, self._engine = self._engine, None
         loop = asyncio.get_running_loop()
         if engine is not None:

@@ -81,6 +81,8 @@ class Farm:
             value, changes = fn(session, *args)
             return value, changes, job_statuses(session, changes.jobs)
 
+        work.__qualname__ = getattr(fn, "__qualname__", "apply")  # for the store's timings
+
         value, changes, statuses = await self.store.run(work)
         self.publisher.after_commit(changes, statuses)
         self.wake_for(changes, replan)

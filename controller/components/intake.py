@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from datetime import UTC, datetime
 
 from sqlmodel import Session
@@ -23,7 +24,7 @@ from controller.blob_store import BlobStore
 from controller.component import Component
 from controller.components import Farm
 from controller.db.tables import Job
-from controller.eligibility import Eligibility, fleet_profiles, judge
+from controller.eligibility import Eligibility, FleetPrinter, fleet_profiles, judge
 from controller.lifecycle.jobs import (
     PartEstimate,
     accept_job,
@@ -46,6 +47,7 @@ from protocol.messages.jobs import JobCancel, JobSubmit, Rejection
 
 _logger = logging.getLogger(__name__)
 CONCURRENCY = 32
+FLEET_CACHE_S = 5.0
 CLIENT_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/#-]{0,127}")
 
 
@@ -58,6 +60,7 @@ class Intake(Component):
         self._meshes = BlobStore(farm.settings.meshes_dir)
         self._queue: asyncio.Queue[Inbound] = asyncio.Queue()
         self._arrived: dict[str, asyncio.Event] = {}
+        self._fleet_cache: tuple[float, list[FleetPrinter]] | None = None
         self._facts: dict[tuple[str, str, str, float, tuple[str, ...]], MeshFacts] = {}
         link = farm.link
         link.route(topics.topic_filter(topics.TopicKind.MESH), self._on_mesh)
@@ -164,7 +167,7 @@ class Intake(Component):
                 f"mesh {sha} has not been uploaded; publish the mesh file's bytes to "
                 f"{topics.mesh_topic(shop, sha)} first, "
                 "then submit again with the same client_ref")
-        printers = await self._farm.store.run(fleet_profiles)
+        printers = await self._fleet()
         if not printers:
             return RejectionCode.MATERIAL_UNAVAILABLE, (
                 "the farm has no printers yet; try again once makerspaces are connected")
@@ -172,6 +175,13 @@ class Intake(Component):
         if isinstance(facts, MeshProblem):
             return RejectionCode.MESH_INVALID, facts.reason
         return judge(facts, printers, submit.material)
+
+    async def _fleet(self) -> list[FleetPrinter]:
+        """The farm's printers, read at most once per FLEET_CACHE_S (they rarely change)."""
+        now = time.monotonic()
+        if self._fleet_cache is None or now - self._fleet_cache[0] > FLEET_CACHE_S:
+            self._fleet_cache = (now, await self._farm.store.run(fleet_profiles))
+        return self._fleet_cache[1]
 
     async def _facts_for(self, submit: JobSubmit,
                          profiles: tuple[str, ...]) -> MeshFacts | MeshProblem:

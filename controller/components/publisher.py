@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -124,9 +125,12 @@ class Publisher(Component):
         interval = self._settings.timing.fleet_publish_interval_s
         while True:
             await self.fleet_changed.wait()
+            started = time.monotonic()
             for topic, payload in await self._store.run(build_summaries):
                 self._link.publish(topic, payload, retain=True)
-            await asyncio.sleep(interval)
+            # A big farm's summaries take a while to build: keep them to a tenth of the
+            # database's time.
+            await asyncio.sleep(max(interval, 10 * (time.monotonic() - started)))
 
 
 def _statuses_to_announce(session: Session) -> list[ShopStatus]:

@@ -29,6 +29,7 @@ from protocol.planning import Plan, PlanInstance
 _logger = logging.getLogger(__name__)
 # Without any poke, plan again this often (staffed hours and due dates move with the clock).
 IDLE_REPLAN_S = 300.0
+PLAN_DUTY_FACTOR = 3.0
 
 
 class Replanner(Component):
@@ -46,15 +47,19 @@ class Replanner(Component):
 
     async def _loop(self) -> None:
         timing = self._farm.settings.timing
-        last = 0.0
+        last, took = 0.0, 0.0
         while True:
             await self._farm.signals.replan.wait(IDLE_REPLAN_S)
             await asyncio.sleep(timing.replan_debounce_s)
-            wait = last + timing.replan_min_interval_s - time.monotonic()
+            # Never spend more than about a third of the time planning: under a burst of
+            # submissions the plans get bigger and come less often, and intake keeps going.
+            interval = max(timing.replan_min_interval_s, PLAN_DUTY_FACTOR * took)
+            wait = last + interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             last = time.monotonic()
             await self.replan()
+            took = time.monotonic() - last
 
     async def replan(self) -> None:
         now = datetime.now(UTC)
