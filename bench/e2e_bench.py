@@ -175,7 +175,8 @@ def measure_idle(address: BrokerAddress, samples: int) -> tuple[list[float], lis
                                   ("submitted", "received"), WAIT_S)
             status = tracker.latest(job.client_ref)
             if not ok or status is None or status.state == JobState.REJECTED:
-                raise RuntimeError(f"{job.client_ref} not accepted: {tracker.stuck([job.client_ref])}")
+                stuck = tracker.stuck([job.client_ref])
+                raise RuntimeError(f"{job.client_ref} not accepted: {stuck}")
             index = [s.state for s in tracker.history[job.client_ref]].index(JobState.ACCEPTED)
             accepted.append(tracker.arrived_at[job.client_ref][index] - started)
             deadline = time.monotonic() + WAIT_S
