@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scheduler.farmbench.cli import configure, run  # noqa: E402
+from scheduler.farmbench.cli import configure, run
 
 
 def main() -> int:
