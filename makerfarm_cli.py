@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "submit": ("controller.submit_cli", "upload a mesh, submit a print job, follow its status"),
     "agent": ("agent.cli", "run the agent beside one printer"),
     "tui": ("tui.cli", "the staff terminal UI"),
+    "provision": ("controller.security.provision_cli", "sites, printers, shops, staff and keys"),
+    "broker-config": ("controller.security.broker_cli", "Mosquitto config, passwords, ACLs"),
 }
 
 
