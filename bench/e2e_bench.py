@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -125,7 +126,7 @@ class DispatchWatch:
 
     def __init__(self, address: BrokerAddress) -> None:
         self.first_seen: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2)
         self._ready = threading.Event()
         self._client.on_connect = lambda c, *_: c.subscribe(
@@ -145,15 +146,31 @@ class DispatchWatch:
         with self._lock:
             for part in command.parts:
                 self.first_seen.setdefault(part.part_id, now)
+            self._lock.notify_all()
 
-    def dispatched_at(self, job_id: str) -> float | None:
+    def wait_for(self, job_id: str, timeout_s: float) -> float | None:
+        """When the first run_plate with a part of `job_id` was seen (None: not in time)."""
+        deadline = time.monotonic() + timeout_s
         with self._lock:
-            times = [t for part, t in self.first_seen.items() if part.startswith(job_id + "-")]
-        return min(times) if times else None
+            while True:
+                times = [t for part, t in self.first_seen.items()
+                         if part.startswith(job_id + "-")]
+                left = deadline - time.monotonic()
+                if times or left <= 0:
+                    return min(times) if times else None
+                self._lock.wait(left)
 
     def close(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
+
+
+def _answered(tracker: JobTracker, client_ref: str) -> bool:
+    return tracker.state_of(client_ref) not in ("submitted", "received")
+
+
+def _done(tracker: JobTracker, client_ref: str) -> bool:
+    return tracker.state_of(client_ref) == "done"
 
 
 def _job(n: int, tag: str) -> DemoJob:
@@ -171,22 +188,19 @@ def measure_idle(address: BrokerAddress, samples: int) -> tuple[list[float], lis
             job = _job(n, tag)
             started = time.monotonic()
             submit_job(link, job, mesh)
-            ok = tracker.wait_for(lambda j=job: tracker.state_of(j.client_ref) not in
-                                  ("submitted", "received"), WAIT_S)
+            ok = tracker.wait_for(partial(_answered, tracker, job.client_ref), WAIT_S)
             status = tracker.latest(job.client_ref)
             if not ok or status is None or status.state == JobState.REJECTED:
                 stuck = tracker.stuck([job.client_ref])
                 raise RuntimeError(f"{job.client_ref} not accepted: {stuck}")
             index = [s.state for s in tracker.history[job.client_ref]].index(JobState.ACCEPTED)
             accepted.append(tracker.arrived_at[job.client_ref][index] - started)
-            deadline = time.monotonic() + WAIT_S
-            while (seen := watch.dispatched_at(status.job_id)) is None:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{job.client_ref} was never dispatched")
-                tracker.wait_for(lambda: False, 0.01)
+            seen = watch.wait_for(status.job_id, WAIT_S)
+            if seen is None:
+                raise RuntimeError(f"{job.client_ref} was never dispatched")
             dispatched.append(seen - started)
             # let the farm go idle again before the next sample
-            tracker.wait_for(lambda j=job: tracker.state_of(j.client_ref) == "done", WAIT_S)
+            tracker.wait_for(partial(_done, tracker, job.client_ref), WAIT_S)
     watch.close()
     return accepted, dispatched
 
