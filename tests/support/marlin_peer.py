@@ -26,6 +26,7 @@ import select
 import threading
 import time
 import tty
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -82,6 +83,7 @@ class MarlinPeer:
         self._operator_done = threading.Event()
         self._busy_until = 0.0
         self._wire_in = self._wire_out = 0.0
+        self._outgoing: deque[tuple[float, bytes]] = deque()  # (due, bytes) on the wire
         self._out_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="marlin-peer", daemon=True)
@@ -127,25 +129,39 @@ class MarlinPeer:
 
     def _serve(self) -> None:
         buffer = bytearray()
+        arrivals: deque[float] = deque()  # when each complete line's last byte arrives
         for line in self.boot_lines:
             self._send(line)
         while not self._stop.is_set():
             self._report_temperatures()
+            self._flush_output()
+            now = time.monotonic()
+            wait = 0.01 if not arrivals else max(0.0, min(0.01, arrivals[0] - now))
+            if self._outgoing:
+                wait = max(0.0, min(wait, self._outgoing[0][0] - now))
             try:
-                ready, _, _ = select.select([self._master], [], [], 0.01)
+                ready, _, _ = select.select([self._master], [], [], wait)
                 if ready:
                     chunk = os.read(self._master, 4096)
-                    self._wire_in = self._wire_time(self._wire_in, len(chunk))
+                    arrivals.extend(self._arrivals(chunk))
                     buffer += chunk
             except OSError:
                 return
-            while b"\n" in buffer and not self._stop.is_set():
+            while arrivals and arrivals[0] <= time.monotonic() and not self._stop.is_set():
+                arrivals.popleft()
                 raw, _, rest = bytes(buffer).partition(b"\n")
                 buffer = bytearray(rest)
-                self._wait_wire(self._wire_in)
                 self._line(raw.decode("ascii", "replace").strip())
                 with self.changed:
                     self.changed.notify_all()
+
+    def _arrivals(self, chunk: bytes) -> list[float]:
+        """The time each line ending in this chunk comes off the wire."""
+        start = max(self._wire_in, time.monotonic())
+        byte_s = 10 / self.baudrate if self.baudrate else 0.0
+        self._wire_in = start + len(chunk) * byte_s
+        return [start + (index + 1) * byte_s for index, byte in enumerate(chunk)
+                if byte == 0x0A]
 
     def _line(self, line: str) -> None:
         if not line or self._halted:
@@ -216,6 +232,7 @@ class MarlinPeer:
     def _keep_busy(self, reason: str, until: float) -> None:
         while time.monotonic() < until and not self._stop.is_set():
             self._send(f"echo:busy: {reason}")
+            self._flush_output(wait=True)
             self._stop.wait(min(self.keepalive_s, max(0.0, until - time.monotonic())))
 
     def _filament_change(self) -> None:
@@ -223,8 +240,10 @@ class MarlinPeer:
         self._send("//action:prompt_begin Filament change: insert filament and continue")
         self._send("//action:prompt_show")
         self._operator_done.clear()
+        self._flush_output(wait=True)
         while not self._operator_done.wait(self.keepalive_s):
             self._send("echo:busy: paused for user")
+            self._flush_output(wait=True)
         self._send("//action:prompt_end")
         self._send("//action:resumed")
 
@@ -270,23 +289,27 @@ class MarlinPeer:
     # -- the wire ----------------------------------------------------------------------
 
     def _send(self, text: str) -> None:
+        """Queue a line; it reaches the host when the wire has carried it."""
         data = (text + "\n").encode()
         with self._out_lock:
-            self._wire_out = self._wire_time(self._wire_out, len(data))
-            self._wait_wire(self._wire_out)
-            with suppress(OSError):
-                os.write(self._master, data)
+            byte_s = 10 / self.baudrate if self.baudrate else 0.0
+            self._wire_out = max(self._wire_out, time.monotonic()) + len(data) * byte_s
+            self._outgoing.append((self._wire_out, data))
+        if threading.current_thread() is not self._thread or not self.baudrate:
+            self._flush_output(wait=threading.current_thread() is not self._thread)
 
-    def _wire_time(self, busy_until: float, size: int) -> float:
-        if not self.baudrate:
-            return 0.0
-        return max(busy_until, time.monotonic()) + size * 10 / self.baudrate
-
-    @staticmethod
-    def _wait_wire(until: float) -> None:
-        delay = until - time.monotonic()
-        if delay > 0.0005:
-            time.sleep(delay)
+    def _flush_output(self, wait: bool = False) -> None:
+        with self._out_lock:
+            while self._outgoing:
+                due, data = self._outgoing[0]
+                delay = due - time.monotonic()
+                if delay > 0 and not wait:
+                    return
+                if delay > 0:
+                    time.sleep(delay)
+                self._outgoing.popleft()
+                with suppress(OSError):
+                    os.write(self._master, data)
 
 
 def _number(command: str, letter: str) -> float | None:
