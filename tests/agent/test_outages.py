@@ -33,7 +33,6 @@ class RestartableBroker:
             self.workdir,
             [
                 "allow_anonymous true",
-                "user root",
                 "persistence true",
                 f"persistence_location {self.workdir}/",
             ],

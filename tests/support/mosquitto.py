@@ -89,11 +89,12 @@ def run_mosquitto(
         "log_type notice",
         "max_queued_messages 100000",
     ]
-    if os.geteuid() == 0:
+    extra = extra_config if extra_config is not None else ["allow_anonymous true"]
+    if os.geteuid() == 0 and not any(line.split()[:1] == ["user"] for line in extra):
         # Run as root, mosquitto drops to the `mosquitto` user and can no longer write
         # its log into the test's (root-owned) temporary directory.
         lines.append("user root")
-    lines += extra_config if extra_config is not None else ["allow_anonymous true"]
+    lines += extra
     config.write_text("\n".join(lines) + "\n")
     proc = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.STDOUT)
