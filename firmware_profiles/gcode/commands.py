@@ -29,4 +29,4 @@ def command_table(dialect: Dialect) -> dict[str, Handler]:
 
 
 def _classic(word: str) -> bool:
-    return len(word) >= 1 and word[0] in "GMT" and (len(word) == 1 or word[1].isdigit())
+    return word == "T<n>" or (len(word) > 1 and word[0] in "GMT" and word[1].isdigit())

@@ -21,14 +21,14 @@ from firmware_profiles.gcode.dialects import Dialect
 from firmware_profiles.gcode.lexer import Command, LexError, parse_line
 from firmware_profiles.gcode.machine_state import MachineState
 from firmware_profiles.gcode.motion_limits import MotionLimits
-from firmware_profiles.gcode.planner import MotionTotals, Record
+from firmware_profiles.gcode.planner import MotionTotals
 from firmware_profiles.gcode.safety import Code, SafetyRules, Severity, ViolationLog
 from firmware_profiles.gcode.stats import LAYER_MARKERS, LayerCounter, TemperatureCommand
 
 if TYPE_CHECKING:
     from firmware_profiles.gcode.coordinates import SavedState
 
-PIECE_CHARS = 1 << 20  # the text is split into lines a piece at a time
+PIECE_CHARS = 1 << 18  # the text is split into lines a piece at a time
 _TAGS = (*LAYER_MARKERS, "; printing object ", ";MESH:")
 
 
@@ -36,7 +36,7 @@ class Planner(Protocol):
     limits: MotionLimits
     totals: MotionTotals
 
-    def add(self, records: list[Record]) -> None: ...
+    def add(self, records: list[float]) -> None: ...
 
     def stop(self) -> None: ...
 
@@ -69,7 +69,7 @@ class Interpreter:
         self.state = MachineState()
         self.log = ViolationLog()
         self.layers = LayerCounter()
-        self.records: list[Record] = []
+        self.records: list[float] = []  # recorded moves, `planner.Record` fields in a row
         self.temperatures: list[TemperatureCommand] = []
         self.objects: list[str] = []
         self.object_ids: dict[int, str] = {}
@@ -112,7 +112,7 @@ class Interpreter:
 
     def _run_lines(self, lines: list[str], first: int) -> None:
         layers = self.layers
-        record = self.records.append if self.planner is not None else None
+        record = self.records.extend if self.planner is not None else None
         tx0, tx1, ty0, ty1, tz0, tz1 = self.travel
         bx0, by0, bx1, by1 = self._bed
         max_eo = self._max_extrude_only
@@ -134,7 +134,13 @@ class Interpreter:
             if not words:
                 continue
             head = words[0]
-            if (head == "G1" or head == "G0") and hot_ok and "e" not in raw and raw.isascii():
+            if (
+                (head == "G1" or head == "G0")
+                and hot_ok
+                and "e" not in raw  # Python's float() reads "1e3" and "1_0"; firmware does not
+                and "_" not in raw
+                and raw.isascii()
+            ):
                 nx, ny, nz, nf = x, y, z, feed
                 ev: float | None = None
                 outside = False
@@ -313,8 +319,8 @@ class Interpreter:
         if self.rules is not None and not policy.allowed(self, parsed, line):
             return
         handler = self.table.get(parsed.word)
-        if handler is None and parsed.word[0] == "T" and parsed.word[1:].isdigit():
-            handler = self.table.get("T")
+        if handler is None and parsed.word[0] == "T" and parsed.word[1:].lstrip("-").isdigit():
+            handler = self.table.get("T<n>")
         if handler is not None:
             handler(self, parsed, line)
         elif self.rules is not None:
@@ -371,7 +377,7 @@ class Interpreter:
                 if -de > self._max_extrude_only and nx == st.x and ny == st.y:
                     bounds.report_extrude_only(self, line, text, word, de)
         if self.planner is not None:
-            self.records.append((nx, ny, nz, st.e_filament, feed))
+            self.records.extend((nx, ny, nz, st.e_filament, feed))
         st.x, st.y, st.z = nx, ny, nz
 
     # -- planner hooks -------------------------------------------------------------------

@@ -29,6 +29,7 @@ _CLASSIC_WORD = re.compile(r"\s*([A-Za-z])\s*(" + _NUMBER + r'|"(?:[^"]|"")*")?'
 _COMMAND_WORD = re.compile(r"\s*([GMTgmt])\s*([0-9]+)(?:\.([0-9]+))?")
 _EXTENDED_HEAD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)")
 _EXTENDED_PARAM = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\S*)')
+_NO_TOOL = re.compile(r"\s*[Tt]\s*-1\s*$")
 _LINE_NUMBER = re.compile(r"\s*[Nn]\s*[0-9]+")
 _NOT_A_NUMBER = re.compile(r"[A-Za-z]\s*[-+]?(?:nan|inf)", re.IGNORECASE)
 
@@ -68,13 +69,15 @@ def parse_line(raw: str) -> Command | LexError | None:
     code = _strip_paren_comments(code).strip()
     if not code:
         return None
+    if not code.isascii():
+        return LexError("unreadable", "the command contains non-ASCII characters", code)
     code, problem = _strip_line_number(code)
     if problem is not None:
         return problem
     if not code:
         return None
-    if not code.isascii():
-        return LexError("unreadable", "the command contains non-ASCII characters", code)
+    if _NO_TOOL.match(code):
+        return Command("T-1", text=code)  # RepRapFirmware: deselect every tool
     head = _COMMAND_WORD.match(code)
     if head is None or _looks_extended(code):
         return _parse_extended(code)

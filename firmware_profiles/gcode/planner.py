@@ -26,8 +26,10 @@ from math import inf, sqrt
 from firmware_profiles.gcode.motion_limits import MotionLimits
 
 # A move as the interpreter records it: machine x, y, z (mm), cumulative filament e (mm,
-# flow applied) and the requested feedrate (mm/s, speed factor applied).
+# flow applied) and the requested feedrate (mm/s, speed factor applied). The interpreter
+# hands them over as one flat list of floats, five per move (cheaper than tuples).
 Record = tuple[float, float, float, float, float]
+RECORD_FIELDS = 5
 
 WINDOW = 2048  # plan when more blocks than this wait
 KEEP = 64  # blocks left unplanned for the next window: the firmware's lookahead depth
@@ -63,6 +65,7 @@ class MotionPlanner:
         self.position: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
         # The previous block, for the junction: requested feedrate, axis speeds, safe speed.
         self._prev: tuple[float, float, float, float, float, float] | None = None
+        self._extruded = False  # the last move extruded (its end is in the box already)
         # Blocks waiting to be planned, as parallel lists (cheaper than objects).
         self._distance: list[float] = []
         self._cruise: list[float] = []
@@ -70,8 +73,9 @@ class MotionPlanner:
         self._max_entry: list[float] = []
         self._safe: list[float] = []
 
-    def add(self, records: list[Record]) -> None:
-        """Turn moves into blocks; plan whenever a full window waits."""
+    def add(self, records: list[float]) -> None:
+        """Turn moves into blocks (`records`: the `Record` fields of every move, one after
+        the other); plan whenever a full window waits."""
         if records:
             self._build_blocks(records)
         while len(self._distance) > WINDOW:
@@ -82,7 +86,9 @@ class MotionPlanner:
         self._plan(0)
         self._prev = None
 
-    def _build_blocks(self, records: list[Record]) -> None:
+    def _build_blocks(self, records: list[float]) -> None:
+        """One block per move. One long loop with the junction inlined: it runs once per
+        move on a Raspberry Pi, where every call and attribute lookup counts."""
         limits = self.limits
         fx, fy, fz, fe = limits.max_feedrate
         ax_max, ay_max, az_max, ae_max = limits.max_acceleration
@@ -91,16 +97,19 @@ class MotionPlanner:
         acc_travel = limits.travel_acceleration
         acc_retract = limits.retracting_acceleration
         min_extrude, min_travel = limits.min_extruding_feedrate, limits.min_travel_feedrate
-        totals = self.totals
+        t = self.totals
+        extrude_mm, travel_mm = t.extrude_mm, t.travel_mm
+        top_extrude, top_travel = t.max_extrude_feedrate_mm_s, t.max_travel_feedrate_mm_s
+        lo_x, lo_y, lo_z, hi_x, hi_y, hi_z = t.min_x, t.min_y, t.min_z, t.max_x, t.max_y, t.max_z
         distance_add, cruise_add = self._distance.append, self._cruise.append
-        acc_add, entry_add, safe_add = (
-            self._acceleration.append,
-            self._max_entry.append,
-            self._safe.append,
-        )
+        acc_add, entry_add = self._acceleration.append, self._max_entry.append
+        safe_add = self._safe.append
         px, py, pz, pe = self.position
-        prev = self._prev
-        for x, y, z, e, feed in records:
+        has_prev = self._prev is not None
+        prev_feed, pvx, pvy, pvz, pve, prev_safe = self._prev or (0.0,) * 6
+        extruded = self._extruded
+        flat = iter(records)
+        for x, y, z, e, feed in zip(flat, flat, flat, flat, flat, strict=False):
             dx = x - px
             dy = y - py
             dz = z - pz
@@ -108,22 +117,48 @@ class MotionPlanner:
             if dx == 0.0 and dy == 0.0 and dz == 0.0:
                 if de == 0.0:
                     continue
-                dist = abs(de)
+                dist = de if de > 0.0 else -de
                 acc = acc_retract
-                extruding = False
+                extruded = False
             else:
                 dist = sqrt(dx * dx + dy * dy + dz * dz)
-                extruding = de > 0.0 and (dx != 0.0 or dy != 0.0)
-                acc = acc_extrude if extruding else acc_travel
-                if extruding:
-                    totals.extrude_mm += dist
-                    if feed > totals.max_extrude_feedrate_mm_s:
-                        totals.max_extrude_feedrate_mm_s = feed
-                    _grow_box(totals, px, py, pz, x, y, z)
+                if de > 0.0 and (dx != 0.0 or dy != 0.0):
+                    acc = acc_extrude
+                    extrude_mm += dist
+                    if feed > top_extrude:
+                        top_extrude = feed
+                    if not extruded:  # else the start is the last move's end, in the box
+                        extruded = True
+                        if px < lo_x:
+                            lo_x = px
+                        if px > hi_x:
+                            hi_x = px
+                        if py < lo_y:
+                            lo_y = py
+                        if py > hi_y:
+                            hi_y = py
+                        if pz < lo_z:
+                            lo_z = pz
+                        if pz > hi_z:
+                            hi_z = pz
+                    if x < lo_x:
+                        lo_x = x
+                    if x > hi_x:
+                        hi_x = x
+                    if y < lo_y:
+                        lo_y = y
+                    if y > hi_y:
+                        hi_y = y
+                    if z < lo_z:
+                        lo_z = z
+                    if z > hi_z:
+                        hi_z = z
                 else:
-                    totals.travel_mm += dist
-                    if feed > totals.max_travel_feedrate_mm_s:
-                        totals.max_travel_feedrate_mm_s = feed
+                    extruded = False
+                    acc = acc_travel
+                    travel_mm += dist
+                    if feed > top_travel:
+                        top_travel = feed
             if de == 0.0:
                 if feed < min_travel:
                     feed = min_travel
@@ -134,46 +169,133 @@ class MotionPlanner:
             vy = dy * per_mm
             vz = dz * per_mm
             ve = de * per_mm
+            avx = vx if vx >= 0.0 else -vx
+            avy = vy if vy >= 0.0 else -vy
+            avz = vz if vz >= 0.0 else -vz
+            ave = ve if ve >= 0.0 else -ve
             # Cap the feedrate so no axis exceeds its maximum (M203).
             factor = 1.0
-            for speed, top in ((vx, fx), (vy, fy), (vz, fz), (ve, fe)):
-                if speed != 0.0 and top != 0.0:
-                    speed = abs(speed)
-                    if speed * factor > top:
-                        factor = top / speed
+            if avx > fx:
+                factor = fx / avx
+            if avy * factor > fy:
+                factor = fy / avy
+            if avz * factor > fz:
+                factor = fz / avz
+            if ave * factor > fe:
+                factor = fe / ave
             cruise = feed * factor
             if factor < 1.0:
                 vx *= factor
                 vy *= factor
                 vz *= factor
                 ve *= factor
+                avx *= factor
+                avy *= factor
+                avz *= factor
+                ave *= factor
             # Cap the acceleration so no axis exceeds its maximum (M201).
-            for delta, top in ((dx, ax_max), (dy, ay_max), (dz, az_max), (de, ae_max)):
-                share = abs(delta) / dist
-                if acc * share > top:
-                    acc = top / share
+            share = (dx if dx >= 0.0 else -dx) / dist
+            if acc * share > ax_max:
+                acc = ax_max / share
+            share = (dy if dy >= 0.0 else -dy) / dist
+            if acc * share > ay_max:
+                acc = ay_max / share
+            share = (dz if dz >= 0.0 else -dz) / dist
+            if acc * share > az_max:
+                acc = az_max / share
+            share = (de if de >= 0.0 else -de) / dist
+            if acc * share > ae_max:
+                acc = ae_max / share
             # The speed the block may start from or stop at instantly.
             safe = cruise
-            if abs(vx) > jx and jx < safe:
+            if avx > jx and jx < safe:
                 safe = jx
-            if abs(vy) > jy and jy < safe:
+            if avy > jy and jy < safe:
                 safe = jy
-            if abs(vz) > jz and jz < safe:
+            if avz > jz and jz < safe:
                 safe = jz
-            if abs(ve) > je and je < safe:
+            if ave > je and je < safe:
                 safe = je
-            max_entry = safe
-            if prev is not None and prev[0] > _JUNCTION_SPEED_THRESHOLD:
-                max_entry = _junction_speed(prev, feed, cruise, vx, vy, vz, ve, safe, limits)
+            if has_prev and prev_feed > _JUNCTION_SPEED_THRESHOLD:
+                # Top speed through the corner with the previous block (classic Marlin jerk).
+                if prev_feed > cruise:
+                    scale = cruise / prev_feed
+                    junction = cruise
+                else:
+                    scale = 1.0
+                    junction = prev_feed
+                # Per axis: the speed change (the larger speed when the axis reverses).
+                slow = 1.0
+                exit_v, entry_v = pvx * scale, vx
+                if exit_v > entry_v:
+                    if entry_v > 0.0 or exit_v < 0.0:
+                        change = exit_v - entry_v
+                    else:
+                        change = exit_v if exit_v > -entry_v else -entry_v
+                elif entry_v < 0.0 or exit_v > 0.0:
+                    change = entry_v - exit_v
+                else:
+                    change = -exit_v if -exit_v > entry_v else entry_v
+                if change > jx:
+                    slow = jx / change
+                exit_v, entry_v = pvy * scale * slow, vy * slow
+                if exit_v > entry_v:
+                    if entry_v > 0.0 or exit_v < 0.0:
+                        change = exit_v - entry_v
+                    else:
+                        change = exit_v if exit_v > -entry_v else -entry_v
+                elif entry_v < 0.0 or exit_v > 0.0:
+                    change = entry_v - exit_v
+                else:
+                    change = -exit_v if -exit_v > entry_v else entry_v
+                if change > jy:
+                    slow *= jy / change
+                exit_v, entry_v = pvz * scale * slow, vz * slow
+                if exit_v > entry_v:
+                    if entry_v > 0.0 or exit_v < 0.0:
+                        change = exit_v - entry_v
+                    else:
+                        change = exit_v if exit_v > -entry_v else -entry_v
+                elif entry_v < 0.0 or exit_v > 0.0:
+                    change = entry_v - exit_v
+                else:
+                    change = -exit_v if -exit_v > entry_v else entry_v
+                if change > jz:
+                    slow *= jz / change
+                exit_v, entry_v = pve * scale * slow, ve * slow
+                if exit_v > entry_v:
+                    if entry_v > 0.0 or exit_v < 0.0:
+                        change = exit_v - entry_v
+                    else:
+                        change = exit_v if exit_v > -entry_v else -entry_v
+                elif entry_v < 0.0 or exit_v > 0.0:
+                    change = entry_v - exit_v
+                else:
+                    change = -exit_v if -exit_v > entry_v else entry_v
+                if change > je:
+                    slow *= je / change
+                junction *= slow
+                # Both blocks could start/stop at this speed anyway: take the safe speed.
+                threshold = junction * 0.99
+                if prev_safe > threshold and safe > threshold:
+                    junction = safe
+            else:
+                junction = safe
             distance_add(dist)
             cruise_add(cruise)
             acc_add(acc)
-            entry_add(max_entry)
+            entry_add(junction)
             safe_add(safe)
-            prev = (feed, vx, vy, vz, ve, safe)
+            has_prev = True
+            prev_feed, pvx, pvy, pvz, pve, prev_safe = feed, vx, vy, vz, ve, safe
             px, py, pz, pe = x, y, z, e
         self.position = (px, py, pz, pe)
-        self._prev = prev
+        self._extruded = extruded
+        if has_prev:
+            self._prev = (prev_feed, pvx, pvy, pvz, pve, prev_safe)
+        t.extrude_mm, t.travel_mm = extrude_mm, travel_mm
+        t.max_extrude_feedrate_mm_s, t.max_travel_feedrate_mm_s = top_extrude, top_travel
+        t.min_x, t.min_y, t.min_z, t.max_x, t.max_y, t.max_z = lo_x, lo_y, lo_z, hi_x, hi_y, hi_z
 
     def _plan(self, keep: int) -> None:
         """Backward and forward passes over the waiting blocks; time all but `keep`."""
@@ -236,74 +358,3 @@ def block_seconds(distance: float, cruise: float, acc: float, entry2: float, exi
         + plateau / peak
         + (peak - sqrt(end2 if end2 > 0.0 else 0.0)) / acc
     )
-
-
-def _junction_speed(
-    prev: tuple[float, float, float, float, float, float],
-    feed: float,
-    cruise: float,
-    vx: float,
-    vy: float,
-    vz: float,
-    ve: float,
-    safe: float,
-    limits: MotionLimits,
-) -> float:
-    """Top speed through the corner with the previous block (classic Marlin jerk)."""
-    prev_feed, pvx, pvy, pvz, pve, prev_safe = prev
-    if prev_feed > cruise:
-        scale = cruise / prev_feed
-        junction = cruise
-    else:
-        scale = 1.0
-        junction = prev_feed
-    factor = 1.0
-    limited = False
-    for exit_speed, entry_speed, jerk in (
-        (pvx * scale, vx, limits.jerk[0]),
-        (pvy * scale, vy, limits.jerk[1]),
-        (pvz * scale, vz, limits.jerk[2]),
-        (pve * scale, ve, limits.jerk[3]),
-    ):
-        if limited:
-            exit_speed *= factor
-            entry_speed *= factor
-        if exit_speed > entry_speed:
-            if entry_speed > 0.0 or exit_speed < 0.0:
-                change = exit_speed - entry_speed  # coasting the same way
-            else:
-                change = max(exit_speed, -entry_speed)  # reversing
-        elif entry_speed < 0.0 or exit_speed > 0.0:
-            change = entry_speed - exit_speed
-        else:
-            change = max(-exit_speed, entry_speed)
-        if change > jerk:
-            factor *= jerk / change
-            limited = True
-    if limited:
-        junction *= factor
-    # Both blocks could start/stop at this speed anyway: take the current block's safe speed.
-    threshold = junction * 0.99
-    if prev_safe > threshold and safe > threshold:
-        junction = safe
-    return junction
-
-
-def _grow_box(
-    totals: MotionTotals, x0: float, y0: float, z0: float, x1: float, y1: float, z1: float
-) -> None:
-    for value in (x0, x1):
-        if value < totals.min_x:
-            totals.min_x = value
-        if value > totals.max_x:
-            totals.max_x = value
-    for value in (y0, y1):
-        if value < totals.min_y:
-            totals.min_y = value
-        if value > totals.max_y:
-            totals.max_y = value
-    for value in (z0, z1):
-        if value < totals.min_z:
-            totals.min_z = value
-        if value > totals.max_z:
-            totals.max_z = value

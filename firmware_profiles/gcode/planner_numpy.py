@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from firmware_profiles.gcode.motion_limits import MotionLimits
-from firmware_profiles.gcode.planner import KEEP, WINDOW, MotionTotals, Record
+from firmware_profiles.gcode.planner import KEEP, RECORD_FIELDS, WINDOW, MotionTotals
 
 Array = NDArray[np.float64]
 _THRESHOLD = 0.0001
@@ -35,9 +35,9 @@ class NumpyMotionPlanner:
         self._distance, self._cruise, self._acceleration = empty, empty, empty
         self._max_entry, self._safe = empty, empty
 
-    def add(self, records: list[Record]) -> None:
+    def add(self, records: list[float]) -> None:
         if records:
-            self._build_blocks(np.array(records, dtype=np.float64))
+            self._build_blocks(np.array(records, dtype=np.float64).reshape(-1, RECORD_FIELDS))
         if len(self._distance) > WINDOW:
             self._plan(KEEP)
 
@@ -108,24 +108,24 @@ class NumpyMotionPlanner:
         end: Array,
     ) -> None:
         totals = self.totals
-        travel = ~extruding & ~e_only
-        totals.extrude_mm += float(dist[extruding].sum())
-        totals.travel_mm += float(dist[travel].sum())
+        travel = ~(extruding | e_only)
+        totals.extrude_mm += float(np.dot(dist, extruding))
+        totals.travel_mm += float(np.dot(dist, travel))
         if extruding.any():
             totals.max_extrude_feedrate_mm_s = max(
-                totals.max_extrude_feedrate_mm_s, float(feed[extruding].max())
+                totals.max_extrude_feedrate_mm_s, float(np.max(feed, where=extruding, initial=0.0))
             )
-            corners = np.vstack((origin[extruding, :3], end[extruding, :3]))
-            low, high = corners.min(axis=0), corners.max(axis=0)
-            totals.min_x = min(totals.min_x, float(low[0]))
-            totals.min_y = min(totals.min_y, float(low[1]))
-            totals.min_z = min(totals.min_z, float(low[2]))
-            totals.max_x = max(totals.max_x, float(high[0]))
-            totals.max_y = max(totals.max_y, float(high[1]))
-            totals.max_z = max(totals.max_z, float(high[2]))
+            for axis, low, high in (
+                (0, "min_x", "max_x"),
+                (1, "min_y", "max_y"),
+                (2, "min_z", "max_z"),
+            ):
+                ends = np.concatenate((origin[extruding, axis], end[extruding, axis]))
+                setattr(totals, low, min(getattr(totals, low), float(ends.min())))
+                setattr(totals, high, max(getattr(totals, high), float(ends.max())))
         if travel.any():
             totals.max_travel_feedrate_mm_s = max(
-                totals.max_travel_feedrate_mm_s, float(feed[travel].max())
+                totals.max_travel_feedrate_mm_s, float(np.max(feed, where=travel, initial=0.0))
             )
 
     def _max_entries(self, feed: Array, cruise: Array, speed: Array, safe: Array) -> Array:
@@ -137,8 +137,7 @@ class NumpyMotionPlanner:
         prev_speed = np.vstack((np.array(first[1:5]), speed[:-1]))
         prev_safe = np.concatenate(([first[5]], safe[:-1]))
         larger = prev_feed > cruise
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(larger, cruise / prev_feed, 1.0)
+        scale = np.where(larger, cruise / np.where(larger, prev_feed, 1.0), 1.0)
         junction = np.where(larger, cruise, prev_feed)
         factor = np.ones_like(cruise)
         limited = np.zeros(len(cruise), dtype=bool)
@@ -163,8 +162,7 @@ class NumpyMotionPlanner:
             )
             jerk = limits.jerk[axis]
             over = change > jerk
-            with np.errstate(divide="ignore", invalid="ignore"):
-                factor = np.where(over, factor * (jerk / change), factor)
+            factor = np.where(over, factor * (jerk / np.where(over, change, 1.0)), factor)
             limited |= over
         junction = np.where(limited, junction * factor, junction)
         threshold = junction * 0.99
@@ -227,8 +225,7 @@ def _capped_speeds(speed: Array, feed: Array, limits: MotionLimits) -> tuple[Arr
         if top == 0.0:
             continue
         over = magnitude * factor > top
-        with np.errstate(divide="ignore"):
-            factor = np.where(over, top / magnitude, factor)
+        factor = np.where(over, top / np.where(over, magnitude, 1.0), factor)
     return feed * factor, speed * factor[:, None]
 
 
@@ -236,6 +233,5 @@ def _capped_acceleration(acc: Array, share: Array, limits: MotionLimits) -> Arra
     for axis in range(4):
         top = limits.max_acceleration[axis]
         over = acc * share[:, axis] > top
-        with np.errstate(divide="ignore"):
-            acc = np.where(over, top / share[:, axis], acc)
+        acc = np.where(over, top / np.where(over, share[:, axis], 1.0), acc)
     return acc

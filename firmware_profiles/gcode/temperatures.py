@@ -279,7 +279,8 @@ def tool_change(run: Interpreter, command: Command, line: int) -> None:
     """`T<n>`: select a tool (RRF `T-1` deselects)."""
     tool = int(command.word[1:])
     run.stop_motion()
-    _check_tool(run, line, command, tool)
+    if tool >= 0:
+        _check_tool(run, line, command, tool)
     run.state.tool = tool
     run.heaters_changed()
 
@@ -340,7 +341,7 @@ HANDLERS: dict[str, Handler] = {
     "M191": m191,
     "M116": m116,
     "M568": rrf_tool_temperatures,
-    "T": tool_change,
+    "T<n>": tool_change,
     "SET_HEATER_TEMPERATURE": set_heater_temperature,
     "TEMPERATURE_WAIT": temperature_wait,
 }

@@ -13,6 +13,7 @@ import pytest
 
 from firmware_profiles import Profile, load_profile
 from firmware_profiles.gcode import ProgramStats, Severity, Violation, analyze_and_check
+from tests.firmware_profiles.hostile.corpus import profile_for
 
 Results = dict[str, tuple[str, ProgramStats, list[Violation]]]
 PRUSA = {"benchy_prusa": 240, "cube_20mm_prusa": 100, "rocker_arm_prusa": 400}
@@ -108,3 +109,37 @@ def test_cura_program_counts_its_mesh_as_an_object(results: Results) -> None:
     _, stats, _ = results["benchy_cura"]
     assert len(stats.objects) == 1 and stats.objects[0].endswith("benchy.stl")
     assert stats.layers == 240
+
+
+FLAVOURS = [
+    ("prusa_marlin2", "generic-220"),
+    ("prusa_marlin_legacy", "generic-220"),
+    ("prusa_marlin2+fw_retract+relE+limits", "generic-220"),
+    ("prusa_reprapfirmware", "generic-220-rrf"),
+    ("prusa_reprapfirmware+fw_retract+relE+limits", "generic-220-rrf"),
+]
+
+
+@pytest.mark.parametrize(("name", "profile_id"), FLAVOURS)
+def test_each_flavour_is_read_in_its_own_dialect(
+    name: str, profile_id: str, shared_reference: Path
+) -> None:
+    text = (shared_reference / "gcode" / "flavours" / f"{name}.gcode").read_text()
+    stats, violations = analyze_and_check(text, profile_for(profile_id), "PLA")
+    seconds, filament_mm = prusa_figures(text)
+    assert stats.print_seconds == pytest.approx(seconds, rel=0.02)
+    assert stats.filament_mm == pytest.approx(filament_mm, rel=0.001)
+    assert [v for v in violations if v.severity is Severity.ERROR] == []
+
+
+def test_cura_end_gcode_would_pull_the_filament_out_on_reprapfirmware(
+    shared_reference: Path,
+) -> None:
+    # Cura's end G-code is `G91` then `G1 E-2` with M82 in force. Marlin's G91 makes E
+    # relative too (retract 2 mm); RepRapFirmware's does not: E goes to -2 from 1274.8.
+    text = (shared_reference / "gcode" / "flavours" / "cura_reprap_RRF.gcode").read_text()
+    on_marlin = analyze_and_check(text, profile_for("generic-220"), "PLA")[1]
+    on_rrf = analyze_and_check(text, profile_for("generic-220-rrf"), "PLA")[1]
+    assert [v for v in on_marlin if v.severity is Severity.ERROR] == []
+    assert [(v.code, v.line) for v in on_rrf] == [("extrude-only-too-long", 8482)]
+    assert "G1 E-2 F2700 pulls back 1277 mm of filament" in on_rrf[0].reason
