@@ -85,7 +85,8 @@ def start_generated_broker(tmp_path: Path) -> Iterator[Callable[..., Broker]]:
             # configuration's listeners are the ones the tests use.
             broker = stack.enter_context(run_mosquitto(
                 tmp_path / name, config_lines(paths["mosquitto.conf"])))
-            return replace(broker, port=options.port or broker.port)
+            tls_port = options.tls.port if options.tls is not None else None
+            return replace(broker, port=options.port or tls_port or broker.port)
 
         yield start
 
