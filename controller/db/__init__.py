@@ -28,7 +28,7 @@ from controller.db.migrate import (
 from controller.db.types import UTCDateTime, utcnow
 
 # The identity tables (controller.security's) share the farm's metadata and migrations.
-import controller.db.identity_tables  # noqa: E402, F401  isort: skip
+import controller.db.identity_tables  # noqa: F401  isort: skip
 
 __all__ = [
     "DatabaseUrlError",

@@ -56,8 +56,9 @@ class SchemaTooNew(RuntimeError):
     """The database was migrated by a newer makerfarm than this one."""
 
 
-def migrate(url: str | URL | Engine) -> str:
-    """Upgrade the database to the newest schema; returns the revision it is now at.
+def migrate(url: str | URL | Engine, revision: str = "head") -> str:
+    """Upgrade the database to the newest schema (or to `revision`); returns the revision it
+    is now at.
 
     Safe to call on every start and from several processes at once (PostgreSQL serialises
     them with an advisory lock; SQLite with its write lock). Raises SchemaTooNew when the
@@ -66,14 +67,14 @@ def migrate(url: str | URL | Engine) -> str:
     try:
         _refuse_unknown_revision(engine)
         with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), "head")
-        revision = current_revision(engine)
+            command.upgrade(alembic_config(connection), revision)
+        reached = current_revision(engine)
     finally:
         if not isinstance(url, Engine):
             engine.dispose()
-    if revision is None:
+    if reached is None:
         raise RuntimeError("the migrations ran but the database records no revision")
-    return revision
+    return reached
 
 
 def _refuse_unknown_revision(engine: Engine) -> None:

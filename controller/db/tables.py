@@ -92,8 +92,12 @@ class Printer(FarmTable, table=True):
     site_id: str = _ref("sites.id")
     name: str = Field(default="", max_length=120)
     profile_id: str = Field(max_length=ID_LENGTH)
+    # the spool on the printer: set by staff (spool_loaded) or by a change the agent reports
     loaded_material: str | None = Field(default=None, max_length=32)
     loaded_colour: str | None = Field(default=None, max_length=64)
+    # the spool the agent last reported: only a change in its report is news
+    reported_material: str | None = Field(default=None, max_length=32)
+    reported_colour: str | None = Field(default=None, max_length=64)
     maintenance: bool = False
     # True only after staff confirmed the bed is empty; cleared when a plate is dispatched.
     bed_clear: bool = True

@@ -133,8 +133,7 @@ def record_printer_state(
         printer.profile_id = state.profile_id
     if state.state != PrinterStatus.OFFLINE:
         printer.last_seen = at
-        if state.material:
-            printer.loaded_material, printer.loaded_colour = state.material, state.colour
+        _take_reported_spool(session, printer, state, changes, actor, at)
     session.add(printer)
     if state.state == PrinterStatus.OFFLINE:
         changes.merge(
@@ -145,6 +144,32 @@ def record_printer_state(
             printer_online(session, printer_id, PrinterStatus(state.state), actor=actor, now=at)
         )
     return changes
+
+
+def _take_reported_spool(
+    session: Session,
+    printer: Printer,
+    state: PrinterState,
+    changes: Changes,
+    actor: str,
+    at: datetime,
+) -> None:
+    """An agent's report of its spool counts only when it changes: an agent that keeps
+    reporting the spool it was configured with must not undo a staff `spool_loaded`."""
+    reported = (state.material, state.colour)
+    if state.material is None or reported == (printer.reported_material, printer.reported_colour):
+        return
+    printer.reported_material, printer.reported_colour = reported
+    if reported != (printer.loaded_material, printer.loaded_colour):
+        printer.loaded_material, printer.loaded_colour = reported
+        changes.note(
+            session,
+            printer,
+            kind="printer.spool_reported",
+            actor=actor,
+            now=at,
+            details={"material": state.material, "colour": state.colour},
+        )
 
 
 def _is_stale(printer: Printer, state: PrinterState) -> bool:

@@ -20,7 +20,7 @@ from controller.db import (
     schema_differences,
     unit_of_work,
 )
-from controller.db.tables import Event, Shop, metadata
+from controller.db.tables import Event, Printer, Shop, metadata
 
 FARM_TABLES = {
     "sites",
@@ -43,6 +43,33 @@ def test_a_fresh_database_migrates_to_head_and_again_without_change(db_url: str)
         assert migrate(db_url) == head_revision()
         assert migrate(db_url) == head_revision()
         assert set(inspect(engine).get_table_names()) >= FARM_TABLES
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_keeps_the_data_and_fills_what_the_new_schema_adds(db_url: str) -> None:
+    assert migrate(db_url, "0001") == "0001"
+    engine = create_engine_for(db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO sites (id, name, lat, lon, tz, staffed_hours) "
+                    "VALUES ('s1', 's1', 0, 0, 'UTC', '{}')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO printers (id, site_id, name, profile_id, loaded_material, "
+                    "loaded_colour, maintenance, bed_clear, state, state_connection, state_seq) "
+                    "VALUES ('p1', 's1', 'p1', 'x', 'PLA', 'black', false, true, 'idle', 1, 1)"
+                )
+            )
+        assert migrate(engine) == head_revision()
+        with unit_of_work(engine) as session:
+            printer = session.get(Printer, "p1")
+            assert printer is not None
+            assert (printer.reported_material, printer.reported_colour) == ("PLA", "black")
     finally:
         engine.dispose()
 

@@ -17,6 +17,7 @@ from protocol.messages.staff import (
     StaffPlateFailed,
     StaffPlatePassed,
     StaffRequeue,
+    StaffSpoolLoaded,
 )
 from tests.controller.conftest import Farm
 
@@ -192,3 +193,13 @@ def test_a_cancelled_plate_that_never_started_frees_the_bed_once_the_agent_confi
     assert farm.get_printer("mk4-1").bed_clear is False  # the agent may have started it
     farm.agent("mk4-1", EventKind.PLATE_CANCELLED, "plate-a")
     assert farm.get_printer("mk4-1").bed_clear is True
+
+
+def test_a_loaded_spool_stands_until_the_agent_reports_a_different_one(farm: Farm) -> None:
+    farm.staff(StaffSpoolLoaded, printer_id="mk4-1", material="PETG", colour="orange")
+    farm.printer("mk4-1")  # the agent still says what it was configured with: PLA black
+    printer = farm.get_printer("mk4-1")
+    assert (printer.loaded_material, printer.loaded_colour) == ("PETG", "orange")
+    farm.printer("mk4-1", material="ASA", colour="grey")  # the printer itself saw a new spool
+    printer = farm.get_printer("mk4-1")
+    assert (printer.loaded_material, printer.loaded_colour) == ("ASA", "grey")
