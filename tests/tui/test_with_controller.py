@@ -1,9 +1,10 @@
 """Staff at the keyboard of the TUI, with the real controller and a simulated printer.
 
 One makerspace printer (kb-ender, the real agent with its simulated back-end) and the real
-controller on the demo farm, over a real mosquitto; the other demo printers are taken out of
-service from the TUI so every plate goes to kb-ender. A shop orders two parts in a colour
-no printer has loaded, and staff, through the TUI only:
+controller on the demo farm, over a real mosquitto. First an error is injected on another
+printer's state topic: the alert count in the header follows it up and down again. Then the
+other demo printers are taken out of service from the TUI so every plate goes to kb-ender,
+a shop orders two parts in a colour no printer has loaded, and staff, through the TUI only:
 
 1. load the spool the sites summary asks for: the waiting plate is dispatched;
 2. pause the plate, cancel one of its parts, resume: the part is skipped and requeued;
@@ -17,11 +18,13 @@ import asyncio
 import importlib
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import pytest
-from textual.widgets import Input, SelectionList
+from textual.widgets import Input, SelectionList, Static
 
 from controller.config import BrokerAddress as ControllerBroker
 from controller.config import ControllerSettings, Timing
@@ -30,12 +33,15 @@ from controller.demo_farm import PRINTERS, DemoJob, agent_config
 from controller.demo_meshes import demo_mesh
 from controller.job_tracker import submit_job
 from controller.shop_link import ShopLink
+from protocol import topics
+from protocol.codec import encode
 from protocol.messages.printer import EventKind, PrinterStatus
 from protocol.messages.staff import StaffMaintenanceOn
 from protocol.states import PlateState
 from tests.e2e.harness import ControllerThread
 from tests.support.mosquitto import Broker
 from tests.tui.controller_double import until
+from tests.tui.farm_data import agent_state
 from tui.app import MakerfarmApp
 from tui.broker import BrokerAddress
 from tui.screens.dialogs import ConfirmDialog, PartPicker, SpoolDialog
@@ -79,6 +85,7 @@ def test_staff_load_a_spool_cancel_a_part_and_clear_the_bed(farm: Broker) -> Non
         async with app.run_test(size=(140, 36)) as pilot:
             await until(app, lambda: printer(app).state is PrinterStatus.IDLE, "kb-ender idle",
                         WAIT_S)
+            await the_alert_count_follows_an_injected_error(app, farm)
             await out_of_service_but_kb_ender(app)
             await asyncio.to_thread(submit, farm)
             first_plate = await load_the_spool_asked_for(app, pilot)
@@ -91,6 +98,25 @@ def test_staff_load_a_spool_cancel_a_part_and_clear_the_bed(farm: Broker) -> Non
 def printer(app: MakerfarmApp) -> PrinterView:
     view = app.store.printers.get((SITE, PRINTER))
     return view or PrinterView(site_id=SITE, printer_id=PRINTER, name=PRINTER)
+
+
+async def the_alert_count_follows_an_injected_error(app: MakerfarmApp, broker: Broker) -> None:
+    def header() -> str:
+        found = app.screen.query("#header-line")
+        return str(found.first(Static).content) if found else ""
+
+    await until(app, lambda: "no alerts" in header(), "no alerts at first", WAIT_S)
+    topic = topics.printer_state_topic(SITE, "kb-p1s")
+    async with aiomqtt.Client(broker.host, broker.port) as agent:
+        error = agent_state(PrinterStatus.ERROR, 1, 30.0, 25.0, (0.0, 0.0), material=None,
+                            colour=None, at=datetime.now(UTC), error="thermistor disconnected")
+        await agent.publish(topic, encode(error), qos=1)
+        await until(app, lambda: "1 alert " in header(), "one alert in the header", WAIT_S)
+        assert any(a.printer_id == "kb-p1s" for a in app.store.alerts)
+        idle = agent_state(PrinterStatus.IDLE, 2, 25.0, 25.0, (0.0, 0.0), material=None,
+                           colour=None, at=datetime.now(UTC))
+        await agent.publish(topic, encode(idle), qos=1)
+        await until(app, lambda: "no alerts" in header(), "the alert cleared", WAIT_S)
 
 
 def submit(broker: Broker) -> None:
