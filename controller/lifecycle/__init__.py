@@ -15,9 +15,8 @@ then publishes. For the service:
 - intake: `record_mesh`, `receive_job`, `accept_job`, `reject_job`, `cancel_job`,
   `find_job`, `job_status` (a protocol `JobStatus`).
 - fleet: `upsert_site`, `register_printer`, `record_printer_state` (retained PrinterState
-  and the Last Will), `expired_grace_deadlines` + `interrupt_printer` / `interrupt_plate` (the
-  offline timer),
-  `printers_ready_for_dispatch` (the bed-clear gate).
+  and the Last Will; stale reports ignored), `expired_grace_deadlines` + `interrupt_printer`
+  / `interrupt_plate` (the offline timer), `printers_ready_for_dispatch` (the bed-clear gate).
 - planning: `record_plan` (the scheduler's output; `controller.plan_instance` builds its
   input from the same tables).
 - slicing: `mark_plate_slicing`, `mark_plate_sliced`, `mark_plate_slice_failed`.
@@ -30,6 +29,11 @@ Operations return a `Changes` (or an outcome holding one): `changes.jobs` are th
 status to publish, `changes.requests` the `AgentRequest`s (cancel_part, cancel_plate, pause,
 resume, set_maintenance) to send as protocol commands after the commit. A refused operation
 raises `LifecycleError` (its `reason` is written for a person) and changes nothing.
+
+Two controllers applying the same agent event or staff command at once: the second commit
+fails on the processed-message ledger's primary key (IntegrityError); roll back and treat
+the message as already applied. An accepted `staff.bed_cleared` is forwarded to the agent by
+the service (`cmd.bed_cleared`); the lifecycle does not emit a request for it.
 """
 
 from controller.lifecycle.jobs import (
