@@ -134,8 +134,8 @@ def report_extrusion_outside(
         return  # the line is already reported for leaving the bed altogether
     worst = 0.0
     for x, y in ((x0, y0), (x1, y1)):
-        worst = max(worst, _distance_outside(rules, x, y))
-    if run.worse("extrude", False, worst, line):
+        worst = max(worst, _distance_outside(rules, x, y) - run.extrusion_margin)
+    if worst > 0 and run.worse("extrude", False, worst, line):
         bx0, by0, bx1, by1 = rules.bed
         area = (
             f"a {number((bx1 - bx0) / 2)} mm radius around the centre"
@@ -148,7 +148,12 @@ def report_extrusion_outside(
             Code.OUTSIDE_BED,
             f"{short(text)} extrudes from ({number(x0)}, {number(y0)}) to "
             f"({number(x1)}, {number(y1)}){shift_note(run)}, "
-            f"{number(worst)} mm off the printable area of {rules.profile_id} ({area})",
+            f"{number(worst)} mm off the printable area of {rules.profile_id} ({area}"
+            + (
+                f", plus {number(run.extrusion_margin)} mm for the start sequence)"
+                if run.extrusion_margin
+                else ")"
+            ),
         )
 
 

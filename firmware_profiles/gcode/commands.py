@@ -22,6 +22,10 @@ def command_table(dialect: Dialect) -> dict[str, Handler]:
         table.update(module.HANDLERS)
     if dialect.g10_sets_temperature:
         table["G10"] = moves.rrf_g10
+    for word in dialect.homing_macros:
+        table[word] = moves.start_macro
+    for word in dialect.end_macros:
+        table[word] = moves.synchronise
     if not dialect.extended_commands:
         for word in [word for word in table if not _classic(word)]:
             del table[word]

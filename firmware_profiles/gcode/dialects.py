@@ -38,6 +38,11 @@ class Dialect:
     always_operator: frozenset[str]
     # Commands that change the machine's calibration; none belongs in a sliced job.
     calibration: frozenset[str]
+    # Macros that by convention home every axis (Klipper's start macros); the firmware
+    # refuses moves on unhomed axes anyway, so a macro that does not home fails safely.
+    homing_macros: frozenset[str] = frozenset()
+    # Macros that by convention end a print (retract, heaters off, park).
+    end_macros: frozenset[str] = frozenset()
 
 
 _MARLIN_BLOCKED = frozenset({"M112", "M500", "M502", "M997", "M999"})
@@ -118,6 +123,8 @@ DIALECTS: dict[Flavour, Dialect] = {
         always_blocked=_KLIPPER_BLOCKED,
         always_operator=_KLIPPER_OPERATOR,
         calibration=_KLIPPER_CALIBRATION,
+        homing_macros=frozenset({"PRINT_START", "START_PRINT", "G32"}),
+        end_macros=frozenset({"PRINT_END", "END_PRINT"}),
     ),
     Flavour.REPRAPFIRMWARE: Dialect(
         flavour=Flavour.REPRAPFIRMWARE,

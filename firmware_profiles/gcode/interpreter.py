@@ -87,13 +87,17 @@ class Interpreter:
         self.outside_line = 0  # the last line reported for leaving the bed
         if rules is not None:
             self.travel = rules.travel_bounds()
-            self._bed = rules.bed
+            # Until the first layer marker the start sequence may extrude in the travel
+            # margin (purge and intro lines); the print itself must stay on the bed.
+            self.extrusion_margin = rules.travel_margin_mm
+            self._bed = _widened(rules.bed, self.extrusion_margin)
             self._max_extrude_only = rules.max_extrude_only_mm
             self._feedrate_warning = max(
                 rules.limits.max_feedrate_mm_s.x, rules.limits.max_feedrate_mm_s.y
             )
         else:
             self.travel = (-inf, inf, -inf, inf, -inf, inf)
+            self.extrusion_margin = 0.0
             self._bed = (-inf, -inf, inf, inf)
             self._max_extrude_only = inf
             self._feedrate_warning = 1e12  # finite: an infinite F goes the careful way
@@ -105,6 +109,10 @@ class Interpreter:
         if "\n" not in text and "\r" in text:
             text = text.replace("\r", "\n")  # classic Mac line ends
         self.lines = text.count("\n") + (0 if not text or text.endswith("\n") else 1)
+        if self.rules is not None and not _has_layer_marker(text):
+            # No start sequence to tell apart: every extrusion must be on the bed.
+            self.extrusion_margin = 0.0
+            self._bed = self.rules.bed
         for lines, first in _pieces(text):
             self._run_lines(lines, first)
             self.flush_moves()
@@ -129,6 +137,7 @@ class Interpreter:
                     self._put(x, y, z, elog, efil, emax, feed, lz, le, prev_ext)
                     self.comment(raw, line)
                     lz, le = self._layer_z, self._layer_e
+                    bx0, by0, bx1, by1 = self._bed
                 continue
             words = raw.split()
             if not words:
@@ -351,8 +360,11 @@ class Interpreter:
                 if not self.heat_ok():
                     self.extruding_while_not_ready(line, text, word)
                 if rules is not None and (
-                    not rules.inside_bed(nx, ny)
-                    or (not st.prev_extruding and not rules.inside_bed(st.x, st.y))
+                    not rules.inside_bed(nx, ny, self.extrusion_margin)
+                    or (
+                        not st.prev_extruding
+                        and not rules.inside_bed(st.x, st.y, self.extrusion_margin)
+                    )
                 ):
                     bounds.report_extrusion_outside(self, line, text, word, st.x, st.y, nx, ny)
                 if nz != self._layer_z:
@@ -420,6 +432,9 @@ class Interpreter:
                 self._layer_e = 0.0
                 self.layers.marker()
                 self.start_sequence_filament_mm = self.state.e_filament_max
+                if self.rules is not None:  # the print begins: extrusion stays on the bed
+                    self.extrusion_margin = 0.0
+                    self._bed = self.rules.bed
             return
         if raw.startswith("; printing object "):
             name = raw[len("; printing object ") :].strip()
@@ -490,6 +505,17 @@ class Interpreter:
         if self.heat_clock is not None:
             seconds += self.heat_clock.seconds
         return seconds
+
+
+def _has_layer_marker(text: str) -> bool:
+    return any(text.startswith(marker) or f"\n{marker}" in text for marker in LAYER_MARKERS)
+
+
+def _widened(
+    bed: tuple[float, float, float, float], margin: float
+) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = bed
+    return (x0 - margin, y0 - margin, x1 + margin, y1 + margin)
 
 
 def _pieces(text: str) -> Iterator[tuple[list[str], int]]:

@@ -149,6 +149,12 @@ def home(run: Interpreter, command: Command, line: int) -> None:
     run.stop_motion()
 
 
+def start_macro(run: Interpreter, command: Command, line: int) -> None:
+    """A Klipper start macro (PRINT_START, START_PRINT, G32): by convention it homes every
+    axis, and Klipper refuses moves on an unhomed axis should it not."""
+    home(run, Command("G28", text=command.text), line)
+
+
 def dwell(run: Interpreter, command: Command, line: int) -> None:
     """G4 P<milliseconds> or S<seconds>."""
     run.stop_motion()

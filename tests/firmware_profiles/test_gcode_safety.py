@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware_profiles import Profile, list_profiles, load_profile
+from firmware_profiles import Profile, list_profiles, load_profile, render_template, template_values
 from firmware_profiles.gcode import Severity, Violation, check
 from firmware_profiles.gcode.safety import MAX_PER_CODE
 
@@ -139,3 +139,37 @@ def test_every_shipped_profile_checks_the_reference_cube(
     material = "PLA" if "PLA" in profile.materials else next(iter(profile.materials))
     violations = check(text, profile, material)
     assert all(v.reason.startswith(f"line {v.line}: ") for v in violations)
+
+
+def test_the_start_sequence_may_purge_in_the_travel_margin(generic: Profile) -> None:
+    intro = READY + "G1 Y-3 F1000\nG1 X60 E9\n;LAYER_CHANGE\nG1 X10 Y10\n"
+    assert findings(intro, generic) == []
+    late = READY + ";LAYER_CHANGE\nG1 Y-3 F1000\nG1 X60 E9\n"
+    assert findings(late, generic) == [("outside-bed", 12)]
+
+
+def test_a_klipper_start_macro_homes() -> None:
+    voron = load_profile("voron-2.4-350")
+    program = "M190 S60\nM104 S210\nPRINT_START\nM109 S210\nG1 X10 Y10 Z0.3 F6000\n"
+    assert findings(program, voron) == []
+
+
+@pytest.mark.parametrize("profile", list_profiles(), ids=lambda profile: profile.id)
+def test_every_profiles_own_templates_pass_around_a_small_print(profile: Profile) -> None:
+    for material in profile.materials:
+        values = template_values(profile, material)
+        x0, y0, x1, y1 = profile.machine.bed_bounds()
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        second = "E1" if profile.capabilities.relative_extrusion else "E2"
+        body = (
+            f";LAYER_CHANGE\nG1 Z0.2 F600\nG1 X{cx - 10} Y{cy - 10} F6000\n"
+            f"G1 X{cx + 10} Y{cy - 10} E1 F1200\nG1 X{cx + 10} Y{cy + 10} {second}\n"
+        )
+        program = "\n".join(
+            [
+                render_template(profile.gcode.start, values),
+                body,
+                render_template(profile.gcode.end, values),
+            ]
+        )
+        assert check(program, profile, material) == [], material
