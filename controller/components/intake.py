@@ -38,6 +38,15 @@ from controller.lifecycle.transitions import Changes, LifecycleError
 from controller.logs import log
 from controller.mqtt_link import Inbound
 from controller.process_pool import WorkerCrashed
+from controller.security.limits import (
+    RateLimiter,
+    ShopQuotas,
+    check_due,
+    check_mesh_upload,
+    check_open_jobs,
+    check_payload_size,
+)
+from controller.security.quotas import shop_admission
 from controller.workers import MeshFacts, MeshProblem, analyse_mesh
 from protocol import topics
 from protocol.blobs import check_blob
@@ -48,6 +57,7 @@ from protocol.messages.jobs import JobCancel, JobSubmit, Rejection
 _logger = logging.getLogger(__name__)
 CONCURRENCY = 32
 FLEET_CACHE_S = 5.0
+FACTS_CACHE_SIZE = 4096
 CLIENT_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/#-]{0,127}")
 
 
@@ -62,6 +72,8 @@ class Intake(Component):
         self._arrived: dict[str, asyncio.Event] = {}
         self._fleet_cache: tuple[float, list[FleetPrinter]] | None = None
         self._facts: dict[tuple[str, str, str, float, tuple[str, ...]], MeshFacts] = {}
+        self._rates = RateLimiter()
+        self._quotas: dict[str, ShopQuotas] = {}  # as last read, for the rate check
         link = farm.link
         link.route(topics.topic_filter(topics.TopicKind.MESH), self._on_mesh)
         link.route(topics.topic_filter(topics.TopicKind.JOB_SUBMIT), self._enqueue)
@@ -86,6 +98,10 @@ class Intake(Component):
         parsed = topics.parse_topic(message.topic)
         assert parsed.shop is not None
         try:
+            # Limits first, before the payload is parsed (controller.security.limits).
+            check_payload_size(parsed.kind, message.payload)
+            quotas = await self._quota_of(parsed.shop)
+            self._rates.check(parsed.shop, quotas.submits_per_minute)
             if parsed.kind == topics.TopicKind.JOB_SUBMIT:
                 await self._submit(parsed.shop, message)
             elif parsed.kind == topics.TopicKind.JOB_CANCEL:
@@ -102,6 +118,17 @@ class Intake(Component):
                                   "controller's log)", RejectionCode.INTERNAL_ERROR)
             self._refuse(parsed.shop, message, error, _client_ref_of(message.payload))
 
+    async def _quota_of(self, shop: str) -> ShopQuotas:
+        """The shop's quotas as last read (each submit reads them again)."""
+        quotas = self._quotas.get(shop)
+        if quotas is None:
+            if len(self._quotas) > 100_000:  # ids from an open broker: keep the map bounded
+                self._quotas.clear()
+            _, quotas = await self._farm.store.run(
+                shop_admission, shop, self._farm.settings.limits.max_open_jobs_per_shop)
+            self._quotas[shop] = quotas
+        return quotas
+
     # --- meshes ---------------------------------------------------------------------------
 
     async def _on_mesh(self, message: Inbound) -> None:
@@ -110,6 +137,7 @@ class Intake(Component):
             assert parsed.shop is not None and parsed.sha256 is not None
             check_blob(message.payload, parsed.sha256,
                        self._farm.settings.limits.max_mesh_bytes, "mesh")
+            check_mesh_upload(message.payload)
         except ProtocolError as exc:
             shop = _shop_of(message.topic)
             if shop is not None:
@@ -144,6 +172,10 @@ class Intake(Component):
         if existing is not None:
             await self._farm.publisher.publish_statuses([existing])
             return
+        check_due(submit.due, datetime.now(UTC))
+        open_jobs, self._quotas[shop] = await self._farm.store.run(
+            shop_admission, shop, self._farm.settings.limits.max_open_jobs_per_shop)
+        check_open_jobs(open_jobs, self._quotas[shop])
         verdict = await self._validate(shop, submit)
         if isinstance(verdict, Eligibility):
             estimate = PartEstimate(*verdict.estimate)
@@ -200,6 +232,8 @@ class Intake(Component):
                                "re-export it from your CAD tool as a binary STL")
         if isinstance(facts, MeshFacts):
             self._facts[key] = facts
+            while len(self._facts) > FACTS_CACHE_SIZE:
+                self._facts.pop(next(iter(self._facts)))
         return facts
 
     # --- cancels --------------------------------------------------------------------------
