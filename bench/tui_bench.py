@@ -28,7 +28,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -100,69 +100,84 @@ def publish(host: str, port: int, count: int, rate_hz: float, seconds: float,
     client.disconnect()
 
 
-class Measure:
-    """State `at` times applied per refresh tick, turned into delays once painted."""
+class DelayProbe:
+    """Hooks into the app: the `at` of every state applied in a refresh tick, turned into a
+    delay once the screen has been painted after that tick (on-screen rows only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, app: Any) -> None:
+        self.app = app
         self.delays_s: list[float] = []
+        self.arrival_delays_s: list[float] = []
         self.recording = False
         self.received = 0
+        self._applied: list[tuple[str, datetime]] = []
+        app.on_refreshed = self.refreshed
 
+    def applied(self, site: str, printer: str, at: datetime) -> None:
+        self._applied.append((f"{site}/{printer}", at))
+        if self.recording:
+            self.arrival_delays_s.append((datetime.now(UTC) - at).total_seconds())
 
-async def run_tui(host: str, port: int, count: int, seconds: float, rate_hz: float,
-                  ready: EventLike) -> dict[str, float]:
-    from tui.app import MakerfarmApp
-    from tui.broker import BrokerAddress
-    from tui.screens.fleet import FleetScreen
-    from tui.store import FleetStore
+    def refreshed(self) -> None:
+        from tui.screens.fleet import FleetScreen
 
-    measure = Measure()
-    applied: list[tuple[str, datetime]] = []
-
-    class TimedStore(FleetStore):
-        def apply_printer_state(self, site: str, printer: str, state: PrinterState) -> None:
-            super().apply_printer_state(site, printer, state)
-            applied.append((f"{site}/{printer}", state.at))
-
-    store = TimedStore()
-    app = MakerfarmApp(broker=BrokerAddress(host, port), store=store, staff_user="bench")
-
-    def refreshed() -> None:
-        batch = applied[:]
-        applied.clear()
-        measure.received += len(batch)
-        if not measure.recording or not batch:
+        batch, self._applied = self._applied, []
+        self.received += len(batch)
+        fleet = self.app.screen
+        if not self.recording or not batch or not isinstance(fleet, FleetScreen):
             return
-        fleet = app.screen
-        assert isinstance(fleet, FleetScreen)
         on_screen = fleet.table.visible_rows()
         shown = [at for key, at in batch if fleet.table.row_index(key) in on_screen]
 
         def painted() -> None:
             now = datetime.now(UTC)
-            measure.delays_s.extend((now - at).total_seconds() for at in shown)
+            self.delays_s.extend((now - at).total_seconds() for at in shown)
 
-        app.call_after_refresh(painted)
+        self.app.call_after_refresh(painted)
 
-    app.on_refreshed = refreshed
+
+def timed_app(host: str, port: int) -> tuple[Any, DelayProbe]:
+    """The TUI on the broker, with a probe told of every printer state it applies."""
+    from tui.app import MakerfarmApp
+    from tui.broker import BrokerAddress
+    from tui.store import FleetStore
+
+    probes: list[DelayProbe] = []
+
+    class TimedStore(FleetStore):
+        def apply_printer_state(self, site: str, printer: str, state: PrinterState) -> None:
+            super().apply_printer_state(site, printer, state)
+            probes[0].applied(site, printer, state.at)
+
+    app = MakerfarmApp(broker=BrokerAddress(host, port), store=TimedStore(), staff_user="bench")
+    probes.append(DelayProbe(app))
+    return app, probes[0]
+
+
+async def run_tui(host: str, port: int, count: int, seconds: float, rate_hz: float,
+                  ready: EventLike) -> dict[str, float]:
+    from tui.screens.fleet import FleetScreen
+
+    app, probe = timed_app(host, port)
     async with app.run_test(headless=True, size=(160, 50)):
-        while not ready.is_set() or len(store.printers) < count:
+        while not ready.is_set() or len(app.store.printers) < count:
             await asyncio.sleep(0.1)  # the publisher's process signals through an Event
         await asyncio.sleep(WARM_UP_S)
         fleet = app.screen
         assert isinstance(fleet, FleetScreen)
-        rebuilds_before = fleet.rebuilds
-        measure.recording = True
-        received_before = measure.received
+        rebuilds_before, received_before = fleet.rebuilds, probe.received
+        probe.recording = True
         cpu_start, wall_start = _cpu_seconds(), time.monotonic()
         await asyncio.sleep(seconds)
         cpu_used, wall = _cpu_seconds() - cpu_start, time.monotonic() - wall_start
-        measure.recording = False
-        received = measure.received - received_before
-        rows = fleet.table.row_count
-        rebuilds = fleet.rebuilds - rebuilds_before
-    delays = sorted(measure.delays_s)
+        probe.recording = False
+        received = probe.received - received_before
+        rows, rebuilds = fleet.table.row_count, fleet.rebuilds - rebuilds_before
+    delays = sorted(probe.delays_s)
+    arrivals = sorted(probe.arrival_delays_s)
     return {
+        "arrival_p50": statistics.median(arrivals) if arrivals else float("nan"),
+        "arrival_p95": arrivals[int(0.95 * (len(arrivals) - 1))] if arrivals else float("nan"),
         "printers": count, "rows": rows, "rate": count * rate_hz,
         "received": received / wall, "updates": len(delays), "cpu": 100 * cpu_used / wall,
         "rebuilds": rebuilds,
@@ -231,6 +246,8 @@ def print_table(result: dict[str, float], seconds: float) -> None:
         ("state updates of on-screen rows timed", f"{result['updates']:.0f}", ""),
         ("full table rebuilds in the window", f"{result['rebuilds']:.0f}", "0"),
         ("TUI CPU, % of one core", f"{result['cpu']:.1f}", "< 25"),
+        ("state -> taken in by the TUI p50 (s)", f"{result['arrival_p50']:.3f}", ""),
+        ("state -> taken in by the TUI p95 (s)", f"{result['arrival_p95']:.3f}", ""),
         ("state -> screen delay p50 (s)", f"{result['p50']:.3f}", ""),
         ("state -> screen delay p95 (s)", f"{result['p95']:.3f}", "< 1"),
         ("state -> screen delay max (s)", f"{result['max']:.3f}", ""),

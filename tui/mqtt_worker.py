@@ -115,7 +115,8 @@ class FarmLink:
         if client is None:
             return  # the next connection subscribes for the new site
         wanted = subscriptions(site)
-        stale = [topic for topic, _ in self._subscribed if (topic, _) not in wanted]
+        wanted_topics = {topic for topic, _qos in wanted}
+        stale = [topic for topic, _qos in self._subscribed if topic not in wanted_topics]
         if stale:
             await client.unsubscribe(stale, timeout=CONNECT_TIMEOUT_S)
         await self._subscribe(client, [entry for entry in wanted if entry not in self._subscribed])

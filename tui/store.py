@@ -154,7 +154,8 @@ class FleetStore:
         view.state = state.state
         if state.profile_id:
             view.profile_id = state.profile_id
-        view.material, view.colour = state.material, state.colour
+        if state.material is not None:  # agents that do not know their spool say nothing
+            view.material, view.colour = state.material, state.colour
         view.plate_id = state.plate_id
         view.progress, view.seconds_left = state.progress, state.seconds_left
         view.error = state.error

@@ -71,3 +71,13 @@ def test_alerts_are_filtered_by_site() -> None:
     store.apply_alerts(alerts())
     assert len(store.alerts_at(None)) == 3
     assert {a.alert_id for a in store.alerts_at("leipzig")} == {"printer-voron-2"}
+
+
+def test_an_agent_that_does_not_know_its_spool_leaves_the_loaded_material_alone() -> None:
+    store = FleetStore()
+    store.apply_printer_summary(printer_summary(
+        "berlin", "p1", "P1", PrinterStatus.IDLE, "PETG", "orange", None, None, None, 0))
+    store.apply_printer_state("berlin", "p1", agent_state(
+        PrinterStatus.IDLE, 1, 25.0, 25.0, (0.0, 0.0), material=None, colour=None))
+    view = store.printers[("berlin", "p1")]
+    assert (view.material, view.colour) == ("PETG", "orange")

@@ -99,7 +99,7 @@ class FleetScreen(FarmScreen):
     def _compute_lines(self) -> list[Line]:
         app = self.farm_app
         return ordered_lines(
-            self.store.printers_at(app.site).__iter__(),
+            self.store.printers_at(app.site),
             self.fleet_order,
             filter_words(self.filter_text),
             grouped=app.site is None,
