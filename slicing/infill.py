@@ -22,8 +22,10 @@ _CLIPPER_SCALE = 1000.0  # Clipper works on integers: micrometres
 def polygon_edges(polygons: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """All edges of closed polygons as (start, end) arrays of shape (E, 2)."""
     starts = np.concatenate(polygons)
-    ends = np.concatenate([np.roll(p, -1, axis=0) for p in polygons])
-    return starts, ends
+    sizes = np.array([len(p) for p in polygons])
+    following = np.arange(1, len(starts) + 1)
+    following[np.cumsum(sizes) - 1] = np.cumsum(sizes) - sizes  # each polygon closes
+    return starts, starts[following]
 
 
 def _crossings(
@@ -138,20 +140,17 @@ def solid_lines(
 
 
 def bridge_lines(region: manifold3d.CrossSection, nozzle_mm: float) -> list[np.ndarray]:
-    """Threads across a bridge, in the direction that gives the shortest spans."""
+    """Threads across a bridge, along the direction in which the bridge is shortest."""
     inset = region.offset(-nozzle_mm / 2, manifold3d.JoinType.Miter, 2.0)
-    best: np.ndarray | None = None
-    best_span = np.inf
-    for angle in range(0, 180, 15):
-        segments = scanline_segments(inset, float(angle), nozzle_mm, phase_mm=nozzle_mm / 2)
-        if len(segments) == 0:
-            continue
-        span = float(np.hypot(*(segments[:, 1] - segments[:, 0]).T).max())
-        if span < best_span - 1e-6:
-            best, best_span = segments, span
-    if best is None:
+    polygons = [p for p in inset.to_polygons() if len(p) >= 3]
+    if not polygons:
         return []
-    return join_segments(best, max_link_mm=2.5 * nozzle_mm)
+    points = np.concatenate(polygons)
+    angles = np.radians(np.arange(0.0, 180.0, 15.0))
+    along = points @ np.stack([np.cos(angles), np.sin(angles)])  # (N, angles)
+    best = float(np.degrees(angles[int(np.argmin(along.max(axis=0) - along.min(axis=0)))]))
+    segments = scanline_segments(inset, best, nozzle_mm, phase_mm=nozzle_mm / 2)
+    return join_segments(segments, max_link_mm=2.5 * nozzle_mm)
 
 
 def sparse_lines(

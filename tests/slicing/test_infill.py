@@ -81,3 +81,14 @@ def test_solid_skin_fills_the_region_in_one_connected_zigzag() -> None:
     lines = solid_lines(SQUARE, STEP, 45.0)
     assert len(lines) == 1
     assert _length(lines) * STEP / SQUARE.area() == pytest.approx(1.0, abs=0.05)
+
+
+def test_bridge_threads_cross_the_short_way() -> None:
+    from slicing.infill import bridge_lines
+
+    gap = manifold3d.CrossSection.square([30.0, 6.0])  # long and narrow: cross the 6 mm
+    threads = bridge_lines(gap, 0.4)
+    points = np.vstack(threads)
+    steps = np.diff(points, axis=0)
+    longest = steps[np.argmax(np.hypot(*steps.T))]
+    assert abs(longest[1]) > 5.0 and abs(longest[0]) < 0.5
