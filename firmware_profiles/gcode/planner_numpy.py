@@ -37,7 +37,8 @@ class NumpyMotionPlanner:
 
     def add(self, records: list[float]) -> None:
         if records:
-            self._build_blocks(np.array(records, dtype=np.float64).reshape(-1, RECORD_FIELDS))
+            moves = np.fromiter(records, dtype=np.float64, count=len(records))
+            self._build_blocks(moves.reshape(-1, RECORD_FIELDS))
         if len(self._distance) > WINDOW:
             self._plan(KEEP)
 
@@ -139,32 +140,22 @@ class NumpyMotionPlanner:
         larger = prev_feed > cruise
         scale = np.where(larger, cruise / np.where(larger, prev_feed, 1.0), 1.0)
         junction = np.where(larger, cruise, prev_feed)
+        # The factor stays exactly 1.0 on rows nothing limited yet, so scaling every row by
+        # it is the same as Marlin's "if limited" branches.
         factor = np.ones_like(cruise)
-        limited = np.zeros(len(cruise), dtype=bool)
         for axis in range(4):
-            exit_speed = prev_speed[:, axis] * scale
-            entry_speed = speed[:, axis]
-            exit_speed = np.where(limited, exit_speed * factor, exit_speed)
-            entry_speed = np.where(limited, entry_speed * factor, entry_speed)
-            faster = exit_speed > entry_speed
+            exit_speed = prev_speed[:, axis] * scale * factor
+            entry_speed = speed[:, axis] * factor
+            # Coasting the same way: the difference; reversing or stopping: the larger speed.
             change = np.where(
-                faster,
-                np.where(
-                    (entry_speed > 0.0) | (exit_speed < 0.0),
-                    exit_speed - entry_speed,
-                    np.maximum(exit_speed, -entry_speed),
-                ),
-                np.where(
-                    (entry_speed < 0.0) | (exit_speed > 0.0),
-                    entry_speed - exit_speed,
-                    np.maximum(-exit_speed, entry_speed),
-                ),
+                exit_speed * entry_speed > 0.0,
+                np.abs(exit_speed - entry_speed),
+                np.maximum(np.abs(exit_speed), np.abs(entry_speed)),
             )
             jerk = limits.jerk[axis]
             over = change > jerk
             factor = np.where(over, factor * (jerk / np.where(over, change, 1.0)), factor)
-            limited |= over
-        junction = np.where(limited, junction * factor, junction)
+        junction = junction * factor
         threshold = junction * 0.99
         junction = np.where((prev_safe > threshold) & (safe > threshold), safe, junction)
         has_prev = prev_feed > _THRESHOLD
