@@ -98,7 +98,7 @@ class FarmLink:
                     await self._subscribe(client, subscriptions(self.site))
                     self._on_status(LinkStatus(True, f"connected to {self.broker}"))
                     await self._read(client)
-            except aiomqtt.MqttError as exc:
+            except (aiomqtt.MqttError, OSError) as exc:
                 attempts += 1
                 was_connected = self._client is not None
                 self._client = None
@@ -175,8 +175,12 @@ class FarmLink:
             self.store.rejected_messages += 1
             self.last_rejection = f"{topic}: {exc}"
             _logger.debug("dropped a message on %s: %s", topic, exc)
+        except Exception:  # a message the store cannot take must not stop the link
+            self.store.rejected_messages += 1
+            self.last_rejection = f"{topic}: could not be shown"
+            _logger.exception("could not take in a message on %s", topic)
 
-    def _explain(self, exc: aiomqtt.MqttError, retry_s: float, was_connected: bool) -> str:
+    def _explain(self, exc: Exception, retry_s: float, was_connected: bool) -> str:
         reason = str(exc) or type(exc).__name__
         if "refused" in reason.lower() or "errno 111" in reason.lower():
             reason = "connection refused (is the broker running?)"
