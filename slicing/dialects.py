@@ -69,6 +69,14 @@ class Dialect:
             return lines
         return [f"; object {label.index}: {label.name}" for label in labels]
 
+    def object_name(self, label: ObjectLabel) -> str:
+        """The object's name as the program writes it (what a cancel command names)."""
+        if self.object_cancel == ObjectCancel.EXCLUDE_OBJECT:
+            return klipper_name(label.name)
+        if self.object_cancel == ObjectCancel.M486:
+            return quoted(label.name)
+        return label.name
+
     def start_object(self, label: ObjectLabel) -> str:
         if self.object_cancel == ObjectCancel.EXCLUDE_OBJECT:
             return f"EXCLUDE_OBJECT_START NAME={klipper_name(label.name)}"

@@ -224,6 +224,8 @@ class GcodeWriter:
         if not self.retracted:
             self._retract()
         self._set_fan(0)
+        if self.dialect.m73:
+            self.lines.append("M73 P100 R0")
         self.custom(end_template)
 
     def flush(self) -> None:

@@ -67,7 +67,9 @@ class SliceResult:
     stats: Any  # firmware_profiles.gcode.ProgramStats
     layers: int
     warnings: list[str] = field(default_factory=list)
-    objects: list[str] = field(default_factory=list)  # labels in object-index order
+    # Object names as the program writes them (M486 A"...", EXCLUDE_OBJECT NAME=...), in
+    # object-index order: what a cancel command names.
+    objects: list[str] = field(default_factory=list)
 
     @property
     def print_seconds(self) -> float:
@@ -147,7 +149,8 @@ def build_program(
     apply_cooling(layers, settings, chosen)
     report(0.85)
     labels = _labels(parts)
-    writer = GcodeWriter(profile, settings, Dialect.for_profile(profile))
+    dialect = Dialect.for_profile(profile)
+    writer = GcodeWriter(profile, settings, dialect)
     writer.bridge_fan = chosen.fan_max_percent
     writer.header(len(layers), list(labels.values()))
     values = template_values(profile, material, print_bounds=_print_bounds(plans, profile))
@@ -162,7 +165,7 @@ def build_program(
     writer.finish(render_template(profile.gcode.end, values) if templates else "")
     report(0.95)
     return Program(gcode=writer.text(), layers=len(layers), warnings=warnings,
-                   objects=[label.name for label in labels.values()])
+                   objects=[dialect.object_name(label) for label in labels.values()])
 
 
 def _plan_parts(parts: list[PlatePart], table: LayerTable, settings: SliceSettings,
