@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from slicing import PlatePart, SliceSettings
@@ -92,6 +94,5 @@ def test_seams_line_up(generic, seam: str) -> None:  # type: ignore[no-untyped-d
         assert min(y for _x, y in starts) > 110 + 8.5
     else:
         # Each layer starts next to the previous layer's start: a seam line up the part.
-        jumps = [abs(a[0] - b[0]) + abs(a[1] - b[1]) for a, b in zip(starts, starts[1:],
-                                                                    strict=False)]
+        jumps = [abs(a[0] - b[0]) + abs(a[1] - b[1]) for a, b in itertools.pairwise(starts)]
         assert max(jumps) < 0.5

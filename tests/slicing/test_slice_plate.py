@@ -11,7 +11,6 @@ import pytest
 from firmware_profiles import list_profiles, load_profile
 from firmware_profiles.gcode import check
 from slicing import PlatePart, SliceSettings, estimate_part, slice_plate
-from slicing.plate import build_program
 from tests.slicing.conftest import box
 
 # The reference .ini's settings where they differ from makerfarm's standard PLA.
