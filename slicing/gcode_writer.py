@@ -156,7 +156,7 @@ class GcodeWriter:
         for k, path in enumerate(paths):
             if not self.dialect.relative_e:
                 self.e = float(values[firsts[k]])
-            self._travel_to(*starts[k])
+            self._travel_to(*starts[k], combed=path.combed)
             if self.retracted:
                 self._unretract()
             if path.kind != self.kind:
@@ -173,12 +173,12 @@ class GcodeWriter:
             self.e = float(values[-1])
         self.position = (float(points[-1, 0]), float(points[-1, 1]))
 
-    def _travel_to(self, x: float, y: float) -> None:
+    def _travel_to(self, x: float, y: float, combed: bool = False) -> None:
         here_x, here_y = self.position
         if abs(x - here_x) < 1e-4 and abs(y - here_y) < 1e-4:
             return
         distance = math.inf if math.isnan(here_x) else math.hypot(x - here_x, y - here_y)
-        if distance > self.settings.retract_min_travel_mm and not self.retracted:
+        if distance > self.settings.retract_min_travel_mm and not self.retracted and not combed:
             self._retract()
         self.lines.append(f"G0 X{x:.3f} Y{y:.3f} F{self.travel_feed}")
         self.feed = self.travel_feed

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from slicing.combing import comb
 from slicing.planner import Island, PartLayer, layer_width
 from slicing.settings import SliceSettings
 from slicing.toolpaths import (
@@ -90,6 +91,7 @@ class LayerOrderer:
     ) -> np.ndarray:
         settings = self.settings
         width = layer_width(settings, index)
+        first = len(paths)
         for wall in range(len(island.walls) - 1, -1, -1):
             kind = WALL_OUTER if wall == 0 else WALL_INNER
             speed = feature_speed(kind, settings, index)
@@ -110,6 +112,8 @@ class LayerOrderer:
                 fill_width = self.nozzle_mm
             position = self._polylines(paths, island.fills.get(kind, []), kind, index,
                                        position, fill_width)
+        if settings.combing:
+            comb(paths, first, [loop for loops in island.walls for loop in loops] + island.thin)
         return position
 
     def _polylines(

@@ -54,6 +54,7 @@ class SliceSettings(BaseModel):
     retract_speed: float = Field(35.0, gt=0, le=200)
     retract_min_travel_mm: float = Field(2.0, ge=0, le=100)
     z_hop_mm: float = Field(0.0, ge=0, le=5)
+    combing: bool = True  # no retraction for travel that stays inside a part's walls
     skirt_loops: int = Field(1, ge=0, le=20)
     skirt_distance_mm: float = Field(3.0, ge=0, le=50)
     brim_width_mm: float = Field(0.0, ge=0, le=50)

@@ -56,6 +56,8 @@ class Path:
     # Straight infill comes as line, link, line, ...: the links run along the edge between
     # neighbouring lines and are moved without extruding (and without retracting).
     travel_links: bool = False
+    # The travel onto this path stays inside its island (crosses no wall): no retraction.
+    combed: bool = False
 
     def length_mm(self) -> float:
         pts = self.points
