@@ -17,13 +17,13 @@ from typing import Literal
 
 from firmware_profiles.gcode.commands import command_table
 from firmware_profiles.gcode.dialects import dialect_for
+from firmware_profiles.gcode.heat_clock import HeatClock
 from firmware_profiles.gcode.interpreter import Interpreter, Planner
 from firmware_profiles.gcode.motion_limits import MotionLimits
 from firmware_profiles.gcode.planner import MotionPlanner
 from firmware_profiles.gcode.safety import SafetyRules, Severity, Violation
 from firmware_profiles.gcode.source import decode_program
 from firmware_profiles.gcode.stats import Box, ProgramStats, filament_volume_mm3
-from firmware_profiles.gcode.temperatures import HeatClock
 from firmware_profiles.model import Flavour, Profile
 
 PlannerChoice = Literal["auto", "python", "numpy"]

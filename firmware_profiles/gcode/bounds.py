@@ -12,6 +12,7 @@ from __future__ import annotations
 from math import isfinite
 from typing import TYPE_CHECKING
 
+from firmware_profiles.gcode.lexer import short
 from firmware_profiles.gcode.safety import Code, SafetyRules, number
 
 if TYPE_CHECKING:
@@ -178,12 +179,6 @@ def shift_note(run: Interpreter) -> str:
         return ""
     parts = ", ".join(f"{a} by {number(o)} mm" for a, o in shifted)
     return f" (machine position: G92 shifted {parts})"
-
-
-def short(text: str, limit: int = 60) -> str:
-    """A line's code without its comment, cut to `limit` characters."""
-    code = text.split(";", 1)[0].strip()
-    return code if len(code) <= limit else code[: limit - 3] + "..."
 
 
 def _distance_outside(rules: SafetyRules, x: float, y: float) -> float:

@@ -12,33 +12,23 @@ tests run programs through both to keep them equal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from math import inf, nan
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from firmware_profiles.gcode import bounds, policy, temperatures
+from firmware_profiles.gcode import bounds, comments, policy, temperatures
 from firmware_profiles.gcode.dialects import Dialect
-from firmware_profiles.gcode.lexer import Command, LexError, parse_line
+from firmware_profiles.gcode.heat_clock import HeatClock
+from firmware_profiles.gcode.lexer import Command, LexError, parse_line, short
 from firmware_profiles.gcode.machine_state import MachineState
 from firmware_profiles.gcode.motion_limits import MotionLimits
-from firmware_profiles.gcode.planner import MotionTotals
+from firmware_profiles.gcode.planner import Planner
 from firmware_profiles.gcode.safety import Code, SafetyRules, Severity, ViolationLog
+from firmware_profiles.gcode.source import program_pieces
 from firmware_profiles.gcode.stats import LAYER_MARKERS, LayerCounter, TemperatureCommand
 
 if TYPE_CHECKING:
     from firmware_profiles.gcode.coordinates import SavedState
-
-PIECE_CHARS = 1 << 18  # the text is split into lines a piece at a time
-_TAGS = (*LAYER_MARKERS, "; printing object ", ";MESH:")
-
-
-class Planner(Protocol):
-    limits: MotionLimits
-    totals: MotionTotals
-
-    def add(self, records: list[float]) -> None: ...
-
-    def stop(self) -> None: ...
 
 
 Handler = Callable[["Interpreter", Command, int], None]
@@ -57,7 +47,7 @@ class Interpreter:
         rules: SafetyRules | None,
         planner: Planner | None,
         table: dict[str, Handler],
-        heat_clock: temperatures.HeatClock | None = None,
+        heat_clock: HeatClock | None = None,
         fast_path: bool = True,
     ) -> None:
         self.dialect = dialect
@@ -79,9 +69,9 @@ class Interpreter:
         self.once: set[str] = set()  # findings reported once per program
         self.saved_positions: dict[int, tuple[float, float, float]] = {}  # G60
         self.saved_states: dict[str, SavedState] = {}  # SAVE_GCODE_STATE
-        self._ready: bool | None = None  # cached heat_ok()
-        self._layer_z = nan
-        self._layer_e = 0.0
+        self.ready: bool | None = None  # temperatures.ready(), cached
+        self.layer_z = nan
+        self.layer_e = 0.0
         self._worst: dict[tuple[str, int], float] = {}  # how far out each side was reported
         self._worst_line: dict[tuple[str, int], int] = {}  # and on which line
         self.outside_line = 0  # the last line reported for leaving the bed
@@ -90,7 +80,7 @@ class Interpreter:
             # Until the first layer marker the start sequence may extrude in the travel
             # margin (purge and intro lines); the print itself must stay on the bed.
             self.extrusion_margin = rules.travel_margin_mm
-            self._bed = _widened(rules.bed, self.extrusion_margin)
+            self.extrusion_bounds = _widened(rules.bed, self.extrusion_margin)
             self._max_extrude_only = rules.max_extrude_only_mm
             self._feedrate_warning = max(
                 rules.limits.max_feedrate_mm_s.x, rules.limits.max_feedrate_mm_s.y
@@ -98,7 +88,7 @@ class Interpreter:
         else:
             self.travel = (-inf, inf, -inf, inf, -inf, inf)
             self.extrusion_margin = 0.0
-            self._bed = (-inf, -inf, inf, inf)
+            self.extrusion_bounds = (-inf, -inf, inf, inf)
             self._max_extrude_only = inf
             self._feedrate_warning = 1e12  # finite: an infinite F goes the careful way
 
@@ -112,8 +102,8 @@ class Interpreter:
         if self.rules is not None and not _has_layer_marker(text):
             # No start sequence to tell apart: every extrusion must be on the bed.
             self.extrusion_margin = 0.0
-            self._bed = self.rules.bed
-        for lines, first in _pieces(text):
+            self.extrusion_bounds = self.rules.bed
+        for lines, first in program_pieces(text):
             self._run_lines(lines, first)
             self.flush_moves()
         self.finish()
@@ -122,9 +112,10 @@ class Interpreter:
         layers = self.layers
         record = self.records.extend if self.planner is not None else None
         tx0, tx1, ty0, ty1, tz0, tz1 = self.travel
-        bx0, by0, bx1, by1 = self._bed
+        bx0, by0, bx1, by1 = self.extrusion_bounds
         max_eo = self._max_extrude_only
         fwarn = self._feedrate_warning
+        tags = comments.TAGS
         x, y, z, elog, efil, emax, feed, lz, le, prev_ext = self._take()
         ox, oy, oz, rel_e, flow, fscale, heat_ok, hot_ok = self._hot_params()
         line = first - 1
@@ -133,11 +124,11 @@ class Interpreter:
             if not raw:
                 continue
             if raw[0] == ";":
-                if raw.startswith(_TAGS):
+                if raw.startswith(tags):
                     self._put(x, y, z, elog, efil, emax, feed, lz, le, prev_ext)
-                    self.comment(raw, line)
-                    lz, le = self._layer_z, self._layer_e
-                    bx0, by0, bx1, by1 = self._bed
+                    comments.slicer_comment(self, raw)
+                    lz, le = self.layer_z, self.layer_e
+                    bx0, by0, bx1, by1 = self.extrusion_bounds
                 continue
             words = raw.split()
             if not words:
@@ -206,7 +197,7 @@ class Interpreter:
                     if de > 0.0:
                         if nx != x or ny != y:
                             if not heat_ok:
-                                heat_ok = self.extruding_while_not_ready(line, raw, head)
+                                heat_ok = temperatures.report_not_ready(self, line, raw, head)
                             if not (bx0 <= nx <= bx1 and by0 <= ny <= by1) or (
                                 not prev_ext and not (bx0 <= x <= bx1 and by0 <= y <= by1)
                             ):
@@ -221,7 +212,7 @@ class Interpreter:
                         else:
                             prev_ext = False
                             if not heat_ok:
-                                heat_ok = self.extruding_while_not_ready(line, raw, head)
+                                heat_ok = temperatures.report_not_ready(self, line, raw, head)
                             if de > max_eo:
                                 bounds.report_extrude_only(self, line, raw, head, de)
                         efil += df
@@ -258,8 +249,8 @@ class Interpreter:
             st.e_filament,
             st.e_filament_max,
             st.feed_mm_s,
-            self._layer_z,
-            self._layer_e,
+            self.layer_z,
+            self.layer_e,
             st.prev_extruding,
         )
 
@@ -285,7 +276,7 @@ class Interpreter:
             efil,
             emax,
         )
-        st.feed_mm_s, self._layer_z, self._layer_e, st.prev_extruding = feed, lz, le, prev_ext
+        st.feed_mm_s, self.layer_z, self.layer_e, st.prev_extruding = feed, lz, le, prev_ext
 
     def _hot_params(self) -> tuple[float, float, float, bool, float, float, bool, bool]:
         st = self.state
@@ -304,7 +295,7 @@ class Interpreter:
             st.relative_e(self.dialect),
             st.flow_factor,
             st.speed_factor / 60.0,
-            self.heat_ok(),
+            temperatures.ready(self),
             hot_ok,
         )
 
@@ -322,7 +313,7 @@ class Interpreter:
                     line,
                     word,
                     Code(parsed.code),
-                    f"{bounds.short(parsed.text)!r} cannot be read: {parsed.reason}",
+                    f"{short(parsed.text)!r} cannot be read: {parsed.reason}",
                 )
             return
         if self.rules is not None and not policy.allowed(self, parsed, line):
@@ -357,8 +348,8 @@ class Interpreter:
         df = de * st.flow_factor
         if de > 0.0:
             if nx != st.x or ny != st.y:
-                if not self.heat_ok():
-                    self.extruding_while_not_ready(line, text, word)
+                if not temperatures.ready(self):
+                    temperatures.report_not_ready(self, line, text, word)
                 if rules is not None and (
                     not rules.inside_bed(nx, ny, self.extrusion_margin)
                     or (
@@ -367,16 +358,16 @@ class Interpreter:
                     )
                 ):
                     bounds.report_extrusion_outside(self, line, text, word, st.x, st.y, nx, ny)
-                if nz != self._layer_z:
-                    if self._layer_e:
-                        self.layers.add(self._layer_z, self._layer_e)
-                    self._layer_z, self._layer_e = nz, 0.0
-                self._layer_e += df
+                if nz != self.layer_z:
+                    if self.layer_e:
+                        self.layers.add(self.layer_z, self.layer_e)
+                    self.layer_z, self.layer_e = nz, 0.0
+                self.layer_e += df
                 st.prev_extruding = True
             else:
                 st.prev_extruding = False
-                if not self.heat_ok():
-                    self.extruding_while_not_ready(line, text, word)
+                if not temperatures.ready(self):
+                    temperatures.report_not_ready(self, line, text, word)
                 if de > self._max_extrude_only:
                     bounds.report_extrude_only(self, line, text, word, de)
             st.e_filament += df
@@ -416,37 +407,10 @@ class Interpreter:
         return self.planner.limits if self.planner is not None else None
 
     def finish(self) -> None:
-        if self._layer_e:
-            self.layers.add(self._layer_z, self._layer_e)
-            self._layer_e = 0.0
+        if self.layer_e:
+            self.layers.add(self.layer_z, self.layer_e)
+            self.layer_e = 0.0
         self.stop_motion()
-
-    # -- comments ------------------------------------------------------------------------
-
-    def comment(self, raw: str, line: int) -> None:
-        """Slicer comments that matter: layer markers and object labels."""
-        if raw.startswith(LAYER_MARKERS):
-            if not self.layers.marker_seen:
-                if self._layer_e:
-                    self.layers.add(self._layer_z, self._layer_e)
-                self._layer_e = 0.0
-                self.layers.marker()
-                self.start_sequence_filament_mm = self.state.e_filament_max
-                if self.rules is not None:  # the print begins: extrusion stays on the bed
-                    self.extrusion_margin = 0.0
-                    self._bed = self.rules.bed
-            return
-        if raw.startswith("; printing object "):
-            name = raw[len("; printing object ") :].strip()
-        else:  # ;MESH:
-            name = raw[len(";MESH:") :].strip()
-            if name == "NONMESH":
-                return
-        self.add_object(name)
-
-    def add_object(self, name: str) -> None:
-        if name and name not in self.objects:
-            self.objects.append(name)
 
     # -- findings ------------------------------------------------------------------------
 
@@ -456,30 +420,13 @@ class Interpreter:
         if self.rules is not None:
             self.log.add(line, word, code, reason, severity)
 
-    def heat_ok(self) -> bool:
-        """Whether extruding now raises nothing new."""
-        if self.rules is None:
-            return True
-        if self._ready is None:
-            reported = self.state.heat_reported
-            self._ready = all(code in reported for code, _ in temperatures.heat_problems(self))
-        return self._ready
-
     def heaters_changed(self) -> None:
-        """Targets or waits changed: problems that went away may be reported again later."""
-        current = {code for code, _ in temperatures.heat_problems(self)}
-        self.state.heat_reported &= current
-        self._ready = None
+        """Targets or waits changed (see `temperatures.ready`)."""
+        temperatures.heaters_changed(self)
 
-    def extruding_while_not_ready(self, line: int, text: str, word: str) -> bool:
-        """Report each heater problem of an extruding move once per heater state."""
-        reported = self.state.heat_reported
-        for code, reason in temperatures.heat_problems(self):
-            if code not in reported:
-                reported.add(code)
-                self.report(line, word, code, f"{bounds.short(text)} {reason}")
-        self._ready = True
-        return True
+    def add_object(self, name: str) -> None:
+        if name and name not in self.objects:
+            self.objects.append(name)
 
     def worse_once(self, key: str, value: float) -> bool:
         """Whether `value` beats every value reported under `key` so far (and remember it)."""
@@ -516,17 +463,3 @@ def _widened(
 ) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = bed
     return (x0 - margin, y0 - margin, x1 + margin, y1 + margin)
-
-
-def _pieces(text: str) -> Iterator[tuple[list[str], int]]:
-    """The program's lines, about `PIECE_CHARS` of text at a time, with the first line's
-    number."""
-    start, line, size = 0, 1, len(text)
-    while start < size:
-        end = text.find("\n", start + PIECE_CHARS)
-        if end < 0:
-            end = size
-        lines = text[start:end].split("\n")
-        yield lines, line
-        line += len(lines)
-        start = end + 1

@@ -53,6 +53,10 @@ class Command:
         """The letter's value; None when absent or given without a value."""
         return self.params.get(letter)
 
+    def brief(self) -> str:
+        """The command as written, cut for a message."""
+        return short(self.text)
+
 
 @dataclass(frozen=True, slots=True)
 class LexError:
@@ -88,6 +92,12 @@ def parse_line(raw: str) -> Command | LexError | None:
     if word in TEXT_COMMANDS:
         return Command(word, text=code, strings={"": rest.strip()})
     return _parse_classic(word, rest, code)
+
+
+def short(text: str, limit: int = 60) -> str:
+    """A line's code without its comment, cut to `limit` characters (for messages)."""
+    code = text.split(";", 1)[0].strip()
+    return code if len(code) <= limit else code[: limit - 3] + "..."
 
 
 def checksum(text: str) -> int:

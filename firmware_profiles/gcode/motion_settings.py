@@ -48,7 +48,7 @@ def _check(
             line,
             command.word,
             Code.LIMIT_RAISED,
-            f"{_text(command)} raises the {what} to {number(value)} {unit}, above "
+            f"{command.brief()} raises the {what} to {number(value)} {unit}, above "
             f"{rules.profile_id}'s {number(allowed)} {unit}",
         )
 
@@ -178,7 +178,7 @@ def velocity_limit(run: Interpreter, command: Command, line: int) -> None:
                 line,
                 command.word,
                 Code.UNREADABLE,
-                f"{_text(command)}: {key}={raw!r} is not a number",
+                f"{command.brief()}: {key}={raw!r} is not a number",
             )
     rules = run.rules
     if rules is not None:
@@ -227,11 +227,6 @@ def flow_factor(run: Interpreter, command: Command, line: int) -> None:
     value = command.number("S")
     if value is not None and value >= 0:
         run.state.flow_factor = value / 100.0
-
-
-def _text(command: Command) -> str:
-    text = command.text.strip()
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 HANDLERS: dict[str, Handler] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from firmware_profiles.gcode import arcs
+from firmware_profiles.gcode import arcs, temperatures
 from firmware_profiles.gcode.lexer import Command
 from firmware_profiles.gcode.safety import Code, Severity, number
 
@@ -57,7 +57,7 @@ def set_feedrate(run: Interpreter, command: Command, line: int) -> None:
             line,
             command.word,
             Code.INVALID_FEEDRATE,
-            f"{_text(command)} asks for a feedrate of {number(value)}: the firmware "
+            f"{command.brief()} asks for a feedrate of {number(value)}: the firmware "
             "cannot move at zero or negative speed",
         )
         return
@@ -69,7 +69,7 @@ def set_feedrate(run: Interpreter, command: Command, line: int) -> None:
                 line,
                 command.word,
                 Code.FEEDRATE_ABOVE_LIMIT,
-                f"{_text(command)} asks for {number(mm_s)} mm/s, faster than "
+                f"{command.brief()} asks for {number(mm_s)} mm/s, faster than "
                 f"{rules.profile_id}'s {number(top)} mm/s: the firmware will move slower "
                 "than the program expects",
             )
@@ -92,7 +92,7 @@ def arc_move(run: Interpreter, command: Command, line: int) -> None:
             line,
             command.word,
             Code.UNSUPPORTED_COMMAND,
-            f"{_text(command)} draws an arc, but {rules.profile_id}'s firmware has arcs "
+            f"{command.brief()} draws an arc, but {rules.profile_id}'s firmware has arcs "
             "switched off: the printer skips it and the next move starts elsewhere",
         )
     set_feedrate(run, command, line)
@@ -106,7 +106,7 @@ def arc_move(run: Interpreter, command: Command, line: int) -> None:
             line,
             command.word,
             Code.INVALID_ARC,
-            f"{_text(command)} has no usable centre: give I and J, or an R at least "
+            f"{command.brief()} has no usable centre: give I and J, or an R at least "
             "half the distance between start and end",
         )
         return
@@ -178,7 +178,7 @@ def firmware_retract(run: Interpreter, command: Command, line: int) -> None:
             line,
             command.word,
             Code.UNSUPPORTED_COMMAND,
-            f"{_text(command)} asks for a firmware retraction, but {rules.profile_id}'s "
+            f"{command.brief()} asks for a firmware retraction, but {rules.profile_id}'s "
             "firmware has it switched off: the printer ignores it (strings and blobs)",
         )
 
@@ -186,19 +186,17 @@ def firmware_retract(run: Interpreter, command: Command, line: int) -> None:
 def rrf_g10(run: Interpreter, command: Command, line: int) -> None:
     """RepRapFirmware's G10: tool temperatures (P/S/R), workplace offsets (L), or a
     firmware retraction when it has no parameters."""
-    from firmware_profiles.gcode.temperatures import rrf_tool_temperatures
-
     if command.has("L"):
         run.report(
             line,
             command.word,
             Code.COORDINATE_SHIFT,
-            f"{_text(command)} changes the tool or workplace offsets: the machine "
+            f"{command.brief()} changes the tool or workplace offsets: the machine "
             "would print shifted from where this check assumes",
             Severity.ERROR,
         )
     elif command.has("S") or command.has("R") or command.has("P"):
-        rrf_tool_temperatures(run, command, line)
+        temperatures.rrf_tool_temperatures(run, command, line)
     else:
         firmware_retract(run, command, line)
 
@@ -223,11 +221,6 @@ def return_to_saved(run: Interpreter, command: Command, line: int) -> None:
     y = saved[1] if "Y" in axes else state.y
     z = saved[2] if "Z" in axes else state.z
     run.apply_move(x, y, z, 0.0, state.feed_mm_s, line, command.text, command.word)
-
-
-def _text(command: Command) -> str:
-    text = command.text.strip()
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 HANDLERS: dict[str, Handler] = {

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import inf, sqrt
+from typing import Protocol
 
 from firmware_profiles.gcode.motion_limits import MotionLimits
 
@@ -34,6 +35,17 @@ RECORD_FIELDS = 5
 WINDOW = 2048  # plan when more blocks than this wait
 KEEP = 64  # blocks left unplanned for the next window: the firmware's lookahead depth
 _JUNCTION_SPEED_THRESHOLD = 0.0001  # mm/s: a slower previous block counts as standing still
+
+
+class Planner(Protocol):
+    """What the interpreter needs of a planner (this one or the numpy one)."""
+
+    limits: MotionLimits
+    totals: MotionTotals
+
+    def add(self, records: list[float]) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass(slots=True)

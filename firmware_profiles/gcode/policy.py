@@ -83,7 +83,7 @@ def allowed(run: Interpreter, command: Command, line: int) -> bool:
     rules = run.rules
     assert rules is not None
     word = command.word
-    text = _text(command)
+    text = command.brief()
     if word == "M302" and (command.has("S") or command.has("P")):
         run.report(
             line,
@@ -138,7 +138,7 @@ def unknown(run: Interpreter, command: Command, line: int) -> None:
     word = command.word
     if word in KNOWN_WITHOUT_EFFECT:
         return
-    text = _text(command)
+    text = command.brief()
     flavour = run.dialect.flavour.value
     if command.extended and not run.dialect.extended_commands:
         reason = f"{text} is a Klipper command; {flavour} firmware does not know it"
@@ -150,11 +150,6 @@ def unknown(run: Interpreter, command: Command, line: int) -> None:
     else:
         reason = f"{text} is not a {flavour} command this check knows; the firmware may ignore it"
     run.report(line, word, Code.UNKNOWN_COMMAND, reason)
-
-
-def _text(command: Command) -> str:
-    text = command.text.strip()
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # Commands that change nothing the check or the statistics follow.

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import sys
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 GZIP_MAGIC = b"\x1f\x8b"
 BGCODE_MAGIC = b"GCDE"
 MAX_PROGRAM_BYTES = 1 << 30  # 1 GiB of text: far beyond any real plate
+PIECE_CHARS = 1 << 18  # the interpreter splits the text into lines a piece at a time
 _CONTROL = bytes(range(32)).translate(None, b"\t\n\r\f\v")
 
 
@@ -113,3 +115,17 @@ def _refuse_binary(text: str) -> None:
             f"binary data: {controls} control characters in the first {len(sample)} "
             "characters; this is not a G-code text file"
         )
+
+
+def program_pieces(text: str) -> Iterator[tuple[list[str], int]]:
+    """The program's lines, about `PIECE_CHARS` of text at a time, with the first line's
+    number."""
+    start, line, size = 0, 1, len(text)
+    while start < size:
+        end = text.find("\n", start + PIECE_CHARS)
+        if end < 0:
+            end = size
+        lines = text[start:end].split("\n")
+        yield lines, line
+        line += len(lines)
+        start = end + 1

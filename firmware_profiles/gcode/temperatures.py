@@ -7,64 +7,19 @@ against the printer's and the material's maxima; `heat_problems` says what is wr
 extruding at the current targets (cold extrusion, below the material's minimum, no wait
 for the hotend, bed too cold for the material).
 
-`HeatClock` estimates the heating waits with typical heating rates. PrusaSlicer leaves
-them out of its estimate and so does `print_seconds`; they are reported apart as
-`heatup_seconds`, a rough figure for planning a farm's day.
+Waits also advance the `heat_clock.HeatClock`, which estimates how long they take.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from firmware_profiles.gcode.lexer import Command
+from firmware_profiles.gcode.lexer import Command, short
 from firmware_profiles.gcode.safety import Code, celsius, number
 from firmware_profiles.gcode.stats import TemperatureCommand
 
 if TYPE_CHECKING:
     from firmware_profiles.gcode.interpreter import Handler, Interpreter
-
-AMBIENT_C = 25.0
-# Typical rates of a 40 W hotend, a 220 mm 24 V bed and a passively heated chamber.
-HEATING_C_PER_S = {"hotend": 2.0, "bed": 0.5, "chamber": 0.05}
-COOLING_C_PER_S = {"hotend": 1.0, "bed": 0.1, "chamber": 0.02}
-
-
-class HeatClock:
-    """Heater temperatures over time, to estimate how long the waits take."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        # heater -> (temperature when the target was set, target, at which time)
-        self._heaters: dict[str, tuple[float, float, float]] = {}
-
-    def set_target(self, heater: str, target: float, now: float) -> None:
-        self._heaters[heater] = (self._temperature(heater, now), max(target, AMBIENT_C), now)
-
-    def wait(self, heater: str, now: float, cooling_too: bool = False) -> None:
-        temperature = self._temperature(heater, now)
-        _, target, _ = self._heaters.get(heater, (AMBIENT_C, AMBIENT_C, 0.0))
-        kind = _kind(heater)
-        if temperature < target:
-            waited = (target - temperature) / HEATING_C_PER_S[kind]
-        elif cooling_too and temperature > target:
-            waited = (temperature - target) / COOLING_C_PER_S[kind]
-        else:
-            waited = 0.0
-        self.seconds += waited
-        self._heaters[heater] = (target if waited else temperature, target, now + waited)
-
-    def _temperature(self, heater: str, now: float) -> float:
-        start, target, since = self._heaters.get(heater, (AMBIENT_C, AMBIENT_C, 0.0))
-        elapsed = max(0.0, now - since)
-        kind = _kind(heater)
-        if target >= start:
-            return min(target, start + HEATING_C_PER_S[kind] * elapsed)
-        return max(target, start - COOLING_C_PER_S[kind] * elapsed)
-
-
-def _kind(heater: str) -> str:
-    return "hotend" if heater.startswith("hotend") else heater
-
 
 # -- heater targets --------------------------------------------------------------------
 
@@ -137,7 +92,7 @@ def _check_target(
     rules = run.rules
     if rules is None:
         return
-    text = _text(command)
+    text = command.brief()
     if target < 0 or target != target:
         run.report(
             line,
@@ -185,7 +140,7 @@ def _check_tool(run: Interpreter, line: int, command: Command, tool: int) -> Non
             line,
             command.word,
             Code.UNKNOWN_TOOL,
-            f"{_text(command)} addresses tool {tool}, but {run.rules.profile_id} has "
+            f"{command.brief()} addresses tool {tool}, but {run.rules.profile_id} has "
             "one nozzle (tool 0)",
         )
 
@@ -322,14 +277,9 @@ def _float(
         return float(raw)
     except ValueError:
         run.report(
-            line, command.word, Code.UNREADABLE, f"{_text(command)}: {key}={raw!r} is not a number"
+            line, command.word, Code.UNREADABLE, f"{command.brief()}: {key}={raw!r} is not a number"
         )
         return None
-
-
-def _text(command: Command) -> str:
-    text = command.text.strip()
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 HANDLERS: dict[str, Handler] = {
@@ -348,6 +298,35 @@ HANDLERS: dict[str, Handler] = {
 
 
 # -- readiness to extrude --------------------------------------------------------------
+
+
+def ready(run: Interpreter) -> bool:
+    """Whether extruding now raises nothing new (cached until the heaters change)."""
+    if run.rules is None:
+        return True
+    if run.ready is None:
+        reported = run.state.heat_reported
+        run.ready = all(code in reported for code, _ in heat_problems(run))
+    return run.ready
+
+
+def heaters_changed(run: Interpreter) -> None:
+    """Targets or waits changed: problems that went away may be reported again later."""
+    current = {code for code, _ in heat_problems(run)}
+    run.state.heat_reported &= current
+    run.ready = None
+
+
+def report_not_ready(run: Interpreter, line: int, text: str, word: str) -> bool:
+    """Report each heater problem of an extruding move once per heater state; True, as
+    extruding raises nothing new until the heaters change."""
+    reported = run.state.heat_reported
+    for code, reason in heat_problems(run):
+        if code not in reported:
+            reported.add(code)
+            run.report(line, word, code, f"{short(text)} {reason}")
+    run.ready = True
+    return True
 
 
 def heat_problems(run: Interpreter) -> list[tuple[Code, str]]:
