@@ -151,12 +151,12 @@ class GcodeWriter:
         if dry is not None:
             for index in np.flatnonzero(dry).tolist():
                 moves[index] = _DRY_MOVE(points[index, 0], points[index, 1])
-        starts = points[firsts].tolist()
+        starts: list[tuple[float, float]] = [(float(x), float(y)) for x, y in points[firsts]]
         minimum = self.settings.min_print_speed
         for k, path in enumerate(paths):
             if not self.dialect.relative_e:
                 self.e = float(values[firsts[k]])
-            self._travel_to(*starts[k], combed=path.combed)
+            self._travel_to(starts[k][0], starts[k][1], combed=path.combed)
             if self.retracted:
                 self._unretract()
             if path.kind != self.kind:
