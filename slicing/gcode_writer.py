@@ -151,7 +151,7 @@ class GcodeWriter:
         if dry is not None:
             for index in np.flatnonzero(dry).tolist():
                 moves[index] = _DRY_MOVE(points[index, 0], points[index, 1])
-        starts: list[tuple[float, float]] = [(float(x), float(y)) for x, y in points[firsts]]
+        starts: list[tuple[float, float]] = [(x, y) for x, y in points[firsts].tolist()]
         minimum = self.settings.min_print_speed
         for k, path in enumerate(paths):
             if not self.dialect.relative_e:
