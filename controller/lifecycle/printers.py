@@ -58,11 +58,16 @@ def register_printer(
     site_id: str,
     profile_id: str,
     name: str = "",
+    spool: tuple[str, str] | None = None,
     actor: str = "controller",
     now: datetime | None = None,
 ) -> Printer:
     """Create a printer (and a bare site if the site is new); an existing one is returned
-    with its profile updated. A printer id belongs to one site."""
+    with its profile updated. A printer id belongs to one site.
+
+    `spool` (material, colour) is what a new printer starts with loaded (from provisioning);
+    for a printer the farm already knows it is ignored, since staff and the agent have said
+    what is loaded since (provisioning on every start must not undo a spool change)."""
     printer = session.get(Printer, printer_id)
     if printer is not None:
         if printer.site_id != site_id:
@@ -80,13 +85,15 @@ def register_printer(
     printer = Printer(
         id=printer_id, site_id=site_id, profile_id=profile_id, name=name or printer_id
     )
+    if spool is not None:
+        printer.loaded_material, printer.loaded_colour = spool[0].upper(), spool[1].lower()
     session.add(printer)
     record_creation(
         session,
         printer,
         actor=actor,
         now=now,
-        details={"site_id": site_id, "profile_id": profile_id},
+        details={"site_id": site_id, "profile_id": profile_id, "spool": spool},
     )
     session.flush()
     return printer

@@ -203,3 +203,20 @@ def test_a_loaded_spool_stands_until_the_agent_reports_a_different_one(farm: Far
     farm.printer("mk4-1", material="ASA", colour="grey")  # the printer itself saw a new spool
     printer = farm.get_printer("mk4-1")
     assert (printer.loaded_material, printer.loaded_colour) == ("ASA", "grey")
+
+
+def test_provisioning_again_does_not_undo_a_spool_change(farm: Farm) -> None:
+    lc.register_printer(
+        farm.session, "mk4-9", site_id="hackspace", profile_id="prusa-mk4", spool=("pla", "Black")
+    )
+    farm.commit()
+    assert (farm.get_printer("mk4-9").loaded_material, farm.get_printer("mk4-9").loaded_colour) == (
+        "PLA",
+        "black",
+    )
+    farm.staff(StaffSpoolLoaded, printer_id="mk4-9", material="PETG", colour="orange")
+    lc.register_printer(
+        farm.session, "mk4-9", site_id="hackspace", profile_id="prusa-mk4", spool=("PLA", "black")
+    )  # the controller restarts with its farm file
+    farm.commit()
+    assert farm.get_printer("mk4-9").loaded_material == "PETG"
