@@ -89,33 +89,41 @@ def scanline_segments(
 def _strips(xa: np.ndarray, xb: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Order of the intervals strip by strip, and which to draw reversed.
 
-    A strip continues from line k to line k + 1 through the first interval that overlaps
-    its last one; intervals that find no strip start a new one.
+    An interval on line k links to the first interval of line k + 1 that overlaps it when
+    that one's first overlapping interval on line k is this one; linked intervals form a
+    strip. Intervals arrive sorted by line and position, so both lookups are one
+    `searchsorted`, and each interval's strip and depth come from pointer doubling.
     """
-    strips: list[list[int]] = []
-    open_prev: list[tuple[int, float, float]] = []  # (strip, x_start, x_end) on line k - 1
-    open_now: list[tuple[int, float, float]] = []
-    current = None
-    for index, (start, end, number) in enumerate(zip(xa.tolist(), xb.tolist(), line.tolist(),
-                                                    strict=True)):
-        if number != current:
-            open_prev = open_now if current is not None and number == current + 1 else []
-            open_now = []
-            current = number
-        for slot, (found, lo, hi) in enumerate(open_prev):
-            if start < hi and end > lo:
-                strip = found
-                del open_prev[slot]
-                break
-        else:
-            strip = len(strips)
-            strips.append([])
-        strips[strip].append(index)
-        open_now.append((strip, start, end))
-    order = np.fromiter((i for strip in strips for i in strip), dtype=np.int64, count=len(xa))
-    reverse = np.fromiter((k % 2 == 1 for strip in strips for k in range(len(strip))),
-                          dtype=bool, count=len(xa))
-    return order, reverse
+    count = len(xa)
+    if count == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    low = min(float(xa.min()), float(xb.min())) - 1.0
+    stride = max(float(xa.max()), float(xb.max())) - low + 1.0
+    ends = line * stride + (xb - low)  # sorted: intervals on a line are disjoint
+    index = np.arange(count)
+
+    def first_overlap(target_line: np.ndarray) -> np.ndarray:
+        slot = np.searchsorted(ends, target_line * stride + (xa - low), side="right")
+        slot = np.minimum(slot, count - 1)
+        found = (line[slot] == target_line) & (xa[slot] < xb) & (xb[slot] > xa)
+        return np.where(found, slot, -1)
+
+    after = first_overlap(line + 1)
+    before = first_overlap(line - 1)
+    linked = after >= 0
+    linked[linked] = before[after[linked]] == index[linked]
+    parent = index.copy()
+    children = after[linked]
+    parent[children] = index[linked]
+    depth = (parent != index).astype(np.int64)
+    while True:
+        grand = parent[parent]
+        if np.array_equal(grand, parent):
+            break
+        depth = depth + depth[parent]
+        parent = grand
+    order = np.lexsort((depth, parent))
+    return order, (depth[order] % 2) == 1
 
 
 def join_segments(segments: np.ndarray, max_link_mm: float) -> list[np.ndarray]:
