@@ -38,14 +38,16 @@ OURS_SETTINGS = ["first_layer_line_width_mm=0.4", "top_line_width_mm=0.4",
 class Run:
     tool: str
     wall_s: float
+    cpu_s: float
     peak_mb: float
     layers: int | None = None
     filament_m: float | None = None
     print_s: float | None = None
 
 
-def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Wall seconds, peak resident MB and stdout+stderr of one run."""
+def measure(command: list[str], env: dict[str, str] | None = None
+            ) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds, peak resident MB and stdout+stderr of one run."""
     with tempfile.TemporaryFile() as output:
         start = time.perf_counter()
         child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env,
@@ -57,18 +59,19 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[floa
         text = output.read().decode(errors="replace")
     if child.returncode != 0:
         raise RuntimeError(f"{command[0]} failed ({child.returncode}):\n{text[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, text
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text
 
 
 def median_run(tool: str, command: list[str], runs: int, env: dict[str, str] | None = None
                ) -> tuple[Run, str]:
-    walls, peaks = [], []
+    walls, cpus, peaks = [], [], []
     text = ""
     for _ in range(runs):
-        wall, peak, text = measure(command, env)
+        wall, cpu, peak, text = measure(command, env)
         walls.append(wall)
+        cpus.append(cpu)
         peaks.append(peak)
-    return Run(tool, statistics.median(walls), max(peaks)), text
+    return Run(tool, statistics.median(walls), statistics.median(cpus), max(peaks)), text
 
 
 def ours(model: Path, out: Path, runs: int) -> Run:
@@ -166,7 +169,7 @@ def main() -> int:
     parser.add_argument("--cura-resources", type=Path, default=None)
     args = parser.parse_args()
     resources = cura_resources(args.cura_resources)
-    header = (f"{'model':<22}{'tool':<13}{'wall s':>8}{'peak MB':>9}{'layers':>8}"
+    header = (f"{'model':<22}{'tool':<13}{'wall s':>8}{'cpu s':>7}{'peak MB':>9}{'layers':>8}"
               f"{'filament m':>12}{'est. time':>11}{'ours/this':>11}")
     print(header)
     print("-" * len(header))
@@ -182,10 +185,12 @@ def main() -> int:
                     continue
                 ratio = "" if run is mine else f"{mine.wall_s / run.wall_s:.2f}"
                 filament = "-" if run.filament_m is None else f"{run.filament_m:.2f}"
-                print(f"{name:<22}{run.tool:<13}{run.wall_s:>8.2f}{run.peak_mb:>9.0f}"
+                print(f"{name:<22}{run.tool:<13}{run.wall_s:>8.2f}{run.cpu_s:>7.2f}"
+                      f"{run.peak_mb:>9.0f}"
                       f"{run.layers if run.layers is not None else '-':>8}{filament:>12}"
                       f"{_hms(run.print_s):>11}{ratio:>11}", flush=True)
-    print("\nwall s: median of", args.runs, "runs; peak MB: largest resident size of a run."
+    print("\nwall s, cpu s (user + system): medians of", args.runs, "runs; peak MB: largest "
+          "resident size of a run; ours/this: makerfarm's wall time over the tool's."
           "\nmakerfarm's and PrusaSlicer's filament and time are their own estimates; "
           "(*) CuraEngine's are makerfarm's interpreter reading CuraEngine's G-code.")
     return 0

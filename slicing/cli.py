@@ -129,7 +129,7 @@ def _summary(
         "layers": result.layers,
         "print_seconds": round(float(stats.print_seconds), 1),
         "filament_m": round(float(stats.filament_mm) / 1000, 3),
-        "filament_g": round(float(stats.filament_g), 2),
+        "filament_g": round(result.filament_g, 2),
         "objects": [
             {"label": name, "x_mm": round(p.x_mm, 2), "y_mm": round(p.y_mm, 2),
              "rotation_deg": p.rotation_deg, "repairs": list(p.mesh.repairs)}

@@ -18,6 +18,7 @@ import manifold3d
 import numpy as np
 
 from firmware_profiles import Profile, render_template, template_values
+from firmware_profiles.gcode import ProgramStats
 from slicing.cooling import apply_cooling
 from slicing.dialects import Dialect, ObjectLabel
 from slicing.errors import PlateRejected
@@ -64,7 +65,7 @@ class SliceResult:
     """The program and what the interpreter says about it."""
 
     gcode: str
-    stats: Any  # firmware_profiles.gcode.ProgramStats
+    stats: ProgramStats
     layers: int
     warnings: list[str] = field(default_factory=list)
     # Object names as the program writes them (M486 A"...", EXCLUDE_OBJECT NAME=...), in
@@ -77,7 +78,7 @@ class SliceResult:
 
     @property
     def filament_g(self) -> float:
-        return float(self.stats.filament_g)
+        return float(self.stats.filament_g or 0.0)
 
 
 @dataclass
@@ -117,13 +118,13 @@ def slice_plate(
                        objects=program.objects)
 
 
-def _summary(stats: Any) -> str:
+def _summary(stats: ProgramStats) -> str:
     seconds = round(float(stats.print_seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return (
         f"; filament used [mm] = {float(stats.filament_mm):.2f}\n"
-        f"; filament used [g] = {float(stats.filament_g):.2f}\n"
+        f"; filament used [g] = {stats.filament_g or 0.0:.2f}\n"
         f"; estimated printing time (normal mode) = {hours}h {minutes}m {secs}s\n"
     )
 
