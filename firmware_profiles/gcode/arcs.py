@@ -14,7 +14,7 @@ MAX_DEVIATION_MM = 0.02
 MIN_SEGMENTS_PER_S = 50.0
 MIN_SEGMENT_MM = 0.1
 MAX_SEGMENT_MM = 2.0
-MAX_SEGMENTS = 20_000  # a hostile radius must not make one line cost a minute
+MAX_SEGMENTS = 2_000  # a whole circle round a 220 mm bed needs 350; a hostile radius gets no more
 
 
 def centre_from_radius(

@@ -319,21 +319,26 @@ class MotionPlanner:
         acceleration, safe = self._acceleration, self._safe
         doubled = [2.0 * a * d for a, d in zip(acceleration, distance, strict=True)]
         # Squared junction speeds: w[i] is the entry of block i, w[count] the final exit.
-        w = [entry * entry for entry in self._max_entry]
-        w.append(safe[-1] * safe[-1])
-        for i in range(count - 1, -1, -1):
-            reachable = w[i + 1] + doubled[i]
-            if reachable < w[i]:
-                w[i] = reachable
-        for i in range(count):
-            reachable = w[i] + doubled[i]
-            if reachable < w[i + 1]:
-                w[i + 1] = reachable
+        # Backward: each block can slow down to the next one's entry.
+        reachable = safe[-1] * safe[-1]
+        backward = [reachable]
+        for entry, room in zip(reversed(self._max_entry), reversed(doubled), strict=True):
+            reachable += room
+            limit = entry * entry
+            if limit < reachable:
+                reachable = limit
+            backward.append(reachable)
+        backward.reverse()
+        # Forward: each block's entry can be reached from the one before.
+        reachable = backward[0]
+        w = [reachable]
+        for planned, room in zip(backward[1:], doubled, strict=True):
+            reachable += room
+            if planned < reachable:
+                reachable = planned
+            w.append(reachable)
         done = count - keep
-        seconds = 0.0
-        for i in range(done):
-            seconds += block_seconds(distance[i], cruise[i], acceleration[i], w[i], w[i + 1])
-        self.totals.seconds += seconds
+        self.totals.seconds += seconds_of_blocks(distance, cruise, acceleration, w, done)
         self.totals.blocks += done
         for lst in (distance, cruise, acceleration, self._max_entry, safe):
             del lst[:done]
@@ -344,29 +349,46 @@ class MotionPlanner:
 
 def block_seconds(distance: float, cruise: float, acc: float, entry2: float, exit2: float) -> float:
     """Seconds of one trapezoid block; `entry2` and `exit2` are squared speeds."""
-    cruise2 = cruise * cruise
-    accelerate = (cruise2 - entry2) / (2.0 * acc)
-    if accelerate < 0.0:
-        accelerate = 0.0
-    decelerate = (cruise2 - exit2) / (2.0 * acc)
-    if decelerate < 0.0:
-        decelerate = 0.0
-    plateau = distance - accelerate - decelerate
-    if plateau < 0.0:
-        # Too short to reach the cruise speed: accelerate, then brake at once.
-        accelerate = (2.0 * acc * distance - entry2 + exit2) / (4.0 * acc)
+    return seconds_of_blocks([distance], [cruise], [acc], [entry2, exit2], 1)
+
+
+def seconds_of_blocks(
+    distance: list[float],
+    cruise: list[float],
+    acceleration: list[float],
+    w: list[float],
+    count: int,
+) -> float:
+    """Seconds of the first `count` trapezoid blocks; block i enters at sqrt(w[i]) and
+    leaves at sqrt(w[i + 1]): accelerate, cruise, decelerate, or when too short to reach
+    its cruise speed, accelerate and brake at once."""
+    total = 0.0
+    entry2 = w[0]
+    for i in range(count):
+        length, top, acc, exit2 = distance[i], cruise[i], acceleration[i], w[i + 1]
+        cruise2 = top * top
+        accelerate = (cruise2 - entry2) / (2.0 * acc)
         if accelerate < 0.0:
             accelerate = 0.0
-        elif accelerate > distance:
-            accelerate = distance
-        plateau = 0.0
-        peak = sqrt(entry2 + 2.0 * acc * accelerate)
-    else:
-        peak = cruise
-    decelerate = distance - accelerate - plateau
-    end2 = peak * peak - 2.0 * acc * decelerate
-    return (
-        (peak - sqrt(entry2)) / acc
-        + plateau / peak
-        + (peak - sqrt(end2 if end2 > 0.0 else 0.0)) / acc
-    )
+        decelerate = (cruise2 - exit2) / (2.0 * acc)
+        if decelerate < 0.0:
+            decelerate = 0.0
+        plateau = length - accelerate - decelerate
+        if plateau < 0.0:
+            accelerate = (2.0 * acc * length - entry2 + exit2) / (4.0 * acc)
+            if accelerate < 0.0:
+                accelerate = 0.0
+            elif accelerate > length:
+                accelerate = length
+            plateau = 0.0
+            peak = sqrt(entry2 + 2.0 * acc * accelerate)
+        else:
+            peak = top
+        end2 = peak * peak - 2.0 * acc * (length - accelerate - plateau)
+        total += (
+            (peak - sqrt(entry2)) / acc
+            + plateau / peak
+            + (peak - sqrt(end2 if end2 > 0.0 else 0.0)) / acc
+        )
+        entry2 = exit2
+    return total

@@ -181,3 +181,9 @@ def test_fast_and_careful_paths_agree_on_a_reference_program(shared_reference: P
     ).read_text()
     profile = load_profile("generic-220")
     assert _summary(text, profile, "PLA", True) == _summary(text, profile, "PLA", False)
+
+
+def test_a_huge_arc_costs_a_bounded_number_of_chords() -> None:
+    program = START + "G1 X100 Y100 F3000\n" + "G2 X100 Y100 I100000 J0\n" * 20
+    result = stats(program)
+    assert result.moves <= 20 * 2_000 + 10
