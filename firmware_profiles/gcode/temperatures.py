@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from firmware_profiles.gcode.heat_clock import AMBIENT_C
 from firmware_profiles.gcode.lexer import Command, short
 from firmware_profiles.gcode.safety import Code, celsius, number
 from firmware_profiles.gcode.stats import TemperatureCommand
@@ -47,7 +48,8 @@ def set_hotend(
         state.hotend_c[tool] = target
         _clock_target(run, f"hotend{tool}", target)
     if wait:
-        state.hotend_waited = True
+        if target > AMBIENT_C:  # a wait for 0 °C heats nothing
+            state.hotend_waited = True
         _clock_wait(run, f"hotend{tool}", cooling_too)
     run.heaters_changed()
 
@@ -231,11 +233,12 @@ def rrf_tool_temperatures(run: Interpreter, command: Command, line: int) -> None
 
 
 def tool_change(run: Interpreter, command: Command, line: int) -> None:
-    """`T<n>`: select a tool (RRF `T-1` deselects)."""
+    """`T<n>`: select a tool (RRF `T-1` deselects every tool, so nothing extrudes)."""
     tool = int(command.word[1:])
     run.stop_motion()
-    if tool >= 0:
+    if tool > 0:
         _check_tool(run, line, command, tool)
+        return  # one nozzle: the firmware refuses the tool ("Invalid extruder")
     run.state.tool = tool
     run.heaters_changed()
 

@@ -173,3 +173,13 @@ def test_every_profiles_own_templates_pass_around_a_small_print(profile: Profile
             ]
         )
         assert check(program, profile, material) == [], material
+
+
+def test_a_second_tool_is_refused_and_the_first_stays_active(generic: Profile) -> None:
+    violations = check(READY + "T1\nG1 X10 Y10\nG1 X50 E2\n", generic, "PLA")
+    assert [(v.code, v.severity) for v in violations] == [("unknown-tool", Severity.WARNING)]
+
+
+def test_waiting_for_a_cold_hotend_is_no_wait_for_heat(generic: Profile) -> None:
+    program = "G90\nM82\nG28\nM190 S60\nM109 S0\nM104 S210\nG1 X10 Y10 Z0.2\nG1 X50 E2\n"
+    assert findings(program, generic) == [("no-heat-wait", 8)]
