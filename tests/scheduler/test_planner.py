@@ -11,7 +11,8 @@ from scheduler import plan
 from scheduler.draft import Draft
 from scheduler.evaluate import measure, retime
 from scheduler.farm import compile_farm
-from scheduler.improve import improve, objective
+from scheduler.improve import absorb, improve, nested_plate, objective
+from scheduler.output import write_plan
 from scheduler.planner import build
 from scheduler.validate import violations
 from tests.scheduler.farms import NOW, instance, job, part, printer, site, small_farm
@@ -219,3 +220,22 @@ def test_the_improvement_pass_moves_work_off_an_overloaded_printer() -> None:
     assert objective(farm, better) < before
     assert measure(farm, better).makespan_hours < makespan_before
     assert sum(len(seq) for seq in better) == len(pile)
+
+
+def test_a_plate_left_for_later_folds_into_another_printers_plate_of_its_colour() -> None:
+    spec = instance([site("north")], [printer("n1"), printer("n2")],
+                    job("job-a", 6, hours=1.0, due_hours=200.0, size=30.0))
+    farm = compile_farm(spec)
+    single, lonely, rest = (nested_plate(farm, p, parts, 0, False)
+                            for p, parts in ((0, [0]), (1, [1]), (1, [2, 3, 4, 5])))
+    assert single is not None and lonely is not None and rest is not None
+    plates = [[single], [lonely, rest]]
+    before, last_before = objective(farm, plates), measure(farm, plates).makespan_hours
+    folded = absorb(farm, [list(seq) for seq in plates], budget_total=20)
+    retime(farm, folded)
+    assert objective(farm, folded) < before
+    assert measure(farm, folded).makespan_hours <= last_before
+    assert sum(len(seq) for seq in folded) == 2  # the later plate is gone
+    assert sorted(x for seq in folded for d in seq for x in d.parts) == list(range(6))
+    written = write_plan(farm, folded, {}, [], measure(farm, folded), 0)
+    assert not violations(spec, written, farm)
