@@ -1,0 +1,1 @@
+"""The hostile corpus (see corpus.py)."""
