@@ -22,6 +22,7 @@ from textual.screen import Screen
 
 from protocol.base import Message
 from protocol.messages.staff import StaffCommand
+from tui.alerts import signature as alert_signature
 from tui.broker import BrokerAddress
 from tui.mqtt_worker import FarmLink, LinkStatus, NotConnected
 from tui.palette import farm_commands
@@ -96,6 +97,7 @@ class MakerfarmApp(App[None]):
         self.on_refreshed: Callable[[], None] | None = None  # for the benchmark
         self._clock = clock
         self._refresh_s = refresh_s
+        self._alerts_shown: tuple[tuple[str, str, str], ...] = ()
         self.set_reactive(MakerfarmApp.site, site)
 
     def now(self) -> datetime:
@@ -128,8 +130,11 @@ class MakerfarmApp(App[None]):
         for overdue in self.pending.newly_overdue():
             self.notify(f"{overdue.description}: no answer from the controller yet "
                         "(is it running?)", severity="warning")
-        if changes.alerts:
-            self.alerts_version += 1
+        if changes.alerts or changes.printers or changes.queue or changes.new_printers:
+            shown = alert_signature(self.store.alerts_at(self.site))
+            if shown != self._alerts_shown:
+                self._alerts_shown = shown
+                self.alerts_version += 1
         if changes:
             for screen in list(self.farm_screens):
                 screen.receive(changes)
@@ -141,6 +146,8 @@ class MakerfarmApp(App[None]):
     def watch_site(self, site: str | None) -> None:
         if self.link is not None:
             self._follow_site(site)
+        self._alerts_shown = alert_signature(self.store.alerts_at(site))
+        self.alerts_version += 1
         for screen in list(self.farm_screens):
             screen.sync()
 

@@ -29,6 +29,7 @@ from protocol.messages.fleet import (
 from protocol.messages.printer import EventKind, PrinterEvent, PrinterState, PrinterStatus
 from protocol.messages.staff import StaffReply
 from protocol.topics import ParsedTopic, TopicKind
+from tui.alerts import open_alerts
 
 TEMPERATURE_SAMPLES = 120
 EVENTS_KEPT = 40
@@ -60,6 +61,7 @@ class PrinterView:
     bed_c: float | None = None
     bed_target_c: float | None = None
     as_of: datetime | None = None  # when the fields above were true (sender's clock)
+    last_seen_at: datetime | None = None  # when the printer was last heard online
     agent_state: PrinterState | None = None
     nozzle_history: deque[float] = field(default_factory=lambda: deque(maxlen=TEMPERATURE_SAMPLES))
     bed_history: deque[float] = field(default_factory=lambda: deque(maxlen=TEMPERATURE_SAMPLES))
@@ -144,6 +146,10 @@ class FleetStore:
             view.as_of = summary.updated_at
         view.plate_id = summary.plate_id
         view.error = summary.error
+        if summary.last_seen_at is not None:
+            view.last_seen_at = summary.last_seen_at
+        if view.as_of is None:
+            view.as_of = summary.updated_at
         self._touched(view)
 
     def apply_printer_state(self, site: str, printer: str, state: PrinterState) -> None:
@@ -160,6 +166,8 @@ class FleetStore:
         view.progress, view.seconds_left = state.progress, state.seconds_left
         view.error = state.error
         view.as_of = state.at
+        if state.state is not PrinterStatus.OFFLINE:
+            view.last_seen_at = state.at
         if state.nozzle is not None:
             view.nozzle_c, view.nozzle_target_c = state.nozzle.current_c, state.nozzle.target_c
             view.nozzle_history.append(state.nozzle.current_c)
@@ -240,7 +248,8 @@ class FleetStore:
         return {job.job_id: job.shop_id for job in self.queue.jobs}
 
     def alerts_at(self, site: str | None) -> list[Alert]:
-        return [a for a in self.alerts if site is None or a.site_id in (None, site)]
+        """Open alerts for `site` (None: all): the controller's, completed (`tui.alerts`)."""
+        return open_alerts(self.alerts, self.printers_at(site), self.queue, site)
 
     def timezone_of(self, site: str | None) -> str:
         summary = self.sites.get(site) if site else None

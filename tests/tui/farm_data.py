@@ -58,7 +58,8 @@ def printer_summary(site: str, printer: str, name: str, state: PrinterStatus,
         site_id=site, printer_id=printer, name=name, profile_id="prusa-mk4", state=state,
         material=material, colour=colour, plate_id=plate, progress=progress,
         seconds_left=seconds_left, queued_plates=queued,
-        error="thermal runaway on the hotend" if state is S.ERROR else "", updated_at=at)
+        error="thermal runaway on the hotend" if state is S.ERROR else "", updated_at=at,
+        last_seen_at=at - timedelta(minutes=25) if state is S.OFFLINE else at)
 
 
 def agent_state(state: PrinterStatus, sequence: int, nozzle: float, bed: float,

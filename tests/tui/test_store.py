@@ -81,3 +81,31 @@ def test_an_agent_that_does_not_know_its_spool_leaves_the_loaded_material_alone(
         PrinterStatus.IDLE, 1, 25.0, 25.0, (0.0, 0.0), material=None, colour=None))
     view = store.printers[("berlin", "p1")]
     assert (view.material, view.colour) == ("PETG", "orange")
+
+
+def test_printers_in_trouble_and_late_jobs_count_as_alerts_once() -> None:
+    store = farm_store()
+    alerts = store.alerts_at(None)
+    ids = sorted(a.alert_id for a in alerts)
+    # The controller's three, plus the offline X1C it raised nothing for.
+    assert ids == ["job-8-late", "printer-mk4-05", "printer-voron-2", "tui-printer-x1c-1"]
+    assert [a.alert_id for a in store.alerts_at("berlin")] == ["printer-mk4-05", "job-8-late"]
+
+
+def test_a_late_job_without_a_controller_alert_is_an_alert() -> None:
+    store = farm_store()
+    store.apply_alerts(alerts().model_copy(update={"alerts": ()}))
+    late = [a for a in store.alerts_at(None) if a.job_id]
+    assert [(a.alert_id, a.message) for a in late] == [
+        ("tui-late-job-8", "job job-8 (gearshop order-1184) was due 2025-03-14 11:00 UTC")]
+
+
+def test_a_printer_whose_agent_never_connected_is_not_an_offline_alert() -> None:
+    store = FleetStore()
+    summary = printer_summary("berlin", "new-1", "New", PrinterStatus.OFFLINE, None, None,
+                              None, None, None, 0)
+    store.apply_printer_summary(summary.model_copy(update={"last_seen_at": None}))
+    assert store.alerts_at(None) == []
+    store.apply_printer_summary(summary)  # it was seen once: now it is missed
+    assert [(a.message, a.raised_at) for a in store.alerts_at(None)] == [
+        ("printer new-1 is offline", NOW - timedelta(minutes=25))]

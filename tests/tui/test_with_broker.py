@@ -50,11 +50,19 @@ def fleet_rows(app: MakerfarmApp) -> int:
     return app.screen.query_one("#fleet-table", DataTable).row_count
 
 
+HEALTHY = {PrinterStatus.ERROR: PrinterStatus.PRINTING,
+           PrinterStatus.NEEDS_OPERATOR: PrinterStatus.PRINTING,
+           PrinterStatus.OFFLINE: PrinterStatus.IDLE}
+
+
 async def publish_farm(controller: ControllerDouble) -> None:
+    """The fixed farm with every printer healthy: no alert is due until a test injects one."""
     for row in PRINTERS:
-        await controller.publish(topics.fleet_printer_topic(row[0], row[1]),
-                                 printer_summary(*row).model_copy(
-                                     update={"updated_at": datetime.now(UTC)}))
+        summary = printer_summary(*row)
+        healthy = summary.model_copy(update={
+            "updated_at": datetime.now(UTC), "error": "",
+            "state": HEALTHY.get(summary.state, summary.state)})
+        await controller.publish(topics.fleet_printer_topic(row[0], row[1]), healthy)
     for plate_list in plates():
         await controller.publish(topics.fleet_plates_topic(plate_list.site_id), plate_list)
     for site in sites():
@@ -109,9 +117,15 @@ def test_the_alert_count_follows_an_injected_error(
                 assert "error" in str(cell)
                 await app.run_action("switch_mode('queue')")
                 await until(app, lambda: "1 alert " in header(app), "the alert on the queue")
-                # Cleared: the alert list is empty again.
+                # The controller's list empties, but the printer still says error: it counts.
                 await controller.publish(topics.fleet_alerts_topic(),
                                          AlertList(alerts=(), updated_at=datetime.now(UTC)))
+                await until(app, lambda: not app.store.alerts, "the controller's empty list")
+                await until(app, lambda: "1 alert " in header(app), "the printer's own alert")
+                # The printer is fixed: no alerts.
+                await controller.publish(topics.printer_state_topic("berlin", "mk4-01"),
+                                         agent_state(PrinterStatus.IDLE, 2, 25, 25, (0, 0),
+                                                     at=datetime.now(UTC)))
                 await until(app, lambda: "no alerts" in header(app), "no alerts")
 
     run(scenario)

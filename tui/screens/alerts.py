@@ -11,21 +11,29 @@ from typing import ClassVar
 from rich.text import Text
 
 from protocol.messages.fleet import Alert, Severity
+from tui.alerts import signature
 from tui.formatting import NO_VALUE, SEVERITY_STYLES, local_time
 from tui.screens.table_screen import Row, TableScreen
+from tui.store import Changes
 
 _RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 class AlertsScreen(TableScreen):
     VIEW_NAME = "alerts"
+    _shown: tuple[tuple[str, str, str], ...] = ()
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]] = (
         ("Severity", 10), ("Raised", 14), ("Site", 12), ("Printer", 14), ("Job", 14),
         ("Message", None),
     )
 
     def build_rows(self) -> list[Row]:
-        return [self._row(alert) for alert in self.store.alerts_at(self.farm_app.site)]
+        alerts = self.store.alerts_at(self.farm_app.site)
+        self._shown = signature(alerts)
+        return [self._row(alert) for alert in alerts]
+
+    def shows(self, changes: Changes) -> bool:
+        return signature(self.store.alerts_at(self.farm_app.site)) != self._shown
 
     def _row(self, alert: Alert) -> Row:
         tz = self.store.timezone_of(alert.site_id)

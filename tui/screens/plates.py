@@ -19,6 +19,7 @@ from protocol.messages.fleet import PlateSummary
 from protocol.states import PlateState
 from tui.formatting import NO_VALUE, PLATE_STATE_STYLES, local_time, material_text
 from tui.screens.table_screen import Row, TableScreen
+from tui.store import Changes
 from tui.widgets.bed_drawing import draw_plate, legend
 
 _STATE_ORDER = {state: rank for rank, state in enumerate((
@@ -62,6 +63,9 @@ class PlatesScreen(TableScreen):
                            plate.state.value, plate.material, plate.colour,
                            *(p.job_id for p in plate.parts)))
         return Row(plate.plate_id, cells, sort, search, plate)
+
+    def shows(self, changes: Changes) -> bool:
+        return bool(changes.plates or changes.sites) or changes.queue
 
     def summary(self) -> Text:
         plates = self.store.plates_at(self.farm_app.site)

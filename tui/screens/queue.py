@@ -14,6 +14,7 @@ from rich.text import Text
 from protocol.messages.fleet import QueuedJob
 from tui.formatting import JOB_STATE_STYLES, NO_VALUE, local_time, material_text
 from tui.screens.table_screen import Row, TableScreen
+from tui.store import Changes
 
 _FAR_FUTURE = 1e12  # sorts jobs without a due date after every dated one
 
@@ -83,6 +84,9 @@ class QueueScreen(TableScreen):
                            job.material, job.colour, job.priority.value, job.site_id or "",
                            "late" if job.late else "", "risk" if job.at_risk else ""))
         return Row(job.job_id, cells, sort, search, job)
+
+    def shows(self, changes: Changes) -> bool:
+        return changes.queue or bool(changes.sites)
 
     def summary(self) -> Text:
         queue = self.store.queue

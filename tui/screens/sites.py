@@ -17,6 +17,7 @@ from textual.widgets import Static
 from protocol.messages.fleet import SiteSummary
 from tui.formatting import NO_VALUE, local_time, material_text
 from tui.screens.table_screen import Row, TableScreen
+from tui.store import Changes
 
 
 def _count(value: int, style: str) -> Text:
@@ -58,6 +59,9 @@ class SitesScreen(TableScreen):
                 -site.maintenance, -site.parts_queued, -site.parts_moved_in,
                 -site.parts_moved_out)
         return Row(site.site_id, cells, sort, f"{site.site_id} {site.name}", site)
+
+    def shows(self, changes: Changes) -> bool:
+        return bool(changes.sites)
 
     def summary(self) -> Text:
         sites = list(self.store.sites.values())

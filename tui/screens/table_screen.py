@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Input, Static
 
 from tui.fleet_rows import filter_words
 from tui.screens.base import FarmScreen
+from tui.store import Changes
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,14 @@ class TableScreen(FarmScreen):
     def build_rows(self) -> list[Row]:
         """The screen's rows from the store (each view defines its own)."""
         return []
+
+    def apply_changes(self, changes: Changes) -> None:
+        if self.shows(changes):
+            self.sync()
+
+    def shows(self, changes: Changes) -> bool:
+        """Whether these changes touch what this screen shows (default: anything)."""
+        return True
 
     def summary(self) -> Text | str:
         return ""
