@@ -124,9 +124,9 @@ class Intake(Component):
         if quotas is None:
             if len(self._quotas) > 100_000:  # ids from an open broker: keep the map bounded
                 self._quotas.clear()
-            _, quotas = await self._farm.store.run(
+            _, read = await self._farm.store.run(
                 shop_admission, shop, self._farm.settings.limits.max_open_jobs_per_shop)
-            self._quotas[shop] = quotas
+            self._quotas[shop] = quotas = read
         return quotas
 
     # --- meshes ---------------------------------------------------------------------------

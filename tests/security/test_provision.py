@@ -33,7 +33,8 @@ def test_a_printer_key_is_printed_once_stored_hashed_and_written_into_its_agent_
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "data"
-    assert provision(capsys, data, "site", "add", "berlin", "--lat", "52.5", "--lon", "13.4")[0] == 0
+    site = ("site", "add", "berlin", "--lat", "52.5", "--lon", "13.4")
+    assert provision(capsys, data, *site)[0] == 0
     config = tmp_path / "agent" / "b1.toml"
     printer = issued(capsys, data, "printer", "add", "b1", "--site", "berlin", "--profile",
                      "prusa-mk4", "--agent-config", str(config), "--broker",
