@@ -15,6 +15,7 @@ from slicing.infill import polygon_edges
 from slicing.toolpaths import Path
 
 _BLOCK = 200_000  # travels x edges tested at once
+_TRAVELS_PER_BLOCK = 16
 
 
 def comb(paths: list[Path], first: int, walls: list[np.ndarray]) -> None:
@@ -30,9 +31,28 @@ def comb(paths: list[Path], first: int, walls: list[np.ndarray]) -> None:
 
 
 def crosses_any(p: np.ndarray, q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """For each segment p[i]->q[i], whether it properly crosses any segment a[j]->b[j]."""
+    """For each segment p[i]->q[i], whether it properly crosses any segment a[j]->b[j].
+
+    Travels come in print order, so neighbours are close: each block of them is tested only
+    against the edges that reach into the block's bounding box.
+    """
     result = np.zeros(len(p), dtype=bool)
-    rows = max(1, _BLOCK // max(len(a), 1))
+    edge_low = np.minimum(a, b)
+    edge_high = np.maximum(a, b)
+    for lo in range(0, len(p), _TRAVELS_PER_BLOCK):
+        pp, qq = p[lo : lo + _TRAVELS_PER_BLOCK], q[lo : lo + _TRAVELS_PER_BLOCK]
+        low = np.minimum(pp, qq).min(axis=0)
+        high = np.maximum(pp, qq).max(axis=0)
+        near = np.flatnonzero(np.all(edge_high >= low, axis=1) & np.all(edge_low <= high, axis=1))
+        if len(near) == 0:
+            continue
+        result[lo : lo + len(pp)] = _crossing(pp, qq, a[near], b[near])
+    return result
+
+
+def _crossing(p: np.ndarray, q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    result = np.zeros(len(p), dtype=bool)
+    rows = max(1, _BLOCK // len(a))
     edge = b - a
     for lo in range(0, len(p), rows):
         pp, qq = p[lo : lo + rows, None, :], q[lo : lo + rows, None, :]
@@ -41,8 +61,7 @@ def crosses_any(p: np.ndarray, q: np.ndarray, a: np.ndarray, b: np.ndarray) -> n
         travel = qq - pp
         d3 = _cross(travel, a - pp)
         d4 = _cross(travel, b - pp)
-        hit = (d1 * d2 < 0) & (d3 * d4 < 0)
-        result[lo : lo + rows] = hit.any(axis=1)
+        result[lo : lo + rows] = ((d1 * d2 < 0) & (d3 * d4 < 0)).any(axis=1)
     return result
 
 
