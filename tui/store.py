@@ -103,6 +103,7 @@ class FleetStore:
 
     def __init__(self) -> None:
         self.printers: dict[PrinterKey, PrinterView] = {}
+        self._by_site: dict[str, dict[str, PrinterView]] = {}
         self.queue: QueueSummary | None = None
         self.plates: dict[str, PlateList] = {}
         self.sites: dict[str, SiteSummary] = {}
@@ -212,7 +213,9 @@ class FleetStore:
     # Reading the store.
 
     def printers_at(self, site: str | None) -> list[PrinterView]:
-        return [view for view in self.printers.values() if site is None or view.site_id == site]
+        if site is None:
+            return list(self.printers.values())
+        return list(self._by_site.get(site, {}).values())
 
     def find_printer(self, printer_id: str, site: str | None = None) -> PrinterView | None:
         if site is not None:
@@ -265,6 +268,7 @@ class FleetStore:
         if view is None:
             view = PrinterView(site_id=site, printer_id=printer, name=name)
             self.printers[key] = view
+            self._by_site.setdefault(site, {})[printer] = view
             self._changes.new_printers = True
         return view
 

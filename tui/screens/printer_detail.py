@@ -37,6 +37,7 @@ from tui.screens.base import FarmScreen
 from tui.screens.dialogs import ConfirmDialog, PartPicker, SpoolDialog
 from tui.staff_actions import ACTIONS_BY_NAME, PRINTER_ACTIONS, new_command
 from tui.store import Changes, PrinterView
+from tui.widgets.farm_header import FarmHeader
 
 _CANCELLABLE = frozenset({PartState.PLANNED, PartState.PRINTING, PartState.QUEUED})
 
@@ -55,7 +56,7 @@ class PrinterDetailScreen(FarmScreen):
         self.printer_id = printer
 
     def compose(self) -> ComposeResult:
-        yield from self.compose_header()
+        yield FarmHeader(f"printer {self.printer_id}")
         with Horizontal(id="detail"):
             with Vertical(id="detail-left"):
                 yield Static(id="printer-info", classes="panel")
