@@ -21,7 +21,6 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from protocol.base import Message
-from protocol.messages.staff import StaffCommand
 from tui.alerts import signature as alert_signature
 from tui.broker import BrokerAddress
 from tui.mqtt_worker import FarmLink, LinkStatus, NotConnected
@@ -184,7 +183,7 @@ class MakerfarmApp(App[None]):
     # Staff commands.
 
     def send_command(
-        self, site: str, command: StaffCommand | Message, description: str, subject: str = ""
+        self, site: str, command: Message, description: str, subject: str = ""
     ) -> None:
         """Publish a staff command; its reply shows as a notification when it comes."""
         self._send(site, command, description, subject)
@@ -198,7 +197,7 @@ class MakerfarmApp(App[None]):
             return
         self.pending.sent(command_id, site, description, subject)
         try:
-            await self.link.send(site, command)  # type: ignore[arg-type]
+            await self.link.send(site, command)
         except NotConnected as exc:
             self.pending.forget(command_id)
             self.notify(f"{description}: {exc}", severity="error", timeout=10)

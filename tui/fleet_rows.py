@@ -8,10 +8,11 @@ the row", "state sorts by what needs a person first") are tested without a scree
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from rich.text import Text
 
@@ -109,8 +110,8 @@ def filter_words(text: str) -> list[str]:
     return [word for word in text.lower().split() if word]
 
 
-def sort_key(order: SortOrder) -> object:
-    def key(view: PrinterView) -> tuple[object, ...]:
+def sort_key(order: SortOrder) -> Callable[[PrinterView], tuple[Any, ...]]:
+    def key(view: PrinterView) -> tuple[Any, ...]:
         match order:
             case SortOrder.STATE:
                 return (STATE_URGENCY[view.state], view.printer_id)
@@ -145,7 +146,7 @@ def ordered_lines(
 ) -> list[Line]:
     """The table's lines top to bottom: per site (when grouped) its header, then its printers."""
     shown = [view for view in views if not words or matches(view, words)]
-    shown.sort(key=sort_key(order))  # type: ignore[arg-type]
+    shown.sort(key=sort_key(order))
     if not grouped:
         return [view.key for view in shown]
     by_site: dict[str, list[PrinterKey]] = {}

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import aiomqtt
 
 from protocol import topics
+from protocol.base import Message
 from protocol.codec import encode
 from protocol.errors import ProtocolError, TopicError
 from protocol.inbound import decode_for_topic
-from protocol.messages.staff import StaffCommand
 from protocol.topics import TopicKind, parse_topic
 from tui.broker import BrokerAddress
 from tui.store import FleetStore
@@ -122,7 +122,7 @@ class FarmLink:
         await self._subscribe(client, [entry for entry in wanted if entry not in self._subscribed])
         self._subscribed = wanted
 
-    async def send(self, site: str, command: StaffCommand) -> None:
+    async def send(self, site: str, command: Message) -> None:
         """Publish a staff command for `site`; `NotConnected` if the broker is unreachable."""
         client = self._client
         if client is None:

@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Sparkline, Static
 
+from protocol.base import Message
 from protocol.messages.fleet import PlateSummary
 from protocol.messages.staff import (
     StaffBedCleared,
@@ -155,9 +156,9 @@ class PrinterDetailScreen(FarmScreen):
     def action_back(self) -> None:
         self.dismiss(None)
 
-    def _send(self, name: str, command: object) -> None:
+    def _send(self, name: str, command: Message) -> None:
         action = ACTIONS_BY_NAME[name]
-        self.farm_app.send_command(self.site_id, command,  # type: ignore[arg-type]
+        self.farm_app.send_command(self.site_id, command,
                                    f"{action.title} on {self.printer_id}", self.printer_id)
         self.sync()
 
