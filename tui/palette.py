@@ -39,6 +39,7 @@ def farm_commands(app: MakerfarmApp, screen: Screen[object]) -> Iterator[SystemC
         yield SystemCommand("Filter / search", "type words that must all match",
                             screen.action_filter)
         yield SystemCommand("Sort", "cycle the sort order", screen.action_sort)
+    yield from _queue_commands(screen)
     target: tuple[str, str] | None = None
     if isinstance(screen, PrinterDetailScreen):
         target = (screen.site_id, screen.printer_id)
@@ -76,3 +77,14 @@ def run_printer_action(app: MakerfarmApp, site: str, printer: str, name: str) ->
         return
     app.open_printer(site, printer)
     app.call_after_refresh(run)
+
+
+def _queue_commands(screen: Screen[object]) -> Iterator[SystemCommand]:
+    from tui.screens.queue import QueueScreen
+
+    job = screen.selected_job() if isinstance(screen, QueueScreen) else None
+    if isinstance(screen, QueueScreen) and job is not None:
+        yield SystemCommand(f"Cancel job: {job.job_id}", "drop its unprinted parts (asks to "
+                            "confirm)", screen.action_cancel_job)
+        yield SystemCommand(f"Requeue failed parts: {job.job_id}",
+                            "print its failed parts again", screen.action_requeue_job)

@@ -21,13 +21,22 @@ from protocol.messages.fleet import Alert, AlertList, Severity
 from protocol.messages.printer import PrinterStatus
 from protocol.messages.staff import (
     StaffBedCleared,
+    StaffCancelJob,
     StaffCancelPlate,
     StaffPause,
+    StaffRequeue,
     StaffSpoolLoaded,
 )
 from tests.support.mosquitto import Broker, free_port, run_mosquitto
 from tests.tui.controller_double import ControllerDouble, until
-from tests.tui.farm_data import PRINTERS, agent_state, plates, printer_summary, sites
+from tests.tui.farm_data import (
+    PRINTERS,
+    agent_state,
+    plates,
+    printer_summary,
+    queue,
+    sites,
+)
 from tui.app import MakerfarmApp
 from tui.broker import BrokerAddress
 from tui.screens.printer_detail import PrinterDetailScreen
@@ -204,6 +213,42 @@ def test_saying_no_to_a_confirmation_sends_nothing(
                 assert cleared.printer_id == "mk4-03"
 
     run(scenario)
+
+
+def test_staff_cancel_a_job_and_requeue_failed_parts_from_the_queue(
+        mosquitto_factory: Callable[[], Broker]) -> None:
+    broker = mosquitto_factory()
+
+    async def scenario() -> None:
+        async with ControllerDouble(broker.host, broker.port) as controller:
+            await publish_farm(controller)
+            await controller.publish(topics.fleet_queue_topic(), queue())
+            app = app_for(broker)
+            async with app.run_test(size=SIZE) as pilot:
+                await until(app, lambda: app.store.queue is not None, "the queue")
+                await pilot.press("2")
+                await until(app, lambda: queue_rows(app) == 6, "six jobs")
+                await pilot.press("c")  # the late job-8 is first
+                await pilot.pause()
+                await pilot.click("#yes")
+                site, cancel = await controller.next_command()
+                assert isinstance(cancel, StaffCancelJob)
+                assert (site, cancel.job_id) == ("berlin", "job-8")
+                await pilot.press(*["down"] * 5, "r")  # job-14: one failed part
+                site, requeue = await controller.next_command()
+                assert isinstance(requeue, StaffRequeue)
+                assert (requeue.job_id, requeue.part_ids) == ("job-14", ())
+                await controller.reply(site, requeue, accepted=True,
+                                       reason="1 part of job job-14 requeued")
+                await until(app, lambda: any(r.accepted for _p, r in app.pending.answered),
+                            "the requeue accepted")
+
+    run(scenario)
+
+
+def queue_rows(app: MakerfarmApp) -> int:
+    found = app.screen.query("#table")
+    return found.first(DataTable).row_count if found else 0
 
 
 def actions_panel(app: MakerfarmApp) -> str:

@@ -44,6 +44,11 @@ def help_text() -> Table:
         table.add_row(action.key, f"{action.title}: {action.help}{note}")
     table.add_row("esc", "back to the fleet")
     table.add_row("", "")
+    table.add_row(Text("Queue", style="bold underline"), "")
+    table.add_row("c", "Cancel the highlighted job: its unprinted parts are dropped (asks to "
+                  "confirm)")
+    table.add_row("r", "Requeue the highlighted job's failed parts")
+    table.add_row("", "")
     table.add_row(Text("Printer states", style="bold underline"), "")
     for look in STATE_LOOKS.values():
         table.add_row(Text(look.symbol, style=look.style), Text(look.label, style=look.style))
