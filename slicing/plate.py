@@ -12,18 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import manifold3d
 import numpy as np
 
-from firmware_profiles import Profile, render_template, template_values
+from firmware_profiles import Material, Profile, render_template, template_values
 from firmware_profiles.gcode import ProgramStats
 from slicing.cooling import apply_cooling
 from slicing.dialects import Dialect, ObjectLabel
 from slicing.errors import PlateRejected
 from slicing.gcode_writer import GcodeWriter
 from slicing.layers import LayerTable, layer_table, part_layer_count
+from slicing.layout import check_layout
 from slicing.mesh import PreparedMesh, rotated
 from slicing.ordering import LayerOrderer
 from slicing.planner import PartPlan, plan_part
@@ -259,7 +259,7 @@ def _nearest_start(loop: np.ndarray, position: np.ndarray) -> np.ndarray:
     return np.roll(loop, -k, axis=0)
 
 
-def _check_temperatures(settings: SliceSettings, material: Any, name: str) -> None:
+def _check_temperatures(settings: SliceSettings, material: Material, name: str) -> None:
     if settings.hotend_c is not None and not (
         material.hotend_min_c <= settings.hotend_c <= material.hotend_max_c
     ):
@@ -275,46 +275,6 @@ def _check_temperatures(settings: SliceSettings, material: Any, name: str) -> No
             f"bed {settings.bed_c:g} °C is outside {name}'s range on this printer "
             f"({material.bed_min_c:g}..{material.bed_max_c:g} °C)",
         )
-
-
-def check_layout(parts: list[PlatePart], profile: Profile) -> None:
-    """Raise PlateRejected when a part leaves the bed, is too tall, or overlaps another."""
-    if not parts:
-        raise PlateRejected("empty_plate", "the plate has no parts")
-    machine = profile.machine
-    min_x, min_y, max_x, max_y = machine.bed_bounds()
-    hulls = []
-    for part in parts:
-        if part.mesh.height_mm > machine.max_z_mm:
-            raise PlateRejected(
-                "too_tall",
-                f"{part.name} is {part.mesh.height_mm:.1f} mm tall; {profile.id} prints up to "
-                f"{machine.max_z_mm:g} mm",
-            )
-        hull = part.placed_hull()
-        if machine.bed_shape == "circle":
-            centre = np.array([(min_x + max_x) / 2, (min_y + max_y) / 2])
-            outside = np.hypot(*(hull - centre).T).max() > machine.bed_x_mm / 2 + 1e-6
-        else:
-            low, high = hull.min(axis=0), hull.max(axis=0)
-            outside = bool(low[0] < min_x - 1e-6 or low[1] < min_y - 1e-6
-                           or high[0] > max_x + 1e-6 or high[1] > max_y + 1e-6)
-        if outside:
-            raise PlateRejected(
-                "off_bed",
-                f"{part.name} at ({part.x_mm:.1f}, {part.y_mm:.1f}) rotated "
-                f"{part.rotation_deg:g}° reaches outside the bed of {profile.id}",
-            )
-        hulls.append(manifold3d.CrossSection([hull]))
-    for a in range(len(parts)):
-        for b in range(a + 1, len(parts)):
-            overlap = (hulls[a] ^ hulls[b]).area()
-            if overlap > 0.01:
-                raise PlateRejected(
-                    "parts_collide",
-                    f"{parts[a].name} and {parts[b].name} overlap by {overlap:.1f} mm² on the "
-                    "bed; place them apart",
-                )
 
 
 def estimate_part(

@@ -8,7 +8,8 @@ import pytest
 from firmware_profiles import load_profile
 from slicing import PlatePart, PlateRejected, SliceSettings, fits_bed
 from slicing.arrange import arrange
-from slicing.plate import build_program, check_layout
+from slicing.layout import check_layout
+from slicing.plate import build_program
 from tests.slicing.conftest import box
 from tests.slicing.gcode_reading import read_layers
 
