@@ -13,8 +13,9 @@ picklable data so the controller can run them in worker processes.
 """
 
 from slicing.errors import MeshRejected, PlateRejected, SlicingError
+from slicing.estimate import estimate_part
 from slicing.mesh import MeshLimits, PreparedMesh, fits_bed, load_mesh, prepare_mesh
-from slicing.plate import PlatePart, SliceResult, estimate_part, slice_plate
+from slicing.plate import PlatePart, SliceResult, slice_plate
 from slicing.settings import SliceSettings
 
 __all__ = [

@@ -132,8 +132,12 @@ def _summary(stats: ProgramStats) -> str:
 def build_program(
     parts: list[PlatePart], profile: Profile, material: str, settings: SliceSettings,
     progress: ProgressFn | None = None, templates: bool = True,
+    plans: list[PartPlan] | None = None,
 ) -> Program:
-    """Plan, order and write the plate's G-code (no analysis)."""
+    """Plan, order and write the plate's G-code (no analysis).
+
+    `plans` skips the planning with the parts' plans already made (placed as `parts` are).
+    """
     chosen = profile.material(material)
     check_layout(parts, profile)
     _check_temperatures(settings, chosen, material)
@@ -141,7 +145,8 @@ def build_program(
     report(0.0)
     table = layer_table(max(p.mesh.height_mm for p in parts), settings.first_layer_height_mm,
                         settings.layer_height_mm)
-    plans = _plan_parts(parts, table, settings, profile.machine.nozzle_diameter_mm, report)
+    if plans is None:
+        plans = _plan_parts(parts, table, settings, profile.machine.nozzle_diameter_mm, report)
     warnings = [f"{parts[i].name}: layers {plan.empty_layers[:5]} have area but are too thin "
                 "to print" for i, plan in enumerate(plans) if plan.empty_layers]
     count = max(len(plan.layers) for plan in plans)
@@ -275,27 +280,3 @@ def _check_temperatures(settings: SliceSettings, material: Material, name: str) 
             f"bed {settings.bed_c:g} °C is outside {name}'s range on this printer "
             f"({material.bed_min_c:g}..{material.bed_max_c:g} °C)",
         )
-
-
-def estimate_part(
-    mesh: PreparedMesh, profile: Profile, material: str = "PLA",
-    settings: SliceSettings | None = None,
-) -> tuple[float, float]:
-    """(print_seconds, filament_g) of one part alone, without the plate's start and end.
-
-    Slices the part (no skirt) and asks the G-code interpreter, so the figure matches what
-    the plate's program will say for it.
-    """
-    from firmware_profiles.gcode import analyze
-
-    settings = settings or SliceSettings.for_quality("standard", material=material)
-    settings = settings.model_copy(update={"skirt_loops": 0})
-    low_x, low_y, high_x, high_y = profile.machine.bed_bounds()
-    part = PlatePart(mesh, (low_x + high_x) / 2, (low_y + high_y) / 2, 0.0, mesh.name)
-    program = build_program([part], profile, material, settings, templates=False)
-    stats = analyze(program.gcode, profile, material=material)
-    grams = stats.filament_g
-    if grams is None:  # the interpreter always has the material's density here
-        grams = stats.filament_volume_mm3 * profile.material(material).density_g_cm3 / 1000
-    return float(stats.print_seconds), float(grams)
-
