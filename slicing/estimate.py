@@ -22,7 +22,7 @@ from slicing.plate import PlatePart, build_program
 from slicing.settings import SliceSettings
 
 _PLANS: OrderedDict[tuple[str, str, float], PartPlan] = OrderedDict()
-_KEEP = 2  # plans kept per worker process (a big part's plan is tens of MB)
+_KEEP = 1  # plans kept per worker process: intake asks for one mesh on every printer
 
 
 def estimate_part(
