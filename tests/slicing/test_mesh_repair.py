@@ -126,3 +126,12 @@ def test_garbage_bytes_are_rejected_as_unreadable() -> None:
         with pytest.raises(MeshRejected) as caught:
             load_mesh(b"\x89PNG not a mesh at all" * 10, fmt)
         assert caught.value.code in ("unreadable", "empty")
+
+
+def test_rejections_keep_code_and_reason_across_processes() -> None:
+    import pickle
+
+    error = MeshRejected("open_mesh", "the mesh has 223 open edges")
+    again = pickle.loads(pickle.dumps(error))
+    assert isinstance(again, MeshRejected)
+    assert (again.code, again.reason) == ("open_mesh", "the mesh has 223 open edges")
