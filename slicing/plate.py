@@ -141,6 +141,7 @@ def build_program(
     chosen = profile.material(material)
     check_layout(parts, profile)
     _check_temperatures(settings, chosen, material)
+    _check_nozzle(settings, profile.machine.nozzle_diameter_mm)
     report = progress or (lambda _fraction: None)
     report(0.0)
     table = layer_table(max(p.mesh.height_mm for p in parts), settings.first_layer_height_mm,
@@ -154,8 +155,8 @@ def build_program(
     warnings += skirt_warnings
     apply_cooling(layers, settings, chosen)
     report(0.85)
-    labels = _labels(parts)
     dialect = Dialect.for_profile(profile)
+    labels = _labels(parts, dialect)
     writer = GcodeWriter(profile, settings, dialect)
     writer.bridge_fan = chosen.fan_max_percent
     writer.header(len(layers), list(labels.values()))
@@ -237,14 +238,18 @@ def _write_layers(writer: GcodeWriter, layers: list[LayerPlan],
         elapsed += layer.estimated_seconds
 
 
-def _labels(parts: list[PlatePart]) -> dict[int, ObjectLabel]:
+def _labels(parts: list[PlatePart], dialect: Dialect) -> dict[int, ObjectLabel]:
+    """One label per part; names made unique as the firmware will read them."""
     labels = {}
     seen: set[str] = set()
     for index, part in enumerate(parts):
         name = part.name
-        if name in seen:
+        written = dialect.object_name(ObjectLabel(index, name, (0.0, 0.0), np.zeros((0, 2))))
+        if written.lower() in seen:
             name = f"{name}_{index}"
-        seen.add(name)
+            written = dialect.object_name(ObjectLabel(index, name, (0.0, 0.0),
+                                                      np.zeros((0, 2))))
+        seen.add(written.lower())
         hull = part.placed_hull()
         centre = (float(part.x_mm), float(part.y_mm))
         labels[index] = ObjectLabel(index=index, name=name, centre=centre, polygon=hull)
@@ -262,6 +267,26 @@ def _print_bounds(plans: list[PartPlan], profile: Profile) -> tuple[float, float
 def _nearest_start(loop: np.ndarray, position: np.ndarray) -> np.ndarray:
     k = int(np.argmin(np.hypot(*(loop - position).T)))
     return np.roll(loop, -k, axis=0)
+
+
+def _check_nozzle(settings: SliceSettings, nozzle_mm: float) -> None:
+    """Layer heights and line widths the printer's nozzle can actually lay down."""
+    for name in ("layer_height_mm", "first_layer_height_mm"):
+        value = getattr(settings, name)
+        if value > 0.8 * nozzle_mm:
+            raise PlateRejected(
+                "bad_settings",
+                f"{name} {value:g} mm is more than 80 % of the {nozzle_mm:g} mm nozzle; "
+                f"use at most {0.8 * nozzle_mm:.2f} mm",
+            )
+    for name in ("line_width_mm", "first_layer_line_width_mm", "top_line_width_mm"):
+        value = getattr(settings, name)
+        if not 0.6 * nozzle_mm <= value <= 2.0 * nozzle_mm:
+            raise PlateRejected(
+                "bad_settings",
+                f"{name} {value:g} mm does not suit the {nozzle_mm:g} mm nozzle; use "
+                f"{0.6 * nozzle_mm:.2f} to {2.0 * nozzle_mm:.2f} mm",
+            )
 
 
 def _check_temperatures(settings: SliceSettings, material: Material, name: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -94,3 +96,22 @@ def test_skirt_goes_around_all_parts_and_brim_around_each(generic) -> None:  # t
     assert brim[:, 0].min() == pytest.approx(85 - 3, abs=0.3)
     # Brim loops hug each part: none spans the gap between them.
     assert not np.any((brim[:, 0] > 100) & (brim[:, 0] < 120))
+
+
+def test_settings_the_nozzle_cannot_print_are_refused(generic) -> None:  # type: ignore[no-untyped-def]
+    for overrides, word in (({"layer_height_mm": 0.36}, "layer_height_mm 0.36 mm"),
+                            ({"line_width_mm": 1.2}, "line_width_mm 1.2 mm")):
+        settings = SliceSettings.for_quality("standard", **overrides)
+        with pytest.raises(PlateRejected) as caught:
+            build_program([PlatePart(box(10, 10, 2), 100, 100)], generic, "PLA", settings)
+        assert caught.value.code == "bad_settings"
+        assert word in caught.value.reason and "0.4 mm nozzle" in caught.value.reason
+
+
+def test_object_names_stay_unique_as_the_firmware_reads_them() -> None:
+    voron = load_profile("voron-2.4-350")
+    parts = [PlatePart(box(10, 10, 2), 150, 175, 0, "left cube"),
+             PlatePart(box(10, 10, 2), 200, 175, 0, "left_cube")]
+    gcode = build_program(parts, voron, "PLA", SliceSettings.for_quality("standard")).gcode
+    names = re.findall(r"^EXCLUDE_OBJECT_DEFINE NAME=(\S+)", gcode, re.M)
+    assert len(set(names)) == 2
