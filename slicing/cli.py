@@ -21,6 +21,13 @@ if TYPE_CHECKING:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from slicing.settings import SliceSettings
+
+    standard = SliceSettings.for_quality("standard")
+    keys = ", ".join(f"{name}={getattr(standard, name)}" for name in SliceSettings.model_fields
+                     if name != "quality")
+    parser.epilog = ("settings for --set (standard PLA values; lengths in mm, speeds in mm/s, "
+                     "densities as 0.2, 20 or 20%): " + keys)
     parser.add_argument("models", nargs="+", type=Path, help="STL, 3MF or OBJ files")
     parser.add_argument("--profile", required=True, help="printer profile id, e.g. generic-220")
     parser.add_argument("--material", default="PLA", help="material name in the profile")
