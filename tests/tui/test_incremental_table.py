@@ -7,6 +7,7 @@ import asyncio
 from textual.app import App, ComposeResult
 
 from protocol.messages.printer import PrinterStatus
+from tests.tui.controller_double import until
 from tests.tui.farm_data import NOW, agent_state, printer_summary
 from tui.app import MakerfarmApp
 from tui.screens.fleet import FleetScreen
@@ -55,10 +56,10 @@ def test_the_fleet_updates_rows_in_place_and_off_screen_rows_when_scrolled_to() 
         store = _thousand_printers()
         app = MakerfarmApp(store=store, site="big", clock=lambda: NOW, staff_user="ada")
         async with app.run_test(size=(140, 30)) as pilot:
-            await pilot.pause()
+            await until(app, lambda: isinstance(app.screen, FleetScreen)
+                        and app.screen.table.row_count == 1000, "1,000 rows")
             fleet = app.screen
             assert isinstance(fleet, FleetScreen)
-            assert fleet.table.row_count == 1000
             rebuilds = fleet.rebuilds
             for printer, sequence in (("p0001", 1), ("p0900", 1)):
                 store.apply_printer_state("big", printer, agent_state(

@@ -10,6 +10,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
+from tests.tui.controller_double import until
 from tests.tui.farm_data import NOW, farm_store
 from tui.app import MakerfarmApp
 from tui.screens.fleet import FleetScreen
@@ -24,7 +25,8 @@ def play(scenario: Scenario, site: str | None = None) -> None:
     async def main() -> None:
         app = MakerfarmApp(store=farm_store(), site=site, clock=lambda: NOW, staff_user="ada")
         async with app.run_test(size=(140, 36)) as pilot:
-            await pilot.pause()
+            await until(app, lambda: isinstance(app.screen, FleetScreen)
+                        and app.screen.table.row_count > 0, "the fleet")
             await scenario(app, pilot)
 
     asyncio.run(main())
