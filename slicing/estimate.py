@@ -75,6 +75,7 @@ def shifted(plan: PartPlan, dx: float, dy: float) -> PartPlan:
     return PartPlan(
         layers=[_shifted_layer(layer, offset) for layer in plan.layers],
         first_layer=plan.first_layer.translate([dx, dy]),
+        body=plan.body.translate([dx, dy]),
         empty_layers=list(plan.empty_layers),
     )
 

@@ -72,10 +72,7 @@ class LayerOrderer:
     ) -> tuple[list[Path], np.ndarray]:
         paths: list[Path] = []
         width = layer_width(self.settings, index)
-        for loop in _nearest_first(layer.brim, position):
-            paths.append(Path(BRIM, _start_near(loop, position), True, width,
-                              self.settings.first_layer_speed))
-            position = paths[-1].start
+        position = self._polylines(paths, layer.brim, BRIM, index, position, width)
         for kind in SUPPORT_ORDER:
             position = self._polylines(paths, layer.supports.get(kind, []), kind, index,
                                        position, width)

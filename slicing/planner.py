@@ -50,6 +50,8 @@ class Island:
 class PartLayer:
     islands: list[Island] = field(default_factory=list)
     supports: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    # Brim lines: open polylines (a whole loop repeats its first point at the end), so a
+    # loop trimmed where a neighbour is stays printable.
     brim: list[np.ndarray] = field(default_factory=list)
 
 
@@ -57,6 +59,7 @@ class PartLayer:
 class PartPlan:
     layers: list[PartLayer]
     first_layer: manifold3d.CrossSection  # the part's (and brim's) footprint on the bed
+    body: manifold3d.CrossSection  # the part's own first layer, without the brim
     empty_layers: list[int]  # layers where the mesh has area but nothing would print
 
 
@@ -105,11 +108,11 @@ def plan_part(
     brim = brim_loops(first, settings.brim_width_mm, settings.first_layer_line_width_mm,
                       float(table.height[0]))
     if layers:
-        layers[0].brim = brim
+        layers[0].brim = [np.vstack([loop, loop[:1]]) for loop in brim]
     footprint = first + manifold3d.CrossSection([b for b in brim]) if brim else first
     empty = [i for i, (s, layer) in enumerate(zip(sections, layers, strict=True))
              if s.area() > 1e-3 and not any(isl.walls or isl.thin for isl in layer.islands)]
-    return PartPlan(layers=layers, first_layer=footprint, empty_layers=empty)
+    return PartPlan(layers=layers, first_layer=footprint, body=first, empty_layers=empty)
 
 
 def _walls_of_layer(

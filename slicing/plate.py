@@ -28,7 +28,7 @@ from slicing.mesh import PreparedMesh, rotated
 from slicing.ordering import LayerOrderer
 from slicing.planner import PartPlan, plan_part
 from slicing.settings import SliceSettings
-from slicing.skirt import skirt_loops
+from slicing.skirt import skirt_loops, trim_brims
 from slicing.toolpaths import SKIRT, LayerPlan, Path
 
 ProgressFn = Callable[[float], None]
@@ -148,6 +148,11 @@ def build_program(
                         settings.layer_height_mm)
     if plans is None:
         plans = _plan_parts(parts, table, settings, profile.machine.nozzle_diameter_mm, report)
+    if settings.brim_width_mm > 0:
+        brims = trim_brims([p.body for p in plans], [p.layers[0].brim for p in plans],
+                           settings.first_layer_line_width_mm)
+        for plan, brim in zip(plans, brims, strict=True):
+            plan.layers[0].brim = brim
     warnings = [f"{parts[i].name}: layers {plan.empty_layers[:5]} have area but are too thin "
                 "to print" for i, plan in enumerate(plans) if plan.empty_layers]
     count = max(len(plan.layers) for plan in plans)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import manifold3d
 import numpy as np
 
+from slicing.infill import clip_open
 from slicing.toolpaths import spacing
 
 _ROUND = manifold3d.JoinType.Round
@@ -77,3 +78,31 @@ def _on_bed(points: np.ndarray, bed: tuple[float, float, float, float], round_be
         return bool(np.hypot(*(points - centre).T).max() <= (max_x - min_x) / 2)
     low, high = points.min(axis=0), points.max(axis=0)
     return bool(low[0] >= min_x and low[1] >= min_y and high[0] <= max_x and high[1] <= max_y)
+
+
+def trim_brims(bodies: list[manifold3d.CrossSection], brims: list[list[np.ndarray]],
+               line_mm: float) -> list[list[np.ndarray]]:
+    """Brim lines with what would run into another part, or an earlier part's brim, cut away.
+
+    Parts placed closer than two brim widths would otherwise get overlapping brims (a double
+    layer of plastic) or a brim printed under a neighbour, fusing the two.
+    """
+    if sum(1 for lines in brims if lines) == 0 or len(bodies) < 2:
+        return brims
+    trimmed: list[list[np.ndarray]] = []
+    laid = manifold3d.CrossSection()
+    for k, lines in enumerate(brims):
+        if not lines:
+            trimmed.append(lines)
+            continue
+        others = [body for j, body in enumerate(bodies) if j != k and not body.is_empty()]
+        blocked = manifold3d.CrossSection.compose(others) if others else manifold3d.CrossSection()
+        blocked = (blocked + laid).offset(line_mm, _ROUND)
+        points = np.vstack(lines)
+        low, high = points.min(axis=0) - 1.0, points.max(axis=0) + 1.0
+        free = manifold3d.CrossSection.square(list(high - low)).translate(list(low)) - blocked
+        kept = clip_open(lines, free)
+        trimmed.append([line for line in kept if len(line) >= 2])
+        laid = laid + manifold3d.CrossSection(
+            [line for line in lines if len(line) >= 4], manifold3d.FillRule.Positive)
+    return trimmed

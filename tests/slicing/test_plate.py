@@ -115,3 +115,23 @@ def test_object_names_stay_unique_as_the_firmware_reads_them() -> None:
     gcode = build_program(parts, voron, "PLA", SliceSettings.for_quality("standard")).gcode
     names = re.findall(r"^EXCLUDE_OBJECT_DEFINE NAME=(\S+)", gcode, re.M)
     assert len(set(names)) == 2
+
+
+def test_brims_of_close_parts_do_not_overlap_or_run_under_a_neighbour(generic) -> None:  # type: ignore[no-untyped-def]
+    settings = SliceSettings.for_quality("standard", brim_width_mm=5.0, skirt_loops=0)
+    alone = read_layers(build_program([PlatePart(box(10, 10, 2), 100, 110, 0, "a")], generic,
+                                      "PLA", settings).gcode)[0]
+    close = [PlatePart(box(10, 10, 2), 100, 110, 0, "a"),
+             PlatePart(box(10, 10, 2), 114, 110, 0, "b")]  # 4 mm apart, brims of 5 mm
+    first = read_layers(build_program(close, generic, "PLA", settings).gcode)[0]
+    moves = np.array(first.moves["BRIM"])[:, :4]
+    t = np.linspace(0.0, 1.0, 11)[:, None, None]
+    brim = (moves[None, :, :2] * (1 - t) + moves[None, :, 2:] * t).reshape(-1, 2)
+    # No brim under the neighbour: no point of any brim line inside either cube.
+    for cx in (100, 114):
+        inside = (np.abs(brim[:, 0] - cx) < 5 - 0.1) & (np.abs(brim[:, 1] - 110) < 5 - 0.1)
+        assert not inside.any()
+    # Less than two full brims: the shared strip between the cubes is laid once.
+    single = sum(m[4] for m in alone.moves["BRIM"])
+    both = sum(m[4] for m in first.moves["BRIM"])
+    assert both < 2 * single * 0.9
