@@ -9,8 +9,10 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import Any
 
 import aiomqtt
+from textual.screen import Screen
 
 from protocol import topics
 from protocol.base import Message
@@ -79,3 +81,23 @@ async def until(app: MakerfarmApp, predicate: Callable[[], bool], what: str,
         raise AssertionError(f"the TUI did not show {what} within {timeout_s} s") from None
     finally:
         app.on_refreshed = None
+
+
+async def open_printer(app: MakerfarmApp, site: str, printer: str) -> None:
+    """Open a printer's detail and wait until it shows (its keys work from then on)."""
+    from tui.screens.printer_detail import PrinterDetailScreen
+
+    app.open_printer(site, printer)
+
+    def shown() -> bool:
+        screen = app.screen
+        return (isinstance(screen, PrinterDetailScreen) and screen.printer_id == printer
+                and bool(screen.query("#printer-info")) and screen.is_mounted)
+
+    await until(app, shown, f"printer {printer}'s detail")
+
+
+async def on_top(app: MakerfarmApp, kind: type[Screen[Any]]) -> None:
+    """Wait until a screen of `kind` (a dialog, a picker) is on top and mounted."""
+    await until(app, lambda: isinstance(app.screen, kind) and app.screen.is_mounted,
+                f"the {kind.__name__}")

@@ -10,7 +10,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
-from tests.tui.controller_double import until
+from tests.tui.controller_double import on_top, open_printer, until
 from tests.tui.farm_data import NOW, farm_store
 from tui.app import MakerfarmApp
 from tui.screens.fleet import FleetScreen
@@ -41,18 +41,19 @@ def fleet_of(app: MakerfarmApp) -> FleetScreen:
 def test_t_follows_one_site_and_back_to_all() -> None:
     async def scenario(app: MakerfarmApp, pilot: Pilot[Any]) -> None:
         await pilot.press("t")
-        await pilot.pause()
+        await on_top(app, SitePicker)
         assert isinstance(app.screen, SitePicker)
         options = app.screen.query_one(OptionList)
         assert [options.get_option_at_index(i).id for i in range(options.option_count)] == [
             "*all*", "berlin", "leipzig"]
         await pilot.press("down", "down", "enter")
-        await pilot.pause()
-        assert app.site == "leipzig"
+        await until(app, lambda: app.site == "leipzig", "leipzig followed")
         assert fleet_of(app).table.row_count == 4  # its printers, no site lines
-        await pilot.press("t", "home", "enter")
-        await pilot.pause()
-        assert app.site is None
+        await on_top(app, FleetScreen)
+        await pilot.press("t")
+        await on_top(app, SitePicker)
+        await pilot.press("home", "enter")
+        await until(app, lambda: app.site is None, "all sites followed")
         assert fleet_of(app).table.row_count == 12
 
     play(scenario)
@@ -61,9 +62,8 @@ def test_t_follows_one_site_and_back_to_all() -> None:
 def test_s_sorts_by_what_needs_a_person_first() -> None:
     async def scenario(app: MakerfarmApp, pilot: Pilot[Any]) -> None:
         await pilot.press("s")
-        await pilot.pause()
         fleet = fleet_of(app)
-        assert fleet.fleet_order.value == "state"
+        await until(app, lambda: fleet.fleet_order.value == "state", "the state order")
         assert fleet.selected_printer() is not None
         assert "state" in str(fleet.table.border_title)
         first_printer_row = fleet.table.get_row_at(1)  # row 0 is berlin's site line
@@ -74,21 +74,19 @@ def test_s_sorts_by_what_needs_a_person_first() -> None:
 
 def test_slash_filters_and_escape_clears() -> None:
     async def scenario(app: MakerfarmApp, pilot: Pilot[Any]) -> None:
-        await pilot.press("slash", *"voron")
-        await pilot.pause()
         fleet = fleet_of(app)
-        assert fleet.table.row_count == 3  # leipzig's line and its two Vorons
+        await pilot.press("slash", *"voron")
+        # leipzig's line and its two Vorons
+        await until(app, lambda: fleet.table.row_count == 3, "the two Vorons")
         await pilot.press("escape")
-        await pilot.pause()
-        assert fleet.table.row_count == 12
+        await until(app, lambda: fleet.table.row_count == 12, "every printer again")
 
     play(scenario)
 
 
 def test_the_palette_offers_every_view_and_every_action_on_the_printer() -> None:
     async def scenario(app: MakerfarmApp, pilot: Pilot[Any]) -> None:
-        app.open_printer("berlin", "mk4-01")
-        await pilot.pause()
+        await open_printer(app, "berlin", "mk4-01")
         titles = [command.title for command in app.get_system_commands(app.screen)]
         for view in ("Show the fleet", "Show the queue", "Show the plates", "Show the sites",
                      "Show the alerts", "Help", "Follow a site"):
@@ -115,11 +113,10 @@ def test_plate_actions_are_not_offered_for_a_printer_without_a_plate() -> None:
 
 def test_an_action_without_a_broker_says_it_was_not_sent() -> None:
     async def scenario(app: MakerfarmApp, pilot: Pilot[Any]) -> None:
-        app.open_printer("berlin", "mk4-01")
-        await pilot.pause()
+        await open_printer(app, "berlin", "mk4-01")
         assert isinstance(app.screen, PrinterDetailScreen)
         await pilot.press("p")
-        await pilot.pause()
+        await until(app, lambda: bool(app._notifications), "a notification")
         messages = [n.message for n in app._notifications]
         assert any("Pause on mk4-01: not sent" in m for m in messages)
         assert len(app.pending) == 0

@@ -12,9 +12,11 @@ from typing import Any
 
 from textual.pilot import Pilot
 
+from tests.tui.controller_double import on_top, open_printer
 from tests.tui.farm_data import NOW, farm_store
 from tui.app import MakerfarmApp
 from tui.mqtt_worker import LinkStatus
+from tui.screens.dialogs import ConfirmDialog
 
 SIZE = (140, 36)
 Compare = Callable[..., bool]
@@ -48,8 +50,7 @@ def test_printer_detail(snap_compare: Compare) -> None:
         await connected(pilot)
         app = pilot.app
         assert isinstance(app, MakerfarmApp)
-        app.open_printer("berlin", "mk4-01")
-        await pilot.pause()
+        await open_printer(app, "berlin", "mk4-01")
 
     assert snap_compare(farm_app(), terminal_size=SIZE, run_before=detail)
 
@@ -59,10 +60,9 @@ def test_cancel_plate_asks_for_confirmation(snap_compare: Compare) -> None:
         await connected(pilot)
         app = pilot.app
         assert isinstance(app, MakerfarmApp)
-        app.open_printer("berlin", "mk4-01")
-        await pilot.pause()
+        await open_printer(app, "berlin", "mk4-01")
         await pilot.press("c")
-        await pilot.pause()
+        await on_top(app, ConfirmDialog)
 
     assert snap_compare(farm_app(), terminal_size=SIZE, run_before=confirm)
 

@@ -28,7 +28,7 @@ from protocol.messages.staff import (
     StaffSpoolLoaded,
 )
 from tests.support.mosquitto import Broker, free_port, run_mosquitto
-from tests.tui.controller_double import ControllerDouble, until
+from tests.tui.controller_double import ControllerDouble, on_top, open_printer, until
 from tests.tui.farm_data import (
     PRINTERS,
     agent_state,
@@ -39,7 +39,9 @@ from tests.tui.farm_data import (
 )
 from tui.app import MakerfarmApp
 from tui.broker import BrokerAddress
+from tui.screens.dialogs import ConfirmDialog, SpoolDialog
 from tui.screens.printer_detail import PrinterDetailScreen
+from tui.screens.queue import QueueScreen
 
 pytestmark = pytest.mark.broker
 SIZE = (140, 36)
@@ -150,8 +152,7 @@ def test_actions_publish_staff_commands_and_show_the_answer(
             app = app_for(broker)
             async with app.run_test(size=SIZE) as pilot:
                 await until(app, lambda: fleet_rows(app) == len(PRINTERS) + 2, "the fleet")
-                app.open_printer("berlin", "mk4-01")
-                await pilot.pause()
+                await open_printer(app, "berlin", "mk4-01")
                 assert isinstance(app.screen, PrinterDetailScreen)
 
                 await pilot.press("p")
@@ -163,7 +164,7 @@ def test_actions_publish_staff_commands_and_show_the_answer(
                 await until(app, lambda: "accepted" in actions_panel(app), "accepted")
 
                 await pilot.press("c")  # destructive: asks first, with a reason
-                await pilot.pause()
+                await on_top(app, ConfirmDialog)
                 app.screen.query_one("#reason", Input).value = "warped corner"
                 await pilot.click("#yes")
                 site, cancel = await controller.next_command()
@@ -187,13 +188,13 @@ def test_saying_no_to_a_confirmation_sends_nothing(
             app = app_for(broker, site="berlin")
             async with app.run_test(size=SIZE) as pilot:
                 await until(app, lambda: fleet_rows(app) == 6, "berlin's printers")
-                app.open_printer("berlin", "mk4-03")
-                await pilot.pause()
+                await open_printer(app, "berlin", "mk4-03")
                 await pilot.press("b")
-                await pilot.pause()
+                await on_top(app, ConfirmDialog)
                 await pilot.click("#no")
+                await on_top(app, PrinterDetailScreen)
                 await pilot.press("l")  # spool loaded: the site summary's need is offered
-                await pilot.pause()
+                await on_top(app, SpoolDialog)
                 assert app.screen.query_one("#material", Input).value == "PLA"
                 app.screen.query_one("#material", Input).value = "PETG"
                 app.screen.query_one("#colour", Input).value = "#FF8800"
@@ -204,8 +205,9 @@ def test_saying_no_to_a_confirmation_sends_nothing(
                 assert isinstance(command, StaffSpoolLoaded)  # not the refused bed clear
                 assert (command.printer_id, command.material, command.colour, command.grams) == (
                     "mk4-03", "PETG", "#ff8800", 750)
+                await on_top(app, PrinterDetailScreen)
                 await pilot.press("b")
-                await pilot.pause()
+                await on_top(app, ConfirmDialog)
                 assert str(app.screen.query_one("#yes", Button).label) == "Bed is clear"
                 await pilot.click("#yes")
                 _site, cleared = await controller.next_command()
@@ -229,9 +231,10 @@ def test_staff_cancel_a_job_and_requeue_failed_parts_from_the_queue(
                 await pilot.press("2")
                 await until(app, lambda: queue_rows(app) == 6, "six jobs")
                 await pilot.press("c")  # the late job-8 is first
-                await pilot.pause()
+                await on_top(app, ConfirmDialog)
                 await pilot.click("#yes")
                 site, cancel = await controller.next_command()
+                await on_top(app, QueueScreen)
                 assert isinstance(cancel, StaffCancelJob)
                 assert (site, cancel.job_id) == ("berlin", "job-8")
                 await pilot.press(*["down"] * 5, "r")  # job-14: one failed part

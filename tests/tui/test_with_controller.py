@@ -40,7 +40,7 @@ from protocol.messages.staff import StaffMaintenanceOn
 from protocol.states import PlateState
 from tests.e2e.harness import ControllerThread
 from tests.support.mosquitto import Broker
-from tests.tui.controller_double import until
+from tests.tui.controller_double import open_printer, until
 from tests.tui.farm_data import agent_state
 from tui.app import MakerfarmApp
 from tui.broker import BrokerAddress
@@ -144,8 +144,7 @@ async def load_the_spool_asked_for(app: MakerfarmApp, pilot: Any) -> str:
 
     await until(app, asked, "the site asking for PLA red on kb-ender", WAIT_S)
     assert printer(app).state is PrinterStatus.IDLE  # the plate waits for the spool
-    app.open_printer(SITE, PRINTER)
-    await pilot.pause()
+    await open_printer(app, SITE, PRINTER)
     await pilot.press("l")
     await until(app, lambda: isinstance(app.screen, SpoolDialog), "the spool dialog")
     assert app.screen.query_one("#material", Input).value == "PLA"
