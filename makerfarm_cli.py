@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "controller": ("controller.cli", "run the farm's controller service (embedded broker if none)"),
     "submit": ("controller.submit_cli", "upload a mesh, submit a print job, follow its status"),
     "agent": ("agent.cli", "run the agent beside one printer"),
+    "sim": ("controller.sim", "a large simulated farm against a broker: throughput, latencies"),
     "swarm": ("agent.swarm_cli", "many simulated printers and agents in one process (load)"),
     "tui": ("tui.cli", "the staff terminal UI"),
     "provision": ("controller.security.provision_cli", "sites, printers, shops, staff and keys"),
