@@ -10,7 +10,6 @@ values, so there is no Python-level arithmetic per segment.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
@@ -238,5 +237,3 @@ class GcodeWriter:
         self.flush()
         return "".join(self.chunks)
 
-
-ProgressFn = Callable[[float], None]

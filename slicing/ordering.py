@@ -190,8 +190,3 @@ def nearest_polylines(lines: list[np.ndarray], position: np.ndarray) -> list[np.
             ordered.append(lines[k_head])
             here = tails[k_head]
     return ordered
-
-
-def _start_near(loop: np.ndarray, position: np.ndarray) -> np.ndarray:
-    k = int(np.argmin(np.hypot(*(loop - position).T)))
-    return np.roll(loop, -k, axis=0)

@@ -59,12 +59,6 @@ class Path:
     # The travel onto this path stays inside its island (crosses no wall): no retraction.
     combed: bool = False
 
-    def length_mm(self) -> float:
-        pts = self.points
-        if self.closed:
-            pts = np.vstack([pts, pts[:1]])
-        return float(np.hypot(*np.diff(pts, axis=0).T).sum())
-
     @property
     def start(self) -> np.ndarray:
         return self.points[0]
@@ -94,6 +88,3 @@ class LayerPlan:
     fan_percent: int = 0
     speed_factor: float = 1.0
     estimated_seconds: float = 0.0
-
-    def is_empty(self) -> bool:
-        return not self.before_objects and not any(o.paths for o in self.objects)
