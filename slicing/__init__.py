@@ -8,8 +8,17 @@
                          material="PLA", settings=settings)
     result.gcode, result.stats.print_seconds, result.stats.filament_g
 
+    estimate_part(mesh, profile, "PLA")            # (print_seconds, filament_g), one part
+    fits_bed(mesh, profile)                         # at some rotation about Z
+
 A pure library: no clock, network or database. Entry points take and return plain,
 picklable data so the controller can run them in worker processes.
+
+Where things are: intake in mesh_io (reading), mesh_repair and mesh (checks, repairs,
+placement); cross-sections in layers and cutting; one part's geometry per layer in planner,
+which uses perimeters, skins, infill, supports and skirt; the plate's print order in
+ordering, combing and cooling; G-code in dialects and gcode_writer; plates in plate, layout
+and estimate; the command in cli with arrange.
 """
 
 from slicing.errors import MeshRejected, PlateRejected, SlicingError
