@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -24,8 +26,10 @@ def require_mosquitto() -> None:
     """Skip loudly when mosquitto is missing; in CI a missing broker fails the run."""
     if mosquitto_binary() is not None:
         return
-    reason = ("mosquitto is not installed, so broker tests cannot run. "
-              "Install it with: apt-get install -y mosquitto mosquitto-clients")
+    reason = (
+        "mosquitto is not installed, so broker tests cannot run. "
+        "Install it with: apt-get install -y mosquitto mosquitto-clients"
+    )
     if _in_ci():
         pytest.fail("CI=true and " + reason, pytrace=False)
     pytest.skip("*** SKIPPED: " + reason + " ***")
@@ -57,14 +61,15 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
 
 
 @pytest.fixture
-def mosquitto_factory(tmp_path: Path):  # type: ignore[no-untyped-def]
+def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[[list[str] | None], Broker]]:
     """Start brokers with a custom configuration (ACLs, passwords, TLS)."""
     require_mosquitto()
-    from contextlib import ExitStack
+    started = itertools.count()
 
     with ExitStack() as stack:
+
         def start(extra_config: list[str] | None = None) -> Broker:
-            workdir = tmp_path / f"mosquitto{len(stack._exit_callbacks)}"
+            workdir = tmp_path / f"mosquitto{next(started)}"
             return stack.enter_context(run_mosquitto(workdir, extra_config))
 
         yield start

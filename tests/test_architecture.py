@@ -25,8 +25,18 @@ ALLOWED: dict[str, set[str]] = {
     "controller": {"scheduler", "slicing", "firmware_profiles", "protocol"},
 }
 # Libraries a Raspberry Pi agent must never load.
-HEAVY = ("numpy", "trimesh", "manifold3d", "sqlmodel", "sqlalchemy", "textual", "aiomqtt",
-         "shapely", "pyclipper", "amqtt")
+HEAVY = (
+    "numpy",
+    "trimesh",
+    "manifold3d",
+    "sqlmodel",
+    "sqlalchemy",
+    "textual",
+    "aiomqtt",
+    "shapely",
+    "pyclipper",
+    "amqtt",
+)
 
 
 def _imported_parts(path: Path) -> set[str]:
@@ -53,17 +63,26 @@ def test_each_part_imports_only_what_the_design_allows() -> None:
 
 
 def test_agent_path_loads_no_server_library() -> None:
-    modules = [p for p in ("agent.cli", "protocol", "firmware_profiles", "firmware_profiles.gcode")
-               if (REPO / p.replace(".", "/")).with_suffix(".py").exists()
-               or (REPO / p.replace(".", "/") / "__init__.py").exists()]
+    modules = [
+        p
+        for p in ("agent.cli", "protocol", "firmware_profiles", "firmware_profiles.gcode")
+        if (REPO / p.replace(".", "/")).with_suffix(".py").exists()
+        or (REPO / p.replace(".", "/") / "__init__.py").exists()
+    ]
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
         f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                         text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert out.stdout.strip() == "", f"the agent's import path loads: {out.stdout.strip()}"
 
 
@@ -73,7 +92,13 @@ def test_makerfarm_help_lists_commands_without_importing_parts() -> None:
         "makerfarm_cli.main(['--help'])\n"
         f"print('LOADED', [p for p in {PARTS!r} if p in sys.modules])\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                         text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert "LOADED []" in out.stdout
     assert "schema" in out.stdout

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,13 +57,10 @@ def _wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], log: Pat
             with socket.create_connection((host, port), timeout=0.2):
                 return
         except OSError:
-            # Polling a port that is not yet listening: the connect attempt itself
-            # is the bounded wait, no sleep needed beyond its timeout.
-            proc_wait = 0.05
-            try:
-                proc.wait(timeout=proc_wait)
-            except subprocess.TimeoutExpired:
-                pass
+            # Not listening yet: wait briefly on the process itself (an exit ends
+            # the wait at once), then try the port again until the deadline.
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=0.05)
     raise RuntimeError(f"mosquitto did not listen on {host}:{port} within {START_TIMEOUT_S}s")
 
 
@@ -96,8 +93,9 @@ def run_mosquitto(
         lines.append("user root")
     lines += extra
     config.write_text("\n".join(lines) + "\n")
-    proc = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
     try:
         _wait_for_port("127.0.0.1", port, proc, log)
         yield Broker("127.0.0.1", port, config, log)
