@@ -27,11 +27,22 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
-MODELS = ["benchy", "cube_20mm", "rocker_arm", "igea_head", "stanford_bunny",
-          "flat_plate_200x200x3"]
+MODELS = [
+    "benchy",
+    "cube_20mm",
+    "rocker_arm",
+    "igea_head",
+    "stanford_bunny",
+    "flat_plate_200x200x3",
+]
 # The reference .ini's settings that differ from makerfarm's standard PLA defaults.
-OURS_SETTINGS = ["first_layer_line_width_mm=0.4", "top_line_width_mm=0.4",
-                 "retract_length_mm=5", "retract_speed=45", "retract_min_travel_mm=2"]
+OURS_SETTINGS = [
+    "first_layer_line_width_mm=0.4",
+    "top_line_width_mm=0.4",
+    "retract_length_mm=5",
+    "retract_speed=45",
+    "retract_min_travel_mm=2",
+]
 
 
 @dataclass
@@ -45,13 +56,15 @@ class Run:
     print_s: float | None = None
 
 
-def measure(command: list[str], env: dict[str, str] | None = None
-            ) -> tuple[float, float, float, str]:
+def measure(
+    command: list[str], env: dict[str, str] | None = None
+) -> tuple[float, float, float, str]:
     """Wall seconds, CPU seconds, peak resident MB and stdout+stderr of one run."""
     with tempfile.TemporaryFile() as output:
         start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env,
-                                 cwd=REPO)
+        child = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, env=env, cwd=REPO
+        )
         _pid, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -62,8 +75,9 @@ def measure(command: list[str], env: dict[str, str] | None = None
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text
 
 
-def median_run(tool: str, command: list[str], runs: int, env: dict[str, str] | None = None
-               ) -> tuple[Run, str]:
+def median_run(
+    tool: str, command: list[str], runs: int, env: dict[str, str] | None = None
+) -> tuple[Run, str]:
     walls, cpus, peaks = [], [], []
     text = ""
     for _ in range(runs):
@@ -75,12 +89,25 @@ def median_run(tool: str, command: list[str], runs: int, env: dict[str, str] | N
 
 
 def ours(model: Path, out: Path, runs: int) -> Run:
-    command = [sys.executable, "-m", "makerfarm_cli", "slice", str(model), "--profile",
-               "generic-220", "--material", "PLA", "--quiet", "--json", "-o", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "makerfarm_cli",
+        "slice",
+        str(model),
+        "--profile",
+        "generic-220",
+        "--material",
+        "PLA",
+        "--quiet",
+        "--json",
+        "-o",
+        str(out),
+    ]
     for item in OURS_SETTINGS:
         command += ["--set", item]
     run, text = median_run("makerfarm", command, runs)
-    summary = json.loads(text[text.index("{"):])
+    summary = json.loads(text[text.index("{") :])
     run.layers = summary["layers"]
     run.filament_m = summary["filament_m"]
     run.print_s = summary["print_seconds"]
@@ -91,8 +118,17 @@ def prusa(model: Path, out: Path, runs: int) -> Run | None:
     binary = shutil.which("prusa-slicer")
     if not binary:
         return None
-    command = [binary, "--export-gcode", "--load", str(SHARED / "reference" /
-               "prusa_generic220_pla.ini"), "--center", "110,110", "-o", str(out), str(model)]
+    command = [
+        binary,
+        "--export-gcode",
+        "--load",
+        str(SHARED / "reference" / "prusa_generic220_pla.ini"),
+        "--center",
+        "110,110",
+        "-o",
+        str(out),
+        str(model),
+    ]
     run, _text = median_run("PrusaSlicer", command, runs)
     gcode = out.read_text(errors="replace")
     run.layers = gcode.count(";LAYER_CHANGE")
@@ -108,11 +144,26 @@ def cura(model: Path, out: Path, runs: int, resources: Path | None) -> Run | Non
     if not binary or resources is None:
         return None
     definitions = resources / "usr/share/cura/resources"
-    env = dict(os.environ, CURA_ENGINE_SEARCH_PATH=":".join([
-        str(SHARED / "reference" / "cura"), str(definitions / "definitions"),
-        str(definitions / "extruders")]))
-    command = [binary, "slice", "-j", str(SHARED / "reference" / "cura" / "generic220.def.json"),
-               "-o", str(out), "-l", str(model)]
+    env = dict(
+        os.environ,
+        CURA_ENGINE_SEARCH_PATH=":".join(
+            [
+                str(SHARED / "reference" / "cura"),
+                str(definitions / "definitions"),
+                str(definitions / "extruders"),
+            ]
+        ),
+    )
+    command = [
+        binary,
+        "slice",
+        "-j",
+        str(SHARED / "reference" / "cura" / "generic220.def.json"),
+        "-o",
+        str(out),
+        "-l",
+        str(model),
+    ]
     run, _text = median_run("CuraEngine", command, runs, env)
     gcode = out.read_text(errors="replace")
     run.layers = len(re.findall(r"^;LAYER:\d+", gcode, re.M))
@@ -169,8 +220,10 @@ def main() -> int:
     parser.add_argument("--cura-resources", type=Path, default=None)
     args = parser.parse_args()
     resources = cura_resources(args.cura_resources)
-    header = (f"{'model':<22}{'tool':<13}{'wall s':>8}{'cpu s':>7}{'peak MB':>9}{'layers':>8}"
-              f"{'filament m':>12}{'est. time':>11}{'ours/this':>11}")
+    header = (
+        f"{'model':<22}{'tool':<13}{'wall s':>8}{'cpu s':>7}{'peak MB':>9}{'layers':>8}"
+        f"{'filament m':>12}{'est. time':>11}{'ours/this':>11}"
+    )
     print(header)
     print("-" * len(header))
     with tempfile.TemporaryDirectory() as scratch:
@@ -178,21 +231,27 @@ def main() -> int:
             model = SHARED / "models" / f"{name}.stl"
             out = Path(scratch) / f"{name}.gcode"
             mine = ours(model, out, args.runs)
-            rows = [mine, prusa(model, out, args.runs),
-                    cura(model, out, args.runs, resources)]
+            rows = [mine, prusa(model, out, args.runs), cura(model, out, args.runs, resources)]
             for run in rows:
                 if run is None:
                     continue
                 ratio = "" if run is mine else f"{mine.wall_s / run.wall_s:.2f}"
                 filament = "-" if run.filament_m is None else f"{run.filament_m:.2f}"
-                print(f"{name:<22}{run.tool:<13}{run.wall_s:>8.2f}{run.cpu_s:>7.2f}"
-                      f"{run.peak_mb:>9.0f}"
-                      f"{run.layers if run.layers is not None else '-':>8}{filament:>12}"
-                      f"{_hms(run.print_s):>11}{ratio:>11}", flush=True)
-    print("\nwall s, cpu s (user + system): medians of", args.runs, "runs; peak MB: largest "
-          "resident size of a run; ours/this: makerfarm's wall time over the tool's."
-          "\nmakerfarm's and PrusaSlicer's filament and time are their own estimates; "
-          "(*) CuraEngine's are makerfarm's interpreter reading CuraEngine's G-code.")
+                print(
+                    f"{name:<22}{run.tool:<13}{run.wall_s:>8.2f}{run.cpu_s:>7.2f}"
+                    f"{run.peak_mb:>9.0f}"
+                    f"{run.layers if run.layers is not None else '-':>8}{filament:>12}"
+                    f"{_hms(run.print_s):>11}{ratio:>11}",
+                    flush=True,
+                )
+    print(
+        "\nwall s, cpu s (user + system): medians of",
+        args.runs,
+        "runs; peak MB: largest "
+        "resident size of a run; ours/this: makerfarm's wall time over the tool's."
+        "\nmakerfarm's and PrusaSlicer's filament and time are their own estimates; "
+        "(*) CuraEngine's are makerfarm's interpreter reading CuraEngine's G-code.",
+    )
     return 0
 
 

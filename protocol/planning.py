@@ -194,8 +194,12 @@ class CostSpec(_Input):
     )
     spool_change_cost: float = Field(2.0, ge=0.0, le=1_000.0)
     makespan_cost_per_hour: float = Field(
-        2.0, ge=0.0, le=1_000.0, description="per hour until the last plate ends: finishing the "
-        "farm's work early leaves room for the next jobs")
+        2.0,
+        ge=0.0,
+        le=1_000.0,
+        description="per hour until the last plate ends: finishing the "
+        "farm's work early leaves room for the next jobs",
+    )
     bed_clear_cost: float = Field(0.5, ge=0.0, le=1_000.0)
 
 

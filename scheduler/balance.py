@@ -27,8 +27,13 @@ BALANCE_TOLERANCE = 0.05  # a site may carry this much more than its share
 MAX_PASSES = 12
 
 
-def assign_sites(farm: Farm, start_load: NDArray[np.float64], open_parts: NDArray[np.int64],
-                 preferred_site: dict[int, int] | None = None, seed: int = 0) -> NDArray[np.int64]:
+def assign_sites(
+    farm: Farm,
+    start_load: NDArray[np.float64],
+    open_parts: NDArray[np.int64],
+    preferred_site: dict[int, int] | None = None,
+    seed: int = 0,
+) -> NDArray[np.int64]:
     """Site index for every part (-1 for parts not in `open_parts` or with no printer).
 
     `start_load`: seconds each printer is busy before it can take new work (inf: unavailable).
@@ -39,8 +44,10 @@ def assign_sites(farm: Farm, start_load: NDArray[np.float64], open_parts: NDArra
     if open_parts.size == 0:
         return site_of
     n_sites = len(farm.spec.sites)
-    can = np.stack([farm.eligible[open_parts][:, farm.printer_site == s].any(axis=1)
-                    for s in range(n_sites)], axis=1)  # (n, S)
+    can = np.stack(
+        [farm.eligible[open_parts][:, farm.printer_site == s].any(axis=1) for s in range(n_sites)],
+        axis=1,
+    )  # (n, S)
     km = np.where(can, farm.distance_km[open_parts], np.inf)
     where = km.argmin(axis=1)
     if preferred_site:
@@ -66,14 +73,17 @@ def _loaded(farm: Farm) -> NDArray[np.bool_]:
     return out
 
 
-def _consolidate(farm: Farm, parts: NDArray[np.int64], km: NDArray[np.float64],
-                 where: NDArray[np.int64]) -> NDArray[np.int64]:
+def _consolidate(
+    farm: Farm, parts: NDArray[np.int64], km: NDArray[np.float64], where: NDArray[np.int64]
+) -> NDArray[np.int64]:
     costs = farm.spec.costs
     groups = farm.part_group[parts]
     present = _loaded(farm)
     seconds = farm.part_seconds[parts]
-    pairs = sorted({(int(g), int(s)) for g, s in zip(groups, where, strict=True)},
-                   key=lambda gs: float(seconds[(groups == gs[0]) & (where == gs[1])].sum()))
+    pairs = sorted(
+        {(int(g), int(s)) for g, s in zip(groups, where, strict=True)},
+        key=lambda gs: float(seconds[(groups == gs[0]) & (where == gs[1])].sum()),
+    )
     for g, s in pairs:
         if present[g, s]:
             continue
@@ -92,17 +102,23 @@ def _consolidate(farm: Farm, parts: NDArray[np.int64], km: NDArray[np.float64],
     return where
 
 
-def _balance(farm: Farm, start_load: NDArray[np.float64], parts: NDArray[np.int64],
-             km: NDArray[np.float64], where: NDArray[np.int64],
-             jitter: NDArray[np.float64]) -> NDArray[np.int64]:
+def _balance(
+    farm: Farm,
+    start_load: NDArray[np.float64],
+    parts: NDArray[np.int64],
+    km: NDArray[np.float64],
+    where: NDArray[np.int64],
+    jitter: NDArray[np.float64],
+) -> NDArray[np.int64]:
     costs = farm.spec.costs
     n_sites = km.shape[1]
     seconds = farm.part_seconds[parts]
     groups = farm.part_group[parts]
     available = np.isfinite(start_load)
     printers = np.bincount(farm.printer_site[available], minlength=n_sites).astype(float)
-    busy = np.bincount(farm.printer_site[available], weights=start_load[available],
-                       minlength=n_sites)
+    busy = np.bincount(
+        farm.printer_site[available], weights=start_load[available], minlength=n_sites
+    )
     if printers.sum() == 0:
         return where
     total = seconds.sum() + busy.sum()

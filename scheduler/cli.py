@@ -25,8 +25,9 @@ M = TypeVar("M", bound=BaseModel)
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("instance", type=Path, help="farm instance JSON (plan.instance)")
     parser.add_argument("-o", "--output", type=Path, help="write the plan JSON here")
-    parser.add_argument("--previous", type=Path,
-                        help="the previous plan: plates it promised soon are kept")
+    parser.add_argument(
+        "--previous", type=Path, help="the previous plan: plates it promised soon are kept"
+    )
     parser.add_argument("--seed", type=int, default=0, help="tie-break seed (default 0)")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
 
@@ -83,14 +84,22 @@ def summary(instance: PlanInstance, result: Plan) -> str:
         plates = [by_id[i] for i in queue.plates]
         starts = [p.start for p in plates if p.start is not None]
         ends = [p.end for p in plates if p.end is not None]
-        rows.append((queue.printer, plates[0].site, str(len(plates)),
-                     str(sum(len(p.placements) for p in plates)),
-                     str(sum(p.spool_change for p in plates)),
-                     min(starts).strftime("%Y-%m-%d %H:%M") if starts else "-",
-                     max(ends).strftime("%Y-%m-%d %H:%M") if ends else "-"))
+        rows.append(
+            (
+                queue.printer,
+                plates[0].site,
+                str(len(plates)),
+                str(sum(len(p.placements) for p in plates)),
+                str(sum(p.spool_change for p in plates)),
+                min(starts).strftime("%Y-%m-%d %H:%M") if starts else "-",
+                max(ends).strftime("%Y-%m-%d %H:%M") if ends else "-",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     m = result.metrics
     full = f"{m.full_plate_utilisation:.0%}" if m.full_plate_utilisation is not None else "-"

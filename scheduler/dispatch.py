@@ -66,8 +66,13 @@ class SitePools:
 
 
 class Dispatcher:
-    def __init__(self, farm: Farm, site_of_part: NDArray[np.int64],
-                 fixed: dict[int, list[Draft]], locked_end: dict[int, float]) -> None:
+    def __init__(
+        self,
+        farm: Farm,
+        site_of_part: NDArray[np.int64],
+        fixed: dict[int, list[Draft]],
+        locked_end: dict[int, float],
+    ) -> None:
         self.farm = farm
         self.clocks = Clocks.start(farm, locked_end)
         self.fixed = {p: list(plates) for p, plates in fixed.items()}
@@ -81,8 +86,10 @@ class Dispatcher:
         self._fill_pools(site_of_part)
         self.plates: list[list[Draft]] = [[] for _ in farm.printers]
         self.cache: dict[tuple[Bed, tuple[int, ...]], list[Placed | None]] = {}
-        self.runs = [{g for g, (material, _c) in enumerate(farm.groups)
-                      if material in printer.materials} for printer in farm.printers]
+        self.runs = [
+            {g for g, (material, _c) in enumerate(farm.groups) if material in printer.materials}
+            for printer in farm.printers
+        ]
         self.retired = np.zeros(len(farm.printers), dtype=bool)
         # day plates already ending in a site's last staffed hour: the operator clears them
         # one after another, so later ones must end earlier
@@ -137,8 +144,15 @@ class Dispatcher:
             if filled.parts:
                 break
             excluded.add((s, g))
-        plate = Draft(p, g, filled.parts, filled.seconds, filled.placements,
-                      utilisation=filled.utilisation, bed_full=filled.bed_full)
+        plate = Draft(
+            p,
+            g,
+            filled.parts,
+            filled.seconds,
+            filled.placements,
+            utilisation=filled.utilisation,
+            bed_full=filled.bed_full,
+        )
         if math.isinf(self.clocks.earliest_start(p, g)):
             return False
         night = self._night_key(p)
@@ -191,17 +205,25 @@ class Dispatcher:
 
     def _sites_behind(self, p: int) -> list[int]:
         home = self.clocks.printers[p].site
-        behind = [(-site.backlog(), s) for s, site in enumerate(self.sites)
-                  if s != home and site.backlog() > STEAL_BACKLOG]
+        behind = [
+            (-site.backlog(), s)
+            for s, site in enumerate(self.sites)
+            if s != home and site.backlog() > STEAL_BACKLOG
+        ]
         return [s for _b, s in sorted(behind)]
 
-    def _choose_group(self, p: int, s: int, excluded: set[tuple[int, int]],
-                      steal: bool) -> int | None:
+    def _choose_group(
+        self, p: int, s: int, excluded: set[tuple[int, int]], steal: bool
+    ) -> int | None:
         site = self.sites[s]
         clock = self.clocks.printers[p]
-        options = [g for g in self.runs[p]
-                   if site.work.get(g, 0.0) > 0.0 and (s, g) not in excluded
-                   and self._first(s, g, p) is not None]
+        options = [
+            g
+            for g in self.runs[p]
+            if site.work.get(g, 0.0) > 0.0
+            and (s, g) not in excluded
+            and self._first(s, g, p) is not None
+        ]
         if not options:
             return None
         share = max(site.total_work / max(site.active, 1), HOUR)
@@ -211,8 +233,13 @@ class Dispatcher:
 
         def score(g: int) -> float:
             # overnight, each group needs its own printers: count those already running it
-            serving = (0 if steal else site.serving.get(g, 0) if overnight is None
-                       else overnight.get(g, 0) + (clock.loaded == g))
+            serving = (
+                0
+                if steal
+                else site.serving.get(g, 0)
+                if overnight is None
+                else overnight.get(g, 0) + (clock.loaded == g)
+            )
             value = site.work[g] / share - serving
             first = self._first(s, g, p)
             urgent = first is not None and self.farm.part_key[first] - now < URGENT_WINDOW
@@ -296,7 +323,8 @@ class Dispatcher:
     def _last_slot(self, site: int, staff_leave: float) -> float:
         """Latest end for a day plate so an operator can still clear it and start the next."""
         slots = self.closing.setdefault(
-            (site, staff_leave), [staff_leave] * len(self.clocks.staff[site].free_at))
+            (site, staff_leave), [staff_leave] * len(self.clocks.staff[site].free_at)
+        )
         return max(slots) - self._service_seconds()
 
     def _book_closing(self, p: int, seconds: float) -> None:

@@ -70,21 +70,27 @@ def measure(farm: Farm, plates: list[list[Draft]], clocks: Clocks | None = None)
     km = farm.distance_km[placed, site] if placed.size else np.zeros(0)
     visits = sum(c.visits for c in clocks.printers) if clocks else 0
     idle = sum(c.idle_full_seconds for c in clocks.printers) if clocks else 0.0
-    cost = (float((weight * late).sum()) * costs.lateness_cost_per_hour
-            + float((weight * np.where(finite, end, 0.0)).sum()) / 3600.0
-            * costs.waiting_cost_per_hour
-            + float(km.sum()) * costs.cost_per_km + spool_changes * costs.spool_change_cost
-            + visits * costs.bed_clear_cost)
+    cost = (
+        float((weight * late).sum()) * costs.lateness_cost_per_hour
+        + float((weight * np.where(finite, end, 0.0)).sum()) / 3600.0 * costs.waiting_cost_per_hour
+        + float(km.sum()) * costs.cost_per_km
+        + spool_changes * costs.spool_change_cost
+        + visits * costs.bed_clear_cost
+    )
     n_open = int((~farm.part_locked).sum()) + int(farm.part_locked.sum())
     return PlanMetrics(
-        parts=n_open, placed_parts=int(placed.size), unplaced_parts=n_open - int(placed.size),
+        parts=n_open,
+        placed_parts=int(placed.size),
+        unplaced_parts=n_open - int(placed.size),
         plates=sum(len(seq) for seq in plates),
         makespan_hours=max(ends, default=0.0) / 3600.0,
         mean_tardiness_hours=float(late.mean()) if late.size else 0.0,
         late_parts=int((late * 3600.0 > LATE_TOLERANCE_S).sum()),
-        spool_changes=spool_changes, operator_visits=visits,
+        spool_changes=spool_changes,
+        operator_visits=visits,
         mean_plate_utilisation=float(np.mean(utilisation)) if utilisation else 0.0,
         full_plate_utilisation=float(np.mean(full)) if full else None,
         mean_ship_km=float(km.mean()) if km.size else 0.0,
-        idle_full_bed_hours=idle / 3600.0, cost=max(0.0, cost),
+        idle_full_bed_hours=idle / 3600.0,
+        cost=max(0.0, cost),
     )

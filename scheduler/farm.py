@@ -21,11 +21,19 @@ from scheduler.nesting import Bed, ShapeLibrary
 from scheduler.staffing import StaffCalendar
 
 EARTH_RADIUS_KM = 6371.0088
-PRIORITY_WEIGHT = {Priority.LOW: 0.5, Priority.NORMAL: 1.0, Priority.HIGH: 2.0,
-                   Priority.URGENT: 4.0}
+PRIORITY_WEIGHT = {
+    Priority.LOW: 0.5,
+    Priority.NORMAL: 1.0,
+    Priority.HIGH: 2.0,
+    Priority.URGENT: 4.0,
+}
 # Each priority level counts as this many hours earlier in due-date order.
-PRIORITY_LEAD_HOURS = {Priority.LOW: -12.0, Priority.NORMAL: 0.0, Priority.HIGH: 12.0,
-                       Priority.URGENT: 24.0}
+PRIORITY_LEAD_HOURS = {
+    Priority.LOW: -12.0,
+    Priority.NORMAL: 0.0,
+    Priority.HIGH: 12.0,
+    Priority.URGENT: 24.0,
+}
 UNAVAILABLE = ("offline",)
 
 
@@ -74,14 +82,24 @@ def compile_farm(spec: PlanInstance) -> Farm:
     library = ShapeLibrary()
     packing = spec.packing
     site_index = {site.id: i for i, site in enumerate(spec.sites)}
-    calendars = [StaffCalendar({str(day): hours for day, hours in site.staffed_hours.items()},
-                               site.timezone, spec.now) for site in spec.sites]
+    calendars = [
+        StaffCalendar(
+            {str(day): hours for day, hours in site.staffed_hours.items()}, site.timezone, spec.now
+        )
+        for site in spec.sites
+    ]
     beds: list[Bed] = []
     printer_bed = []
     for printer in spec.printers:
         depth = printer.bed.depth_mm if printer.bed.shape == "rectangle" else None
-        bed = Bed(printer.bed.shape, printer.bed.width_mm, depth or printer.bed.width_mm,
-                  packing.edge_margin_mm, packing.spacing_mm, packing.rotation_step_deg)
+        bed = Bed(
+            printer.bed.shape,
+            printer.bed.width_mm,
+            depth or printer.bed.width_mm,
+            packing.edge_margin_mm,
+            packing.spacing_mm,
+            packing.rotation_step_deg,
+        )
         if bed not in beds:
             beds.append(bed)
         printer_bed.append(beds.index(bed))
@@ -94,8 +112,11 @@ def compile_farm(spec: PlanInstance) -> Farm:
             group_index[key] = len(groups)
             groups.append(key)
         part_group.append(group_index[key])
-    extra = [(printer.loaded_material, printer.loaded_colour or "") for printer in spec.printers
-             if printer.loaded_material is not None]  # loaded spools are groups too (affinity)
+    extra = [
+        (printer.loaded_material, printer.loaded_colour or "")
+        for printer in spec.printers
+        if printer.loaded_material is not None
+    ]  # loaded spools are groups too (affinity)
     extra += [(plate.material, plate.colour) for plate in spec.locked_plates]
     for key in extra:
         if key not in group_index:
@@ -103,20 +124,32 @@ def compile_farm(spec: PlanInstance) -> Farm:
             groups.append(key)
     now = spec.now
     farm = Farm(
-        spec=spec, calendars=calendars, library=library, beds=beds,
+        spec=spec,
+        calendars=calendars,
+        library=library,
+        beds=beds,
         printer_bed=np.array(printer_bed, dtype=np.int64),
         printer_site=np.array([site_index[p.site] for p in spec.printers], dtype=np.int64),
         printer_available=np.array([_available(p) for p in spec.printers], dtype=bool),
-        groups=groups, group_index=group_index, part_group=np.array(part_group, dtype=np.int64),
-        part_shape=np.array([library.intern(np.array(p.footprint)) for p in spec.parts],
-                            dtype=np.int64),
+        groups=groups,
+        group_index=group_index,
+        part_group=np.array(part_group, dtype=np.int64),
+        part_shape=np.array(
+            [library.intern(np.array(p.footprint)) for p in spec.parts], dtype=np.int64
+        ),
         part_seconds=np.array([p.print_seconds for p in spec.parts], dtype=np.float64),
         part_due=np.array([(p.due - now).total_seconds() for p in spec.parts], dtype=np.float64),
-        part_key=np.array([(p.due - now).total_seconds() - 3600.0 * PRIORITY_LEAD_HOURS[p.priority]
-                           for p in spec.parts], dtype=np.float64),
+        part_key=np.array(
+            [
+                (p.due - now).total_seconds() - 3600.0 * PRIORITY_LEAD_HOURS[p.priority]
+                for p in spec.parts
+            ],
+            dtype=np.float64,
+        ),
         part_weight=np.array([PRIORITY_WEIGHT[p.priority] for p in spec.parts], dtype=np.float64),
         part_locked=np.array([p.locked_plate is not None for p in spec.parts], dtype=bool),
-        distance_km=distances_km(spec), eligible=np.zeros((0, 0), dtype=bool),
+        distance_km=distances_km(spec),
+        eligible=np.zeros((0, 0), dtype=bool),
     )
     farm.eligible = compatibility(farm) & in_range(farm) & farm.printer_available[None, :]
     return farm
@@ -136,16 +169,22 @@ def distances_km(spec: PlanInstance) -> NDArray[np.float64]:
     lon1 = np.radians([p.ship_to.lon for p in spec.parts])[:, None]
     lat2 = np.radians([s.lat for s in spec.sites])[None, :]
     lon2 = np.radians([s.lon for s in spec.sites])[None, :]
-    a = (np.sin((lat2 - lat1) / 2) ** 2
-         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     out: NDArray[np.float64] = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
     return out
 
 
 def material_ok(farm: Farm) -> NDArray[np.bool_]:
-    runs = np.array([[material in printer.materials for printer in farm.printers]
-                     for material, _colour in farm.groups], dtype=bool).reshape(
-                         len(farm.groups), len(farm.printers))
+    runs = np.array(
+        [
+            [material in printer.materials for printer in farm.printers]
+            for material, _colour in farm.groups
+        ],
+        dtype=bool,
+    ).reshape(len(farm.groups), len(farm.printers))
     return runs[farm.part_group]
 
 

@@ -37,8 +37,13 @@ class Filled:
     bed_full: bool = False
 
 
-def fill_plate(farm: Farm, bed: Bed, candidates: Iterator[int], budget: Budget,
-               cache: dict[tuple[Bed, tuple[int, ...]], list[Placed | None]]) -> Filled:
+def fill_plate(
+    farm: Farm,
+    bed: Bed,
+    candidates: Iterator[int],
+    budget: Budget,
+    cache: dict[tuple[Bed, tuple[int, ...]], list[Placed | None]],
+) -> Filled:
     overhead = farm.spec.costs.plate_overhead_seconds
     chosen, rest, area_limited = _choose(farm, bed, candidates, budget, overhead)
     layout = Layout(bed, farm.library)
@@ -60,12 +65,18 @@ def fill_plate(farm: Farm, bed: Bed, candidates: Iterator[int], budget: Budget,
         placed_parts.append(x)
         placements.append(spot)
         total += seconds
-    return Filled(placed_parts, placements, overhead + total if placed_parts else 0.0,
-                  layout.utilisation(), failed or area_limited)
+    return Filled(
+        placed_parts,
+        placements,
+        overhead + total if placed_parts else 0.0,
+        layout.utilisation(),
+        failed or area_limited,
+    )
 
 
-def _choose(farm: Farm, bed: Bed, candidates: Iterator[int], budget: Budget,
-            overhead: float) -> tuple[list[int], list[int], bool]:
+def _choose(
+    farm: Farm, bed: Bed, candidates: Iterator[int], budget: Budget, overhead: float
+) -> tuple[list[int], list[int], bool]:
     """Urgent parts first, within the time limit and about the bed's area."""
     chosen: list[int] = []
     total, area, earliest_due = 0.0, 0.0, float("inf")
@@ -106,9 +117,12 @@ def _take(candidates: Iterator[int], count: int) -> Iterator[int]:
             return
 
 
-def _nest(farm: Farm, layout: Layout, chosen: list[int],
-          cache: dict[tuple[Bed, tuple[int, ...]], list[Placed | None]],
-          ) -> tuple[list[int], list[Placed], bool]:
+def _nest(
+    farm: Farm,
+    layout: Layout,
+    chosen: list[int],
+    cache: dict[tuple[Bed, tuple[int, ...]], list[Placed | None]],
+) -> tuple[list[int], list[Placed], bool]:
     """Largest first; identical part sets on identical beds reuse the earlier nesting."""
     shapes = farm.library.shapes
     order = sorted(chosen, key=lambda x: (-shapes[int(farm.part_shape[x])].area, x))

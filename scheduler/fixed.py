@@ -32,17 +32,26 @@ def locked_plates(farm: Farm) -> tuple[Fixed, dict[int, float], list[str]]:
     for plate in farm.spec.locked_plates:
         p = printer_index[plate.printer]
         parts = [part_index[pl.part] for pl in plate.placements if pl.part in part_index]
-        draft = Draft(p, groups[(plate.material, plate.colour)], parts, plate.print_seconds,
-                      fixed_placements=list(plate.placements), fixed_id=plate.id, locked=True,
-                      utilisation=_utilisation(farm, p, parts))
+        draft = Draft(
+            p,
+            groups[(plate.material, plate.colour)],
+            parts,
+            plate.print_seconds,
+            fixed_placements=list(plate.placements),
+            fixed_id=plate.id,
+            locked=True,
+            utilisation=_utilisation(farm, p, parts),
+        )
         if plate.status == "printing":
             draft.running = True
             draft.end = _running_end(farm, p, plate.print_seconds, plate.started_at)
             draft.start = draft.end - plate.print_seconds
             locked_end[p] = draft.end
         if not farm.printer_available[p]:
-            warnings.append(f"locked plate {plate.id} is on printer {plate.printer}, which is "
-                            f"{farm.printers[p].state}; unlock its parts to plan them elsewhere")
+            warnings.append(
+                f"locked plate {plate.id} is on printer {plate.printer}, which is "
+                f"{farm.printers[p].state}; unlock its parts to plan them elsewhere"
+            )
         fixed.setdefault(p, []).append(draft)
     return fixed, locked_end, warnings
 
@@ -84,23 +93,37 @@ def promised_plates(farm: Farm, previous: Plan, fixed: Fixed) -> Fixed:
     return out
 
 
-def _keep(farm: Farm, p: int, plate: PlannedPlate, part_index: dict[str, int],
-          used: np.ndarray) -> Draft | None:
+def _keep(
+    farm: Farm, p: int, plate: PlannedPlate, part_index: dict[str, int], used: np.ndarray
+) -> Draft | None:
     group = farm.group_index.get((plate.material, plate.colour))
     if group is None:
         return None
-    kept = [pl for pl in plate.placements
-            if pl.part in part_index and not used[part_index[pl.part]]
-            and not farm.part_locked[part_index[pl.part]]
-            and farm.eligible[part_index[pl.part], p]
-            and int(farm.part_group[part_index[pl.part]]) == group]
+    kept = [
+        pl
+        for pl in plate.placements
+        if pl.part in part_index
+        and not used[part_index[pl.part]]
+        and not farm.part_locked[part_index[pl.part]]
+        and farm.eligible[part_index[pl.part], p]
+        and int(farm.part_group[part_index[pl.part]]) == group
+    ]
     if not kept:
         return None
     parts = [part_index[pl.part] for pl in kept]
     seconds = farm.spec.costs.plate_overhead_seconds + float(farm.part_seconds[parts].sum())
-    return Draft(p, group, parts, seconds, fixed_placements=kept, fixed_id=plate.id,
-                 promised=True, utilisation=_utilisation(farm, p, parts),
-                 bed_full=plate.bed_full, start=math.nan)
+    return Draft(
+        p,
+        group,
+        parts,
+        seconds,
+        fixed_placements=kept,
+        fixed_id=plate.id,
+        promised=True,
+        utilisation=_utilisation(farm, p, parts),
+        bed_full=plate.bed_full,
+        start=math.nan,
+    )
 
 
 def _utilisation(farm: Farm, p: int, parts: list[int]) -> float:

@@ -37,8 +37,7 @@ def improve(farm: Farm, plates: list[list[Draft]]) -> list[list[Draft]]:
     best = objective(farm, plates)
     tried: set[tuple[int, int]] = set()
     while budget > 0:
-        ends = [seq[-1].end if seq and math.isfinite(seq[-1].end) else -math.inf
-                for seq in plates]
+        ends = [seq[-1].end if seq and math.isfinite(seq[-1].end) else -math.inf for seq in plates]
         last = int(np.argmax(ends))
         if not plates[last] or _fixed(plates[last][-1]) or ends[last] <= 0:
             break
@@ -94,16 +93,20 @@ def _last_end(plates: list[list[Draft]]) -> float:
     return max((d.end for seq in plates for d in seq if math.isfinite(d.end)), default=0.0)
 
 
-def _next_absorbable(farm: Farm, plates: list[list[Draft]],
-                     tried: set[tuple[int, ...]]) -> tuple[int, list[tuple[int, int]]] | None:
+def _next_absorbable(
+    farm: Farm, plates: list[list[Draft]], tried: set[tuple[int, ...]]
+) -> tuple[int, list[tuple[int, int]]] | None:
     """The latest-ending movable last plate not tried yet, and plates that could take it.
 
     A receiver is a plate of the same colour on another printer that ends before this one
     starts and is that printer's last plate or ends while no staff are there (it may then run
     longer without delaying the printer's next plate, which waits for staff anyway).
     """
-    order = sorted((seq[-1].end, p) for p, seq in enumerate(plates)
-                   if seq and math.isfinite(seq[-1].end) and not _fixed(seq[-1]))
+    order = sorted(
+        (seq[-1].end, p)
+        for p, seq in enumerate(plates)
+        if seq and math.isfinite(seq[-1].end) and not _fixed(seq[-1])
+    )
     for _end, p in reversed(order):
         plate = plates[p][-1]
         key = (p, *plate.parts)
@@ -113,14 +116,21 @@ def _next_absorbable(farm: Farm, plates: list[list[Draft]],
         allowed = np.asarray(farm.eligible[plate.parts].any(axis=0), dtype=bool)
         km = farm.distance_km[plate.parts][:, farm.printer_site].mean(axis=0)
         near = np.asarray(km <= km[p] + ABSORB_EXTRA_KM, dtype=bool)
-        receivers = [(q, i) for q, seq in enumerate(plates) if q != p and allowed[q] and near[q]
-                     for i, host in enumerate(seq)
-                     if host.group == plate.group and not _fixed(host)
-                     and math.isfinite(host.end) and host.end < plate.start
-                     and (i == len(seq) - 1 or _unstaffed(farm, q, host.end))]
+        receivers = [
+            (q, i)
+            for q, seq in enumerate(plates)
+            if q != p and allowed[q] and near[q]
+            for i, host in enumerate(seq)
+            if host.group == plate.group
+            and not _fixed(host)
+            and math.isfinite(host.end)
+            and host.end < plate.start
+            and (i == len(seq) - 1 or _unstaffed(farm, q, host.end))
+        ]
         if receivers:
-            receivers.sort(key=lambda qi: (round(float(km[qi[0]]), 1),
-                                           plates[qi[0]][qi[1]].end, qi))
+            receivers.sort(
+                key=lambda qi: (round(float(km[qi[0]]), 1), plates[qi[0]][qi[1]].end, qi)
+            )
             return p, receivers[:RECEIVERS]
     return None
 
@@ -129,8 +139,9 @@ def _unstaffed(farm: Farm, printer: int, t: float) -> bool:
     return not farm.calendars[int(farm.printer_site[printer])].staffed_at(t)
 
 
-def _merged(farm: Farm, plates: list[list[Draft]], source: int,
-            target: tuple[int, int]) -> list[list[Draft]] | None:
+def _merged(
+    farm: Farm, plates: list[list[Draft]], source: int, target: tuple[int, int]
+) -> list[list[Draft]] | None:
     """Move what fits of `source`'s last plate onto the `target` plate (printer, index)."""
     q, i = target
     plate, host = plates[source][-1], plates[q][i]
@@ -154,8 +165,9 @@ def _merged(farm: Farm, plates: list[list[Draft]], source: int,
     return out
 
 
-def nested_plate(farm: Farm, printer: int, parts: list[int], group: int,
-            bed_full: bool) -> Draft | None:
+def nested_plate(
+    farm: Farm, printer: int, parts: list[int], group: int, bed_full: bool
+) -> Draft | None:
     """A plate of `parts` on `printer`, nested largest first; parts that do not fit are left."""
     layout = Layout(farm.beds[int(farm.printer_bed[printer])], farm.library)
     shapes = farm.library.shapes
@@ -169,8 +181,15 @@ def nested_plate(farm: Farm, printer: int, parts: list[int], group: int,
     if not placed:
         return None
     seconds = farm.spec.costs.plate_overhead_seconds + float(farm.part_seconds[placed].sum())
-    return Draft(printer, group, placed, seconds, spots, utilisation=layout.utilisation(),
-                 bed_full=bed_full or len(placed) < len(order))
+    return Draft(
+        printer,
+        group,
+        placed,
+        seconds,
+        spots,
+        utilisation=layout.utilisation(),
+        bed_full=bed_full or len(placed) < len(order),
+    )
 
 
 def _fixed(plate: Draft) -> bool:
@@ -184,8 +203,14 @@ def objective(farm: Farm, plates: list[list[Draft]]) -> float:
     return metrics.cost + metrics.makespan_hours * farm.spec.costs.makespan_cost_per_hour
 
 
-def _receivers(farm: Farm, plates: list[list[Draft]], plate: Draft, last: int,
-               ends: list[float], tried: set[tuple[int, int]]) -> list[int]:
+def _receivers(
+    farm: Farm,
+    plates: list[list[Draft]],
+    plate: Draft,
+    last: int,
+    ends: list[float],
+    tried: set[tuple[int, int]],
+) -> list[int]:
     allowed = np.asarray(farm.eligible[plate.parts].all(axis=0), dtype=bool)
     allowed[last] = False
 
@@ -208,8 +233,9 @@ def _receivers(farm: Farm, plates: list[list[Draft]], plate: Draft, last: int,
     return out
 
 
-def _moved(farm: Farm, plates: list[list[Draft]], source: int,
-           target: int) -> list[list[Draft]] | None:
+def _moved(
+    farm: Farm, plates: list[list[Draft]], source: int, target: int
+) -> list[list[Draft]] | None:
     plate = plates[source][-1]
     layout = Layout(farm.beds[int(farm.printer_bed[target])], farm.library)
     shapes = farm.library.shapes
@@ -217,9 +243,15 @@ def _moved(farm: Farm, plates: list[list[Draft]], source: int,
     spots = [layout.place(int(farm.part_shape[x])) for x in order]
     if any(spot is None for spot in spots):
         return None
-    new = Draft(target, plate.group, order, plate.seconds,
-                [spot for spot in spots if spot is not None],
-                utilisation=layout.utilisation(), bed_full=plate.bed_full)
+    new = Draft(
+        target,
+        plate.group,
+        order,
+        plate.seconds,
+        [spot for spot in spots if spot is not None],
+        utilisation=layout.utilisation(),
+        bed_full=plate.bed_full,
+    )
     out = [list(seq) for seq in plates]
     out[source] = out[source][:-1]
     out[target] = out[target] + [new]

@@ -100,8 +100,13 @@ class ShapeLibrary:
         if found is not None:
             return found
         hull = geo.convex_hull(np.asarray(outline, dtype=np.float64))
-        shape = Shape(len(self.shapes), hull, geo.polygon_area(hull),
-                      geo.polygon_perimeter(hull), geo.support(hull))
+        shape = Shape(
+            len(self.shapes),
+            hull,
+            geo.polygon_area(hull),
+            geo.polygon_perimeter(hull),
+            geo.support(hull),
+        )
         self.shapes.append(shape)
         self._index[key] = shape.index
         return shape.index
@@ -184,9 +189,13 @@ class Layout:
             return steps, fine[0], fine[1]
         return steps, best[3], best[4]
 
-    def _lowest_in_rotation(self, shape: Shape, steps: int, step_mm: float,
-                            window: tuple[float, float] | None = None,
-                            ) -> tuple[float, float, float] | None:
+    def _lowest_in_rotation(
+        self,
+        shape: Shape,
+        steps: int,
+        step_mm: float,
+        window: tuple[float, float] | None = None,
+    ) -> tuple[float, float, float] | None:
         """(x, y, top of the part) of the lowest free place in this rotation, or None."""
         h = shape.support_at(steps)
         columns, floor, ceiling = self._inner_fit(shape, steps, h, step_mm, window)
@@ -204,9 +213,14 @@ class Layout:
         pick = candidates[np.lexsort((columns[candidates], top_of_part[candidates]))[0]]
         return float(columns[pick]), float(min(y[pick], ceiling[pick])), float(top_of_part[pick])
 
-    def _inner_fit(self, shape: Shape, steps: int, h: FloatArray, step_mm: float,
-                   window: tuple[float, float] | None,
-                   ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def _inner_fit(
+        self,
+        shape: Shape,
+        steps: int,
+        h: FloatArray,
+        step_mm: float,
+        window: tuple[float, float] | None,
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Columns where the reference point keeps the part on the bed, with y bounds."""
         bed, m = self.bed, self.bed.margin_mm + SLACK_MM
         x_lo, x_hi = m + h[HALF], bed.width_mm - m - h[0]
@@ -221,8 +235,9 @@ class Layout:
             return columns, floor, ceiling
         return _circle_fit(shape.hull_at(steps), columns, bed)
 
-    def _nfp_intervals(self, mirrored: FloatArray,
-                       columns: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def _nfp_intervals(
+        self, mirrored: FloatArray, columns: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
         """For each column and placed part, the y-interval where the new part would collide.
 
         `mirrored`: the new part's support samples turned half a circle, i.e. those of -B.
@@ -232,16 +247,17 @@ class Layout:
         count = nfp.shape[0]
         lower_x = np.maximum.accumulate(vx[:, HALF:], axis=1)
         lower_y = vy[:, HALF:]
-        upper_x = np.maximum.accumulate(vx[:, HALF - 1::-1], axis=1)
-        upper_y = vy[:, HALF - 1::-1]
+        upper_x = np.maximum.accumulate(vx[:, HALF - 1 :: -1], axis=1)
+        upper_y = vy[:, HALF - 1 :: -1]
         left, right = -nfp[:, HALF], nfp[:, 0]
         span = float(self.bed.width_mm + self.bed.depth_mm) * 4.0 + 1000.0
         offsets = (np.arange(count) * span)[:, None]
         queries = (columns[None, :] + offsets).ravel()
         lo = np.interp(queries, (lower_x + offsets).ravel(), lower_y.ravel()).reshape(count, -1)
         hi = np.interp(queries, (upper_x + offsets).ravel(), upper_y.ravel()).reshape(count, -1)
-        inside = ((columns[None, :] > left[:, None] + EPS)
-                  & (columns[None, :] < right[:, None] - EPS))
+        inside = (columns[None, :] > left[:, None] + EPS) & (
+            columns[None, :] < right[:, None] - EPS
+        )
         lo = np.where(inside, lo, np.inf)
         hi = np.where(inside, hi, -np.inf)
         return lo.T, hi.T  # (X, I)
@@ -265,8 +281,9 @@ def _push_above(y: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
     return y
 
 
-def _circle_fit(hull: FloatArray, columns: FloatArray,
-                bed: Bed) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _circle_fit(
+    hull: FloatArray, columns: FloatArray, bed: Bed
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Round bed: every vertex within (radius - margin) of the centre."""
     radius = bed.width_mm / 2.0 - bed.margin_mm - SLACK_MM
     centre = bed.width_mm / 2.0

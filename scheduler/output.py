@@ -28,8 +28,14 @@ def plate_id(part_ids: list[str]) -> str:
     return f"pl-{digest}"
 
 
-def write_plan(farm: Farm, plates: list[list[Draft]], unplaced: dict[int, tuple[str, str]],
-               warnings: list[str], metrics: PlanMetrics, seed: int) -> Plan:
+def write_plan(
+    farm: Farm,
+    plates: list[list[Draft]],
+    unplaced: dict[int, tuple[str, str]],
+    warnings: list[str],
+    metrics: PlanMetrics,
+    seed: int,
+) -> Plan:
     out_plates: list[PlannedPlate] = []
     queues: list[PrinterQueue] = []
     for p, seq in enumerate(plates):
@@ -47,12 +53,24 @@ def write_plan(farm: Farm, plates: list[list[Draft]], unplaced: dict[int, tuple[
     ]
     for x, part in enumerate(farm.parts):
         if x not in placed and x not in unplaced and not farm.part_locked[x]:
-            missing.append(UnplacedPart(
-                part=part.id, job=part.job, code="capacity",
-                reason="no compatible printer within range has staffed hours left to run it; "
-                       "add staffed hours or printers near the ship-to point"))
-    return Plan(now=farm.spec.now, seed=seed, plates=out_plates, queues=queues,
-                unplaced=missing, warnings=warnings, metrics=metrics)
+            missing.append(
+                UnplacedPart(
+                    part=part.id,
+                    job=part.job,
+                    code="capacity",
+                    reason="no compatible printer within range has staffed hours left to run it; "
+                    "add staffed hours or printers near the ship-to point",
+                )
+            )
+    return Plan(
+        now=farm.spec.now,
+        seed=seed,
+        plates=out_plates,
+        queues=queues,
+        unplaced=missing,
+        warnings=warnings,
+        metrics=metrics,
+    )
 
 
 def _plate(farm: Farm, draft: Draft) -> PlannedPlate:
@@ -63,17 +81,30 @@ def _plate(farm: Farm, draft: Draft) -> PlannedPlate:
     else:
         assert draft.placements is not None
         placements = [
-            Placement(part=farm.parts[x].id, x_mm=round(spot.x, 3), y_mm=round(spot.y, 3),
-                      rotation_deg=spot.rotation_deg)
+            Placement(
+                part=farm.parts[x].id,
+                x_mm=round(spot.x, 3),
+                y_mm=round(spot.y, 3),
+                rotation_deg=spot.rotation_deg,
+            )
             for x, spot in zip(draft.parts, draft.placements, strict=True)
         ]
     ident = draft.fixed_id or plate_id([farm.parts[x].id for x in draft.parts])
     return PlannedPlate(
-        id=ident, printer=printer.id, site=printer.site, material=material, colour=colour,
-        placements=placements, print_seconds=round(draft.seconds, 3),
-        start=_moment(farm.spec.now, draft.start), end=_moment(farm.spec.now, draft.end),
-        locked=draft.locked, promised=draft.promised, spool_change=draft.spool_change,
-        utilisation=round(min(1.0, draft.utilisation), 4), bed_full=draft.bed_full,
+        id=ident,
+        printer=printer.id,
+        site=printer.site,
+        material=material,
+        colour=colour,
+        placements=placements,
+        print_seconds=round(draft.seconds, 3),
+        start=_moment(farm.spec.now, draft.start),
+        end=_moment(farm.spec.now, draft.end),
+        locked=draft.locked,
+        promised=draft.promised,
+        spool_change=draft.spool_change,
+        utilisation=round(min(1.0, draft.utilisation), 4),
+        bed_full=draft.bed_full,
     )
 
 

@@ -64,8 +64,9 @@ def build(farm: Farm, previous: Plan | None, seed: int) -> tuple[list[list[Draft
     return per_printer, warnings
 
 
-def _start_load(farm: Farm, fixed: dict[int, list[Draft]],
-                locked_end: dict[int, float]) -> np.ndarray:
+def _start_load(
+    farm: Farm, fixed: dict[int, list[Draft]], locked_end: dict[int, float]
+) -> np.ndarray:
     load = np.zeros(len(farm.printers))
     for p, printer in enumerate(farm.printers):
         if not farm.printer_available[p]:

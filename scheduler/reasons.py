@@ -27,8 +27,11 @@ def unplaceable(farm: Farm) -> dict[int, tuple[str, str]]:
     if stuck.size == 0:
         return {}
     checks = {
-        "material": material_ok(farm), "enclosure": enclosure_ok(farm),
-        "distance": in_range(farm), "height": height_ok(farm), "bed_size": bed_ok(farm),
+        "material": material_ok(farm),
+        "enclosure": enclosure_ok(farm),
+        "distance": in_range(farm),
+        "height": height_ok(farm),
+        "bed_size": bed_ok(farm),
     }
     available = farm.printer_available
     out: dict[int, tuple[str, str]] = {}
@@ -37,8 +40,9 @@ def unplaceable(farm: Farm) -> dict[int, tuple[str, str]]:
     return out
 
 
-def _reason(farm: Farm, x: int, checks: dict[str, NDArray[np.bool_]],
-            available: NDArray[np.bool_]) -> tuple[str, str]:
+def _reason(
+    farm: Farm, x: int, checks: dict[str, NDArray[np.bool_]], available: NDArray[np.bool_]
+) -> tuple[str, str]:
     part = farm.parts[x]
     km = farm.spec.costs.max_ship_km
     what = part.material + (" (enclosed)" if part.needs_enclosure else "")
@@ -49,13 +53,14 @@ def _reason(farm: Farm, x: int, checks: dict[str, NDArray[np.bool_]],
             return code, _explain(farm, x, code, alive, what, km)
         alive = left
     names = ", ".join(farm.printers[p].id for p in np.flatnonzero(alive)[:5])
-    return ("printer_unavailable",
-            f"the only printers within {km:g} km that can print this {what} part are "
-            f"unavailable (offline or in maintenance): {names}")
+    return (
+        "printer_unavailable",
+        f"the only printers within {km:g} km that can print this {what} part are "
+        f"unavailable (offline or in maintenance): {names}",
+    )
 
 
-def _explain(farm: Farm, x: int, code: str, alive: NDArray[np.bool_], what: str,
-             km: float) -> str:
+def _explain(farm: Farm, x: int, code: str, alive: NDArray[np.bool_], what: str, km: float) -> str:
     part = farm.parts[x]
     if code == "material":
         return f"no printer in the farm runs {part.material}"
@@ -67,14 +72,26 @@ def _explain(farm: Farm, x: int, code: str, alive: NDArray[np.bool_], what: str,
     printers = np.flatnonzero(alive)
     if code == "height":
         tallest = max(farm.printers[p].max_height_mm for p in printers)
-        return (f"part is {part.height_mm:g} mm tall; the tallest {what} printer within "
-                f"{km:g} km builds {tallest:g} mm")
+        return (
+            f"part is {part.height_mm:g} mm tall; the tallest {what} printer within "
+            f"{km:g} km builds {tallest:g} mm"
+        )
     width, depth = _extent(farm, x)
-    beds = sorted({(farm.printers[p].bed.width_mm, farm.printers[p].bed.depth_mm
-                    or farm.printers[p].bed.width_mm) for p in printers}, reverse=True)
+    beds = sorted(
+        {
+            (
+                farm.printers[p].bed.width_mm,
+                farm.printers[p].bed.depth_mm or farm.printers[p].bed.width_mm,
+            )
+            for p in printers
+        },
+        reverse=True,
+    )
     margin = farm.spec.packing.edge_margin_mm
-    return (f"part is {width:.0f} x {depth:.0f} mm (plus {margin:g} mm edge margins); "
-            f"the largest {what} bed within {km:g} km is {beds[0][0]:g} x {beds[0][1]:g} mm")
+    return (
+        f"part is {width:.0f} x {depth:.0f} mm (plus {margin:g} mm edge margins); "
+        f"the largest {what} bed within {km:g} km is {beds[0][0]:g} x {beds[0][1]:g} mm"
+    )
 
 
 def _nearest_site_text(farm: Farm, x: int, alive: NDArray[np.bool_]) -> str:

@@ -26,8 +26,13 @@ class UnknownTimeZoneError(ValueError):
 class StaffCalendar:
     """Staffed intervals of one site, in seconds relative to the plan's `now`."""
 
-    def __init__(self, hours: Mapping[str, list[str]], timezone: str, now: datetime,
-                 horizon_days: int = HORIZON_DAYS) -> None:
+    def __init__(
+        self,
+        hours: Mapping[str, list[str]],
+        timezone: str,
+        now: datetime,
+        horizon_days: int = HORIZON_DAYS,
+    ) -> None:
         try:
             zone = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError) as error:
@@ -37,8 +42,10 @@ class StaffCalendar:
             ) from error
         self.starts: list[float] = []
         self.ends: list[float] = []
-        daily = {WEEKDAYS.index(day): sorted(staffed_minutes(i) for i in spans)
-                 for day, spans in hours.items()}
+        daily = {
+            WEEKDAYS.index(day): sorted(staffed_minutes(i) for i in spans)
+            for day, spans in hours.items()
+        }
         first = now.astimezone(zone).date() - timedelta(days=1)
         for offset in range(horizon_days + 2):
             day = first + timedelta(days=offset)

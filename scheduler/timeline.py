@@ -69,10 +69,13 @@ class Clocks:
 
     @classmethod
     def start(cls, farm: Farm, locked_end: dict[int, float] | None = None) -> Clocks:
-        staff = [SiteStaff(calendar, [0.0] * site.operators)
-                 for calendar, site in zip(farm.calendars, farm.spec.sites, strict=True)]
-        printers = [initial_clock(farm, i, (locked_end or {}).get(i))
-                    for i in range(len(farm.printers))]
+        staff = [
+            SiteStaff(calendar, [0.0] * site.operators)
+            for calendar, site in zip(farm.calendars, farm.spec.sites, strict=True)
+        ]
+        printers = [
+            initial_clock(farm, i, (locked_end or {}).get(i)) for i in range(len(farm.printers))
+        ]
         return cls(farm, printers, staff)
 
     def needs_service(self, printer: int, group: int) -> tuple[float, bool]:
@@ -81,7 +84,8 @@ class Clocks:
         costs = self.farm.spec.costs
         change = group != clock.loaded
         minutes = (costs.bed_clear_minutes if clock.bed_full else 0.0) + (
-            costs.spool_change_minutes if change else 0.0)
+            costs.spool_change_minutes if change else 0.0
+        )
         return minutes, change
 
     def earliest_start(self, printer: int, group: int) -> float:
@@ -136,16 +140,20 @@ def initial_clock(farm: Farm, index: int, locked_end: float | None) -> PrinterCl
     return PrinterClock(index, site, free, False, loaded)
 
 
-def simulate(farm: Farm, sequences: list[list[tuple[int, float]]],
-             locked_end: dict[int, float] | None = None) -> tuple[list[list[Timed]], Clocks]:
+def simulate(
+    farm: Farm, sequences: list[list[tuple[int, float]]], locked_end: dict[int, float] | None = None
+) -> tuple[list[list[Timed]], Clocks]:
     """Time every printer's plates, given as (group, seconds) in run order.
 
     Printers are served in the order they become ready, as the planner builds them.
     """
     clocks = Clocks.start(farm, locked_end)
     timed: list[list[Timed]] = [[] for _ in sequences]
-    heap = [(clocks.printers[p].ready, p) for p, seq in enumerate(sequences)
-            if seq and not math.isinf(clocks.printers[p].ready)]
+    heap = [
+        (clocks.printers[p].ready, p)
+        for p, seq in enumerate(sequences)
+        if seq and not math.isinf(clocks.printers[p].ready)
+    ]
     heapq.heapify(heap)
     while heap:
         _ready, p = heapq.heappop(heap)

@@ -38,7 +38,8 @@ def violations(instance: PlanInstance, plan: Plan, farm: Farm | None = None) -> 
         for placement in plate.placements:
             if placement.part in seen:
                 problems.append(
-                    f"part {placement.part} is on {seen[placement.part]} and {plate.id}")
+                    f"part {placement.part} is on {seen[placement.part]} and {plate.id}"
+                )
             seen[placement.part] = plate.id
         if plate.locked:
             continue
@@ -49,8 +50,9 @@ def violations(instance: PlanInstance, plan: Plan, farm: Farm | None = None) -> 
     return problems
 
 
-def _compatibility(farm: Farm, plate: PlannedPlate, p: int,
-                   part_index: dict[str, int]) -> list[str]:
+def _compatibility(
+    farm: Farm, plate: PlannedPlate, p: int, part_index: dict[str, int]
+) -> list[str]:
     out = []
     printer = farm.printers[p]
     if plate.material not in printer.materials:
@@ -64,13 +66,16 @@ def _compatibility(farm: Farm, plate: PlannedPlate, p: int,
         if (part.material, part.colour) != (plate.material, plate.colour):
             out.append(f"plate {plate.id}: part {part.id} is {part.material} {part.colour}")
         if not farm.eligible[x, p]:
-            out.append(f"plate {plate.id}: part {part.id} may not run on {printer.id} "
-                       "(material, enclosure, height, bed, distance or availability)")
+            out.append(
+                f"plate {plate.id}: part {part.id} may not run on {printer.id} "
+                "(material, enclosure, height, bed, distance or availability)"
+            )
     return out
 
 
-def _geometry(instance: PlanInstance, plate: PlannedPlate, p: int,
-              part_index: dict[str, int]) -> list[str]:
+def _geometry(
+    instance: PlanInstance, plate: PlannedPlate, p: int, part_index: dict[str, int]
+) -> list[str]:
     printer = instance.printers[p]
     spacing = instance.packing.spacing_mm
     margin = instance.packing.edge_margin_mm
@@ -84,26 +89,33 @@ def _geometry(instance: PlanInstance, plate: PlannedPlate, p: int,
         shape = rotate(hull, placement.rotation_deg, origin=(0, 0))
         shape = translate(shape, placement.x_mm, placement.y_mm)
         polygons.append((placement.part, shape))
-        if not _inside_bed(shape, printer.bed.shape, printer.bed.width_mm,
-                           printer.bed.depth_mm or printer.bed.width_mm, margin):
+        if not _inside_bed(
+            shape,
+            printer.bed.shape,
+            printer.bed.width_mm,
+            printer.bed.depth_mm or printer.bed.width_mm,
+            margin,
+        ):
             out.append(f"plate {plate.id}: part {placement.part} is off the bed or in its margin")
     for i, (name_a, a) in enumerate(polygons):
         for name_b, b in polygons[:i]:
             if a.distance(b) < spacing - TOLERANCE_MM:
-                out.append(f"plate {plate.id}: parts {name_a} and {name_b} are "
-                           f"{a.distance(b):.3f} mm apart (spacing {spacing:g} mm)")
+                out.append(
+                    f"plate {plate.id}: parts {name_a} and {name_b} are "
+                    f"{a.distance(b):.3f} mm apart (spacing {spacing:g} mm)"
+                )
     return out
 
 
-def _inside_bed(shape: BaseGeometry, kind: str, width: float, depth: float,
-                margin: float) -> bool:
+def _inside_bed(shape: BaseGeometry, kind: str, width: float, depth: float, margin: float) -> bool:
     xs, ys = np.asarray(shape.convex_hull.boundary.coords if shape.area else shape.coords).T
     if kind == "circle":
         r = width / 2.0
         return bool((np.hypot(xs - r, ys - r) <= r - margin + TOLERANCE_MM).all())
     lo = margin - TOLERANCE_MM
-    return bool(xs.min() >= lo and ys.min() >= lo and xs.max() <= width - lo
-                and ys.max() <= depth - lo)
+    return bool(
+        xs.min() >= lo and ys.min() >= lo and xs.max() <= width - lo and ys.max() <= depth - lo
+    )
 
 
 def _locked_unchanged(instance: PlanInstance, plan: Plan) -> list[str]:
@@ -136,13 +148,18 @@ def _staffed(farm: Farm, plan: Plan, printer_index: dict[str, int]) -> list[str]
                 bed_full = True
                 continue
             minutes = (costs.bed_clear_minutes if bed_full else 0.0) + (
-                costs.spool_change_minutes if plate.spool_change else 0.0)
+                costs.spool_change_minutes if plate.spool_change else 0.0
+            )
             if bed_full or plate.spool_change:
                 began = farm.seconds(plate.start) - minutes * 60.0
                 # plan times are rounded to the millisecond
-                if not (calendar.staffed_at(began - TOLERANCE_S)
-                        or calendar.staffed_at(began + TOLERANCE_S)):
-                    out.append(f"plate {plate.id} on {printer.id} needs staff at "
-                               f"{plate.start.isoformat()} but nobody is there")
+                if not (
+                    calendar.staffed_at(began - TOLERANCE_S)
+                    or calendar.staffed_at(began + TOLERANCE_S)
+                ):
+                    out.append(
+                        f"plate {plate.id} on {printer.id} needs staff at "
+                        f"{plate.start.isoformat()} but nobody is there"
+                    )
             bed_full = True
     return out

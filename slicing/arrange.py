@@ -26,9 +26,7 @@ class Placement:
     rotation_deg: float
 
 
-def arrange(meshes: list[PreparedMesh], profile: Profile, gap_mm: float = 10.0) -> (
-    list[Placement]
-):
+def arrange(meshes: list[PreparedMesh], profile: Profile, gap_mm: float = 10.0) -> list[Placement]:
     """Positions for `meshes` on the profile's bed; PlateRejected when they do not fit."""
     min_x, min_y, max_x, max_y = profile.machine.bed_bounds()
     bed_w, bed_d = max_x - min_x, max_y - min_y
@@ -65,13 +63,16 @@ def arrange(meshes: list[PreparedMesh], profile: Profile, gap_mm: float = 10.0) 
     return _centred([placements[i] for i in range(len(meshes))], boxes, profile, meshes)
 
 
-def _centred(placements: list[Placement], boxes: list[Box], profile: Profile,
-             meshes: list[PreparedMesh]) -> list[Placement]:
+def _centred(
+    placements: list[Placement], boxes: list[Box], profile: Profile, meshes: list[PreparedMesh]
+) -> list[Placement]:
     min_x, min_y, max_x, max_y = profile.machine.bed_bounds()
-    lows = np.array([[p.x_mm + b[1][0], p.y_mm + b[1][1]] for p, b in zip(placements, boxes,
-                                                                           strict=True)])
-    highs = np.array([[p.x_mm + b[2][0], p.y_mm + b[2][1]] for p, b in zip(placements, boxes,
-                                                                            strict=True)])
+    lows = np.array(
+        [[p.x_mm + b[1][0], p.y_mm + b[1][1]] for p, b in zip(placements, boxes, strict=True)]
+    )
+    highs = np.array(
+        [[p.x_mm + b[2][0], p.y_mm + b[2][1]] for p, b in zip(placements, boxes, strict=True)]
+    )
     used_low, used_high = lows.min(axis=0), highs.max(axis=0)
     if used_high[0] - used_low[0] > max_x - min_x + 1e-6 or (
         used_high[1] - used_low[1] > max_y - min_y + 1e-6
@@ -83,13 +84,17 @@ def _centred(placements: list[Placement], boxes: list[Box], profile: Profile,
             f"of {profile.id}; slice them on separate plates",
         )
     shift = np.array([(min_x + max_x) / 2, (min_y + max_y) / 2]) - (used_low + used_high) / 2
-    return [Placement(p.x_mm + float(shift[0]), p.y_mm + float(shift[1]), p.rotation_deg)
-            for p in placements]
+    return [
+        Placement(p.x_mm + float(shift[0]), p.y_mm + float(shift[1]), p.rotation_deg)
+        for p in placements
+    ]
 
 
 def _too_large(mesh: PreparedMesh, profile: Profile) -> str:
     x, y, z = mesh.size_mm
     machine = profile.machine
-    return (f"{mesh.name} measures {x:.1f} x {y:.1f} x {z:.1f} mm and fits the "
-            f"{machine.bed_x_mm:g} x {machine.bed_y_mm:g} x {machine.max_z_mm:g} mm build volume "
-            f"of {profile.id} at no rotation; scale it down or choose a bigger printer")
+    return (
+        f"{mesh.name} measures {x:.1f} x {y:.1f} x {z:.1f} mm and fits the "
+        f"{machine.bed_x_mm:g} x {machine.bed_y_mm:g} x {machine.max_z_mm:g} mm build volume "
+        f"of {profile.id} at no rotation; scale it down or choose a bigger printer"
+    )

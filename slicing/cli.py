@@ -24,16 +24,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from slicing.settings import SliceSettings
 
     standard = SliceSettings.for_quality("standard")
-    keys = ", ".join(f"{name}={getattr(standard, name)}" for name in SliceSettings.model_fields
-                     if name != "quality")
-    parser.epilog = ("settings for --set (standard PLA values; lengths in mm, speeds in mm/s, "
-                     "densities as 0.2, 20 or 20%): " + keys)
+    keys = ", ".join(
+        f"{name}={getattr(standard, name)}"
+        for name in SliceSettings.model_fields
+        if name != "quality"
+    )
+    parser.epilog = (
+        "settings for --set (standard PLA values; lengths in mm, speeds in mm/s, "
+        "densities as 0.2, 20 or 20%): " + keys
+    )
     parser.add_argument("models", nargs="+", type=Path, help="STL, 3MF or OBJ files")
     parser.add_argument("--profile", required=True, help="printer profile id, e.g. generic-220")
     parser.add_argument("--material", default="PLA", help="material name in the profile")
     parser.add_argument("--quality", default="standard", choices=["draft", "standard", "fine"])
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE", help="override one setting (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one setting (repeatable)",
+    )
     parser.add_argument("-o", "--output", type=Path, required=True, help="G-code file to write")
     parser.add_argument("--gap", type=float, default=10.0, help="gap between parts, mm")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -90,8 +101,10 @@ def _slice(
             exc.reason = f"{path.name}: {exc.reason}"
             raise
     placements = arrange(meshes, profile, gap_mm=args.gap)
-    parts = [PlatePart(mesh, p.x_mm, p.y_mm, p.rotation_deg, mesh.name, f"part{i + 1}")
-             for i, (mesh, p) in enumerate(zip(meshes, placements, strict=True))]
+    parts = [
+        PlatePart(mesh, p.x_mm, p.y_mm, p.rotation_deg, mesh.name, f"part{i + 1}")
+        for i, (mesh, p) in enumerate(zip(meshes, placements, strict=True))
+    ]
     progress = None if args.quiet else Progress(sys.stderr)
     result = slice_plate(parts, profile, args.material, settings, progress=progress)
     if progress:
@@ -138,8 +151,13 @@ def _summary(
         "filament_m": round(float(stats.filament_mm) / 1000, 3),
         "filament_g": round(result.filament_g, 2),
         "objects": [
-            {"label": name, "x_mm": round(p.x_mm, 2), "y_mm": round(p.y_mm, 2),
-             "rotation_deg": p.rotation_deg, "repairs": list(p.mesh.repairs)}
+            {
+                "label": name,
+                "x_mm": round(p.x_mm, 2),
+                "y_mm": round(p.y_mm, 2),
+                "rotation_deg": p.rotation_deg,
+                "repairs": list(p.mesh.repairs),
+            }
             for name, p in zip(result.objects, parts, strict=True)
         ],
         "warnings": result.warnings,
@@ -149,13 +167,17 @@ def _summary(
 def _print_summary(summary: dict[str, Any], out: TextIO) -> None:
     seconds = int(summary["print_seconds"])
     hours, rest = divmod(seconds, 3600)
-    out.write(f"wrote {summary['output']}: {summary['layers']} layers, "
-              f"{hours}h{rest // 60:02d}m{rest % 60:02d}s, "
-              f"{summary['filament_m']:.2f} m / {summary['filament_g']:.1f} g of "
-              f"{summary['material']}\n")
+    out.write(
+        f"wrote {summary['output']}: {summary['layers']} layers, "
+        f"{hours}h{rest // 60:02d}m{rest % 60:02d}s, "
+        f"{summary['filament_m']:.2f} m / {summary['filament_g']:.1f} g of "
+        f"{summary['material']}\n"
+    )
     for obj in summary["objects"]:
-        out.write(f"  {obj['label']}: at ({obj['x_mm']}, {obj['y_mm']}) "
-                  f"rotated {obj['rotation_deg']:g}°\n")
+        out.write(
+            f"  {obj['label']}: at ({obj['x_mm']}, {obj['y_mm']}) "
+            f"rotated {obj['rotation_deg']:g}°\n"
+        )
         for repair in obj["repairs"]:
             out.write(f"    repaired: {repair}\n")
     for warning in summary["warnings"]:

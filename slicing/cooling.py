@@ -15,8 +15,9 @@ from slicing.settings import SliceSettings
 from slicing.toolpaths import LayerPlan
 
 
-def layer_seconds(plan: LayerPlan, travel_speed: float, factor: float = 1.0,
-                  min_speed: float = 0.0) -> float:
+def layer_seconds(
+    plan: LayerPlan, travel_speed: float, factor: float = 1.0, min_speed: float = 0.0
+) -> float:
     """Rough print time of a layer: extrusion at feature speed plus straight travel."""
     paths = plan.before_objects + [p for obj in plan.objects for p in obj.paths]
     if not paths:

@@ -40,9 +40,9 @@ def edge_ids(faces: np.ndarray) -> np.ndarray | None:
     return ids.reshape(-1, 3)
 
 
-def cut(vertices: np.ndarray, faces: np.ndarray, slice_z: np.ndarray) -> (
-    list[list[np.ndarray]] | None
-):
+def cut(
+    vertices: np.ndarray, faces: np.ndarray, slice_z: np.ndarray
+) -> list[list[np.ndarray]] | None:
     """Closed loops (lists of (K, 2) arrays) per height, or None for a mesh that is not closed."""
     edges = edge_ids(faces)
     if edges is None:
@@ -75,8 +75,15 @@ def cut(vertices: np.ndarray, faces: np.ndarray, slice_z: np.ndarray) -> (
 
 
 def _cut_batch(
-    vertices: np.ndarray, faces: np.ndarray, edges: np.ndarray, corner_z: np.ndarray,
-    first: np.ndarray, last: np.ndarray, slice_z: np.ndarray, start: int, stop: int,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    edges: np.ndarray,
+    corner_z: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    slice_z: np.ndarray,
+    start: int,
+    stop: int,
 ) -> list[tuple[int, np.ndarray]] | None:
     lo = np.maximum(first, start)
     hi = np.minimum(last, stop)
@@ -124,9 +131,9 @@ def _at_height(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
     return a[:, :2] + (b[:, :2] - a[:, :2]) * t[:, None]
 
 
-def _walk(following: np.ndarray, points: np.ndarray, layer: np.ndarray) -> (
-    list[tuple[int, np.ndarray]]
-):
+def _walk(
+    following: np.ndarray, points: np.ndarray, layer: np.ndarray
+) -> list[tuple[int, np.ndarray]]:
     """Split the successor permutation into its cycles (the loops), in walking order.
 
     Pointer doubling instead of a walk per segment: each segment learns the smallest index
@@ -165,13 +172,21 @@ def _walk(following: np.ndarray, points: np.ndarray, layer: np.ndarray) -> (
     return found
 
 
-def sections(vertices: np.ndarray, faces: np.ndarray, slice_z: np.ndarray,
-             simplify_mm: float) -> list[manifold3d.CrossSection] | None:
+def sections(
+    vertices: np.ndarray, faces: np.ndarray, slice_z: np.ndarray, simplify_mm: float
+) -> list[manifold3d.CrossSection] | None:
     """CrossSections per height from `cut`, or None for a mesh that is not closed."""
-    loops = cut(np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int64),
-                np.asarray(slice_z, dtype=np.float64))
+    loops = cut(
+        np.asarray(vertices, dtype=np.float64),
+        np.asarray(faces, dtype=np.int64),
+        np.asarray(slice_z, dtype=np.float64),
+    )
     release_memory()
     if loops is None:
         return None
-    return [manifold3d.CrossSection(layer, manifold3d.FillRule.Positive).simplify(simplify_mm)
-            if layer else manifold3d.CrossSection() for layer in loops]
+    return [
+        manifold3d.CrossSection(layer, manifold3d.FillRule.Positive).simplify(simplify_mm)
+        if layer
+        else manifold3d.CrossSection()
+        for layer in loops
+    ]

@@ -44,9 +44,13 @@ class Dialect:
     @classmethod
     def for_profile(cls, profile: Profile) -> Dialect:
         caps = profile.capabilities
-        return cls(flavour=profile.flavour, object_cancel=caps.object_cancel,
-                   firmware_retraction=caps.firmware_retraction,
-                   relative_e=caps.relative_extrusion, m73=caps.m73_progress)
+        return cls(
+            flavour=profile.flavour,
+            object_cancel=caps.object_cancel,
+            firmware_retraction=caps.firmware_retraction,
+            relative_e=caps.relative_extrusion,
+            m73=caps.m73_progress,
+        )
 
     @property
     def flavour_name(self) -> str:

@@ -26,7 +26,9 @@ _KEEP = 1  # plans kept per worker process: intake asks for one mesh on every pr
 
 
 def estimate_part(
-    mesh: PreparedMesh, profile: Profile, material: str = "PLA",
+    mesh: PreparedMesh,
+    profile: Profile,
+    material: str = "PLA",
     settings: SliceSettings | None = None,
 ) -> tuple[float, float]:
     """(print_seconds, filament_g) of one part alone, without the plate's start and end."""
@@ -51,11 +53,11 @@ def _plan_at_origin(mesh: PreparedMesh, settings: SliceSettings, nozzle_mm: floa
     if key in _PLANS:
         _PLANS.move_to_end(key)
         return _PLANS[key]
-    table = layer_table(mesh.height_mm, settings.first_layer_height_mm,
-                        settings.layer_height_mm)
+    table = layer_table(mesh.height_mm, settings.first_layer_height_mm, settings.layer_height_mm)
     count = part_layer_count(mesh.height_mm, table)
-    plan = plan_part(mesh.vertices.astype(np.float64), mesh.faces, table, count, settings,
-                     nozzle_mm)
+    plan = plan_part(
+        mesh.vertices.astype(np.float64), mesh.faces, table, count, settings, nozzle_mm
+    )
     _PLANS[key] = plan
     while len(_PLANS) > _KEEP:
         _PLANS.popitem(last=False)
@@ -85,13 +87,16 @@ def _shifted_layer(layer: PartLayer, offset: np.ndarray) -> PartLayer:
         return [line + offset for line in lines]
 
     islands = [
-        Island(walls=[move(loops) for loops in island.walls], thin=move(island.thin),
-               bbox=island.bbox + np.concatenate([offset, offset]),
-               fills={kind: move(lines) for kind, lines in island.fills.items()})
+        Island(
+            walls=[move(loops) for loops in island.walls],
+            thin=move(island.thin),
+            bbox=island.bbox + np.concatenate([offset, offset]),
+            fills={kind: move(lines) for kind, lines in island.fills.items()},
+        )
         for island in layer.islands
     ]
-    return PartLayer(islands=islands,
-                     supports={kind: move(lines) for kind, lines in layer.supports.items()},
-                     brim=move(layer.brim))
-
-
+    return PartLayer(
+        islands=islands,
+        supports={kind: move(lines) for kind, lines in layer.supports.items()},
+        brim=move(layer.brim),
+    )

@@ -53,10 +53,17 @@ class GcodeWriter:
         self.filament_area = math.pi * radius * radius
         self.z_feed = round(60 * min(profile.limits.max_feedrate_mm_s.z, 10.0))
         self.feed = -1  # the modal feedrate last written (mm/min)
-        self.travel_feed = round(60 * min(settings.travel_speed, profile.limits.max_feedrate_mm_s.x,
-                                    profile.limits.max_feedrate_mm_s.y))
-        self.retract_feed = round(60 * min(settings.retract_speed,
-                                           profile.limits.max_feedrate_mm_s.e))
+        self.travel_feed = round(
+            60
+            * min(
+                settings.travel_speed,
+                profile.limits.max_feedrate_mm_s.x,
+                profile.limits.max_feedrate_mm_s.y,
+            )
+        )
+        self.retract_feed = round(
+            60 * min(settings.retract_speed, profile.limits.max_feedrate_mm_s.e)
+        )
 
     # --- program frame ---------------------------------------------------------------
     def header(self, layer_count: int, labels: list[ObjectLabel]) -> None:
@@ -81,10 +88,19 @@ class GcodeWriter:
         self.e = 0.0
 
     # --- layers ----------------------------------------------------------------------
-    def layer(self, plan: LayerPlan, labels: dict[int, ObjectLabel],
-              progress: tuple[float, float] | None, extra: list[str]) -> None:
-        self.lines += [";LAYER_CHANGE", f";Z:{plan.print_z:.3f}",
-                       f";HEIGHT:{plan.height_mm:.3f}", f";LAYER:{plan.index}"]
+    def layer(
+        self,
+        plan: LayerPlan,
+        labels: dict[int, ObjectLabel],
+        progress: tuple[float, float] | None,
+        extra: list[str],
+    ) -> None:
+        self.lines += [
+            ";LAYER_CHANGE",
+            f";Z:{plan.print_z:.3f}",
+            f";HEIGHT:{plan.height_mm:.3f}",
+            f";LAYER:{plan.index}",
+        ]
         if progress is not None and self.dialect.m73:
             percent, remaining = progress
             self.lines.append(f"M73 P{int(percent)} R{math.ceil(remaining / 60)}")
@@ -92,8 +108,11 @@ class GcodeWriter:
         if not self.dialect.relative_e:
             self.lines.append("G92 E0")
             # While retracted the filament sits `retract_length` behind the logical position.
-            self.e = self.settings.retract_length_mm if (
-                self.retracted and not self.dialect.firmware_retraction) else 0.0
+            self.e = (
+                self.settings.retract_length_mm
+                if (self.retracted and not self.dialect.firmware_retraction)
+                else 0.0
+            )
         self.z = plan.print_z
         if not math.isnan(self.position[0]) and not self.retracted:
             self._retract()  # with Z hop, this lifts to the new layer's z plus the hop
@@ -130,13 +149,16 @@ class GcodeWriter:
         """Write paths in order; coordinates and E values of all of them in one numpy pass."""
         if not paths:
             return
-        polylines = [np.vstack([p.points, p.points[:1]]) if p.closed else p.points
-                     for p in paths]
+        polylines = [np.vstack([p.points, p.points[:1]]) if p.closed else p.points for p in paths]
         counts = np.array([len(points) for points in polylines])
         firsts = np.cumsum(counts) - counts
         points = np.concatenate(polylines)
-        flows = np.array([bridge_area(p.width_mm) if p.kind == BRIDGE
-                          else extrusion_area(p.width_mm, height) for p in paths])
+        flows = np.array(
+            [
+                bridge_area(p.width_mm) if p.kind == BRIDGE else extrusion_area(p.width_mm, height)
+                for p in paths
+            ]
+        )
         flows /= self.filament_area
         amounts = np.zeros(len(points))
         amounts[1:] = np.hypot(*np.diff(points, axis=0).T) * np.repeat(flows, counts)[1:]
@@ -145,8 +167,7 @@ class GcodeWriter:
         if dry is not None:
             amounts[dry] = 0.0
         values = amounts if self.dialect.relative_e else self.e + np.cumsum(amounts)
-        moves = list(map(_ABS_MOVE, points[:, 0].tolist(), points[:, 1].tolist(),
-                         values.tolist()))
+        moves = list(map(_ABS_MOVE, points[:, 0].tolist(), points[:, 1].tolist(), values.tolist()))
         if dry is not None:
             for index in np.flatnonzero(dry).tolist():
                 moves[index] = _DRY_MOVE(points[index, 0], points[index, 1])
@@ -236,4 +257,3 @@ class GcodeWriter:
     def text(self) -> str:
         self.flush()
         return "".join(self.chunks)
-

@@ -133,9 +133,12 @@ def join_segments(segments: np.ndarray, max_link_mm: float) -> list[np.ndarray]:
     gaps = np.hypot(*(segments[1:, 0] - segments[:-1, 1]).T)
     breaks = np.flatnonzero(gaps > max_link_mm) + 1
     points = segments.reshape(-1, 2)
-    return [points[2 * lo : 2 * hi] for lo, hi in zip(
-        np.concatenate([[0], breaks]), np.concatenate([breaks, [len(segments)]]), strict=True
-    )]
+    return [
+        points[2 * lo : 2 * hi]
+        for lo, hi in zip(
+            np.concatenate([[0], breaks]), np.concatenate([breaks, [len(segments)]]), strict=True
+        )
+    ]
 
 
 def solid_lines(
@@ -162,8 +165,13 @@ def bridge_lines(region: manifold3d.CrossSection, nozzle_mm: float) -> list[np.n
 
 
 def sparse_lines(
-    region: manifold3d.CrossSection, pattern: str, density: float, step_mm: float,
-    angle_deg: float, layer_index: int, z_mm: float,
+    region: manifold3d.CrossSection,
+    pattern: str,
+    density: float,
+    step_mm: float,
+    angle_deg: float,
+    layer_index: int,
+    z_mm: float,
 ) -> list[np.ndarray]:
     """Sparse infill polylines of the chosen pattern and density (0..1)."""
     if density <= 0 or region.is_empty():
@@ -178,8 +186,9 @@ def sparse_lines(
         gap = 2 * step_mm / density
         first = scanline_segments(region, angle_deg, gap)
         second = scanline_segments(region, angle_deg + 90, gap)
-        return (join_segments(first, max_link_mm=1.5 * gap)
-                + join_segments(second, max_link_mm=1.5 * gap))
+        return join_segments(first, max_link_mm=1.5 * gap) + join_segments(
+            second, max_link_mm=1.5 * gap
+        )
     if pattern == "gyroid":
         cell = 2.43 * step_mm / density  # gyroid line length per area is ~2.43 / cell
         return clip_open(gyroid_curves(region.bounds(), cell, z_mm), region)
@@ -249,7 +258,6 @@ def clip_open(curves: list[np.ndarray], region: manifold3d.CrossSection) -> list
     clip = [np.round(p * _CLIPPER_SCALE).astype(np.int64).tolist() for p in polygons]
     clipper.AddPaths(subject, pyclipper.PT_SUBJECT, False)
     clipper.AddPaths(clip, pyclipper.PT_CLIP, True)
-    tree = clipper.Execute2(pyclipper.CT_INTERSECTION, pyclipper.PFT_EVENODD,
-                            pyclipper.PFT_EVENODD)
+    tree = clipper.Execute2(pyclipper.CT_INTERSECTION, pyclipper.PFT_EVENODD, pyclipper.PFT_EVENODD)
     paths = pyclipper.OpenPathsFromPolyTree(tree)
     return [np.asarray(p, dtype=np.float64) / _CLIPPER_SCALE for p in paths if len(p) >= 2]

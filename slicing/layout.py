@@ -38,8 +38,12 @@ def check_layout(parts: list[PlatePart], profile: Profile) -> None:
             outside = np.hypot(*(hull - centre).T).max() > machine.bed_x_mm / 2 + 1e-6
         else:
             low, high = hull.min(axis=0), hull.max(axis=0)
-            outside = bool(low[0] < min_x - 1e-6 or low[1] < min_y - 1e-6
-                           or high[0] > max_x + 1e-6 or high[1] > max_y + 1e-6)
+            outside = bool(
+                low[0] < min_x - 1e-6
+                or low[1] < min_y - 1e-6
+                or high[0] > max_x + 1e-6
+                or high[1] > max_y + 1e-6
+            )
         if outside:
             raise PlateRejected(
                 "off_bed",

@@ -65,9 +65,9 @@ class PreparedMesh:
         return [(float(x), float(y)) for x, y in self.hull_xy]
 
 
-def load_mesh(data: bytes, fmt: str, limits: MeshLimits | None = None, name: str = "part") -> (
-    PreparedMesh
-):
+def load_mesh(
+    data: bytes, fmt: str, limits: MeshLimits | None = None, name: str = "part"
+) -> PreparedMesh:
     """Load, check and repair mesh bytes; raise MeshRejected with a reason when unprintable."""
     limits = limits or MeshLimits()
     raw = read_mesh(data, fmt, limits.max_triangles, limits.max_bytes)

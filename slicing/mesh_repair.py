@@ -119,8 +119,6 @@ def signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
     return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
 
 
-
-
 def boundary_loops(faces: np.ndarray, vertex_count: int) -> list[np.ndarray]:
     """Open boundary loops as vertex-index arrays, in the direction of their edges."""
     rims = open_edges(faces, vertex_count)

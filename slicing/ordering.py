@@ -60,8 +60,9 @@ class LayerOrderer:
         pending = list(work)
         result = []
         while pending:
-            nearest = min(range(len(pending)),
-                          key=lambda k: _distance_to_part(pending[k][1], position))
+            nearest = min(
+                range(len(pending)), key=lambda k: _distance_to_part(pending[k][1], position)
+            )
             part_index, part_layer = pending.pop(nearest)
             paths, position = self._part(part_index, part_layer, layer_index, position)
             result.append(ObjectLayer(part_index=part_index, paths=paths))
@@ -74,8 +75,9 @@ class LayerOrderer:
         width = layer_width(self.settings, index)
         position = self._polylines(paths, layer.brim, BRIM, index, position, width)
         for kind in SUPPORT_ORDER:
-            position = self._polylines(paths, layer.supports.get(kind, []), kind, index,
-                                       position, width)
+            position = self._polylines(
+                paths, layer.supports.get(kind, []), kind, index, position, width
+            )
         islands = list(layer.islands)
         while islands:
             k = int(np.argmin([np.hypot(*(isl.centre - position)) for isl in islands]))
@@ -83,7 +85,11 @@ class LayerOrderer:
         return paths, position
 
     def _island(
-        self, paths: list[Path], part_index: int, island: Island, index: int,
+        self,
+        paths: list[Path],
+        part_index: int,
+        island: Island,
+        index: int,
         position: np.ndarray,
     ) -> np.ndarray:
         settings = self.settings
@@ -98,8 +104,9 @@ class LayerOrderer:
                 position = start[0]
         for loop in island.thin:
             start = self._seam(part_index, loop, position, outer=False)
-            paths.append(Path(WALL_OUTER, start, True, width / 2,
-                              feature_speed(WALL_OUTER, settings, index)))
+            paths.append(
+                Path(WALL_OUTER, start, True, width / 2, feature_speed(WALL_OUTER, settings, index))
+            )
             position = start[0]
         for kind in FILL_ORDER:
             fill_width = width
@@ -107,22 +114,31 @@ class LayerOrderer:
                 fill_width = settings.top_line_width_mm
             elif kind == BRIDGE:
                 fill_width = self.nozzle_mm
-            position = self._polylines(paths, island.fills.get(kind, []), kind, index,
-                                       position, fill_width)
+            position = self._polylines(
+                paths, island.fills.get(kind, []), kind, index, position, fill_width
+            )
         if settings.combing:
             comb(paths, first, [loop for loops in island.walls for loop in loops] + island.thin)
         return position
 
     def _polylines(
-        self, paths: list[Path], lines: list[np.ndarray], kind: str, index: int,
-        position: np.ndarray, width: float,
+        self,
+        paths: list[Path],
+        lines: list[np.ndarray],
+        kind: str,
+        index: int,
+        position: np.ndarray,
+        width: float,
     ) -> np.ndarray:
         if not lines:
             return position
         ordered = nearest_polylines(lines, position)
         speed = feature_speed(kind, self.settings, index)
-        links = kind == FILL and self.settings.infill_pattern in ("grid", "lines") and (
-            self.settings.infill_density < 0.999)
+        links = (
+            kind == FILL
+            and self.settings.infill_pattern in ("grid", "lines")
+            and (self.settings.infill_density < 0.999)
+        )
         paths.extend(Path(kind, line, False, width, speed, links) for line in ordered)
         return ordered[-1][-1]
 

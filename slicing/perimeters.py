@@ -28,7 +28,10 @@ class Walls:
 
 
 def make_walls(
-    section: manifold3d.CrossSection, count: int, width_mm: float, height_mm: float,
+    section: manifold3d.CrossSection,
+    count: int,
+    width_mm: float,
+    height_mm: float,
     overlap: float,
 ) -> Walls:
     """Walls of one layer of one part; `inner` is the area for skins and infill."""

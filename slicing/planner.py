@@ -68,8 +68,12 @@ def layer_width(settings: SliceSettings, index: int) -> float:
 
 
 def plan_part(
-    vertices: np.ndarray, faces: np.ndarray, table: LayerTable, count: int,
-    settings: SliceSettings, nozzle_mm: float = 0.4,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    table: LayerTable,
+    count: int,
+    settings: SliceSettings,
+    nozzle_mm: float = 0.4,
     progress: Callable[[float], None] | None = None,
 ) -> PartPlan:
     """Walls, skins, infill, supports and brim of one placed part (plate coordinates).
@@ -88,11 +92,15 @@ def plan_part(
         islands.append(found)
         inners.append(inner)
     report(0.45)
-    rules = SkinRules(top_layers=settings.top_layers, bottom_layers=settings.bottom_layers,
-                      width_mm=settings.line_width_mm,
-                      solid_below_area_mm2=settings.solid_below_area_mm2,
-                      vertical_shells=settings.vertical_shells, bridges=settings.bridges,
-                      expand_mm=settings.skin_expand_mm)
+    rules = SkinRules(
+        top_layers=settings.top_layers,
+        bottom_layers=settings.bottom_layers,
+        width_mm=settings.line_width_mm,
+        solid_below_area_mm2=settings.solid_below_area_mm2,
+        vertical_shells=settings.vertical_shells,
+        bridges=settings.bridges,
+        expand_mm=settings.skin_expand_mm,
+    )
     regions = split_regions(sections, inners, rules)
     report(0.7)
     layers = []
@@ -105,13 +113,17 @@ def plan_part(
     if settings.supports:
         _add_supports(layers, sections, table, settings)
     first = sections[0] if sections else manifold3d.CrossSection()
-    brim = brim_loops(first, settings.brim_width_mm, settings.first_layer_line_width_mm,
-                      float(table.height[0]))
+    brim = brim_loops(
+        first, settings.brim_width_mm, settings.first_layer_line_width_mm, float(table.height[0])
+    )
     if layers:
         layers[0].brim = [np.vstack([loop, loop[:1]]) for loop in brim]
     footprint = first + manifold3d.CrossSection([b for b in brim]) if brim else first
-    empty = [i for i, (s, layer) in enumerate(zip(sections, layers, strict=True))
-             if s.area() > 1e-3 and not any(isl.walls or isl.thin for isl in layer.islands)]
+    empty = [
+        i
+        for i, (s, layer) in enumerate(zip(sections, layers, strict=True))
+        if s.area() > 1e-3 and not any(isl.walls or isl.thin for isl in layer.islands)
+    ]
     return PartPlan(layers=layers, first_layer=footprint, body=first, empty_layers=empty)
 
 
@@ -126,8 +138,13 @@ def _walls_of_layer(
         if not walls.loops and not walls.thin_loops:
             continue
         low_x, low_y, high_x, high_y = piece.bounds()
-        islands.append(Island(walls=walls.loops, thin=walls.thin_loops,
-                              bbox=np.array([low_x, low_y, high_x, high_y])))
+        islands.append(
+            Island(
+                walls=walls.loops,
+                thin=walls.thin_loops,
+                bbox=np.array([low_x, low_y, high_x, high_y]),
+            )
+        )
         if not walls.inner.is_empty():
             inners.append(walls.inner)
     inner = manifold3d.CrossSection.compose(inners) if inners else manifold3d.CrossSection()
@@ -135,7 +152,11 @@ def _walls_of_layer(
 
 
 def _fills(
-    region: LayerRegions, settings: SliceSettings, index: int, height: float, z: float,
+    region: LayerRegions,
+    settings: SliceSettings,
+    index: int,
+    height: float,
+    z: float,
     nozzle_mm: float,
 ) -> dict[str, list[np.ndarray]]:
     width = layer_width(settings, index)
@@ -150,9 +171,15 @@ def _fills(
     if not region.bridge.is_empty():
         fills[BRIDGE] = infill.bridge_lines(region.bridge, nozzle_mm)
     if not region.sparse.is_empty():
-        fills[FILL] = infill.sparse_lines(region.sparse, settings.infill_pattern,
-                                          settings.infill_density, step,
-                                          settings.infill_angle_deg, index, z)
+        fills[FILL] = infill.sparse_lines(
+            region.sparse,
+            settings.infill_pattern,
+            settings.infill_density,
+            step,
+            settings.infill_angle_deg,
+            index,
+            z,
+        )
     return fills
 
 
@@ -167,10 +194,12 @@ def _assign(islands: list[Island], fills: dict[str, list[np.ndarray]]) -> None:
         if not lines:
             continue
         starts = np.array([line[0] for line in lines])
-        inside = ((starts[:, None, 0] >= boxes[None, :, 0] - 1e-6)
-                  & (starts[:, None, 0] <= boxes[None, :, 2] + 1e-6)
-                  & (starts[:, None, 1] >= boxes[None, :, 1] - 1e-6)
-                  & (starts[:, None, 1] <= boxes[None, :, 3] + 1e-6))
+        inside = (
+            (starts[:, None, 0] >= boxes[None, :, 0] - 1e-6)
+            & (starts[:, None, 0] <= boxes[None, :, 2] + 1e-6)
+            & (starts[:, None, 1] >= boxes[None, :, 1] - 1e-6)
+            & (starts[:, None, 1] <= boxes[None, :, 3] + 1e-6)
+        )
         owner = np.where(inside.any(axis=1), inside.argmax(axis=1), 0)
         for slot in np.unique(owner):
             chosen = np.flatnonzero(owner == slot)
@@ -179,7 +208,9 @@ def _assign(islands: list[Island], fills: dict[str, list[np.ndarray]]) -> None:
 
 
 def _add_supports(
-    layers: list[PartLayer], sections: list[manifold3d.CrossSection], table: LayerTable,
+    layers: list[PartLayer],
+    sections: list[manifold3d.CrossSection],
+    table: LayerTable,
     settings: SliceSettings,
 ) -> None:
     heights = [float(h) for h in table.height[: len(sections)]]

@@ -92,8 +92,11 @@ class Program:
 
 
 def slice_plate(
-    parts: list[PlatePart], profile: Profile, material: str = "PLA",
-    settings: SliceSettings | None = None, progress: ProgressFn | None = None,
+    parts: list[PlatePart],
+    profile: Profile,
+    material: str = "PLA",
+    settings: SliceSettings | None = None,
+    progress: ProgressFn | None = None,
 ) -> SliceResult:
     """Slice the plate and check the program; raises PlateRejected for a bad layout."""
     from firmware_profiles.gcode import Severity, analyze_and_check
@@ -114,8 +117,9 @@ def slice_plate(
     gcode = program.gcode + _summary(stats)
     if progress:
         progress(1.0)
-    return SliceResult(gcode=gcode, stats=stats, layers=program.layers, warnings=warnings,
-                       objects=program.objects)
+    return SliceResult(
+        gcode=gcode, stats=stats, layers=program.layers, warnings=warnings, objects=program.objects
+    )
 
 
 def _summary(stats: ProgramStats) -> str:
@@ -130,8 +134,12 @@ def _summary(stats: ProgramStats) -> str:
 
 
 def build_program(
-    parts: list[PlatePart], profile: Profile, material: str, settings: SliceSettings,
-    progress: ProgressFn | None = None, templates: bool = True,
+    parts: list[PlatePart],
+    profile: Profile,
+    material: str,
+    settings: SliceSettings,
+    progress: ProgressFn | None = None,
+    templates: bool = True,
     plans: list[PartPlan] | None = None,
 ) -> Program:
     """Plan, order and write the plate's G-code (no analysis).
@@ -144,17 +152,26 @@ def build_program(
     _check_nozzle(settings, profile.machine.nozzle_diameter_mm)
     report = progress or (lambda _fraction: None)
     report(0.0)
-    table = layer_table(max(p.mesh.height_mm for p in parts), settings.first_layer_height_mm,
-                        settings.layer_height_mm)
+    table = layer_table(
+        max(p.mesh.height_mm for p in parts),
+        settings.first_layer_height_mm,
+        settings.layer_height_mm,
+    )
     if plans is None:
         plans = _plan_parts(parts, table, settings, profile.machine.nozzle_diameter_mm, report)
     if settings.brim_width_mm > 0:
-        brims = trim_brims([p.body for p in plans], [p.layers[0].brim for p in plans],
-                           settings.first_layer_line_width_mm)
+        brims = trim_brims(
+            [p.body for p in plans],
+            [p.layers[0].brim for p in plans],
+            settings.first_layer_line_width_mm,
+        )
         for plan, brim in zip(plans, brims, strict=True):
             plan.layers[0].brim = brim
-    warnings = [f"{parts[i].name}: layers {plan.empty_layers[:5]} have area but are too thin "
-                "to print" for i, plan in enumerate(plans) if plan.empty_layers]
+    warnings = [
+        f"{parts[i].name}: layers {plan.empty_layers[:5]} have area but are too thin to print"
+        for i, plan in enumerate(plans)
+        if plan.empty_layers
+    ]
     count = max(len(plan.layers) for plan in plans)
     layers, skirt_warnings = _order_layers(plans, table, count, settings, profile)
     warnings += skirt_warnings
@@ -176,12 +193,21 @@ def build_program(
     _write_layers(writer, layers, labels, values)
     writer.finish(render_template(profile.gcode.end, values) if templates else "")
     report(0.95)
-    return Program(gcode=writer.text(), layers=len(layers), warnings=warnings,
-                   objects=[dialect.object_name(label) for label in labels.values()])
+    return Program(
+        gcode=writer.text(),
+        layers=len(layers),
+        warnings=warnings,
+        objects=[dialect.object_name(label) for label in labels.values()],
+    )
 
 
-def _plan_parts(parts: list[PlatePart], table: LayerTable, settings: SliceSettings,
-                nozzle_mm: float, report: ProgressFn) -> list[PartPlan]:
+def _plan_parts(
+    parts: list[PlatePart],
+    table: LayerTable,
+    settings: SliceSettings,
+    nozzle_mm: float,
+    report: ProgressFn,
+) -> list[PartPlan]:
     """Plan every part; progress runs to 0.8, shared by triangle count."""
     total = sum(p.mesh.triangles for p in parts) or 1
     done = 0
@@ -190,36 +216,59 @@ def _plan_parts(parts: list[PlatePart], table: LayerTable, settings: SliceSettin
         count = part_layer_count(part.mesh.height_mm, table)
         share = part.mesh.triangles / total
 
-        def part_progress(fraction: float, before: float = done / total,
-                          share: float = share) -> None:
+        def part_progress(
+            fraction: float, before: float = done / total, share: float = share
+        ) -> None:
             report(0.8 * (before + share * fraction))
 
-        plans.append(plan_part(part.placed_vertices(), part.mesh.faces, table, count, settings,
-                               nozzle_mm, part_progress))
+        plans.append(
+            plan_part(
+                part.placed_vertices(),
+                part.mesh.faces,
+                table,
+                count,
+                settings,
+                nozzle_mm,
+                part_progress,
+            )
+        )
         done += part.mesh.triangles
         report(0.8 * done / total)
     return plans
 
 
-def _order_layers(plans: list[PartPlan], table: LayerTable, count: int,
-                  settings: SliceSettings, profile: Profile) -> tuple[list[LayerPlan], list[str]]:
+def _order_layers(
+    plans: list[PartPlan], table: LayerTable, count: int, settings: SliceSettings, profile: Profile
+) -> tuple[list[LayerPlan], list[str]]:
     orderer = LayerOrderer(settings, profile.machine.nozzle_diameter_mm)
     position = np.array(profile.machine.bed_bounds()[:2], dtype=np.float64)
     layers = []
     warnings: list[str] = []
     for index in range(count):
-        plan = LayerPlan(index=index, print_z=float(table.print_z[index]),
-                         height_mm=float(table.height[index]))
+        plan = LayerPlan(
+            index=index, print_z=float(table.print_z[index]), height_mm=float(table.height[index])
+        )
         if index == 0:
             footprint = manifold3d.CrossSection.compose([p.first_layer for p in plans])
             loops, warnings = skirt_loops(
-                footprint, settings.skirt_distance_mm, settings.skirt_loops,
-                settings.first_layer_line_width_mm, plan.height_mm,
-                profile.machine.bed_bounds(), profile.machine.bed_shape == "circle")
+                footprint,
+                settings.skirt_distance_mm,
+                settings.skirt_loops,
+                settings.first_layer_line_width_mm,
+                plan.height_mm,
+                profile.machine.bed_bounds(),
+                profile.machine.bed_shape == "circle",
+            )
             for loop in reversed(loops):  # outermost first, towards the parts
-                plan.before_objects.append(Path(SKIRT, _nearest_start(loop, position), True,
-                                                settings.first_layer_line_width_mm,
-                                                settings.first_layer_speed))
+                plan.before_objects.append(
+                    Path(
+                        SKIRT,
+                        _nearest_start(loop, position),
+                        True,
+                        settings.first_layer_line_width_mm,
+                        settings.first_layer_speed,
+                    )
+                )
                 position = plan.before_objects[-1].start
         work = [(i, p.layers[index]) for i, p in enumerate(plans) if index < len(p.layers)]
         plan.objects, position = orderer.order(work, index, position)
@@ -227,8 +276,12 @@ def _order_layers(plans: list[PartPlan], table: LayerTable, count: int,
     return layers, warnings
 
 
-def _write_layers(writer: GcodeWriter, layers: list[LayerPlan],
-                  labels: dict[int, ObjectLabel], values: dict[str, object]) -> None:
+def _write_layers(
+    writer: GcodeWriter,
+    layers: list[LayerPlan],
+    labels: dict[int, ObjectLabel],
+    values: dict[str, object],
+) -> None:
     total = sum(layer.estimated_seconds for layer in layers) or 1.0
     elapsed = 0.0
     for layer in layers:
@@ -252,8 +305,7 @@ def _labels(parts: list[PlatePart], dialect: Dialect) -> dict[int, ObjectLabel]:
         written = dialect.object_name(ObjectLabel(index, name, (0.0, 0.0), np.zeros((0, 2))))
         if written.lower() in seen:
             name = f"{name}_{index}"
-            written = dialect.object_name(ObjectLabel(index, name, (0.0, 0.0),
-                                                      np.zeros((0, 2))))
+            written = dialect.object_name(ObjectLabel(index, name, (0.0, 0.0), np.zeros((0, 2))))
         seen.add(written.lower())
         hull = part.placed_hull()
         centre = (float(part.x_mm), float(part.y_mm))
@@ -303,8 +355,9 @@ def _check_temperatures(settings: SliceSettings, material: Material, name: str) 
             f"hotend {settings.hotend_c:g} °C is outside {name}'s range on this printer "
             f"({material.hotend_min_c:g}..{material.hotend_max_c:g} °C)",
         )
-    if settings.bed_c is not None and not (material.bed_min_c <= settings.bed_c
-                                           <= material.bed_max_c):
+    if settings.bed_c is not None and not (
+        material.bed_min_c <= settings.bed_c <= material.bed_max_c
+    ):
         raise PlateRejected(
             "bad_temperature",
             f"bed {settings.bed_c:g} °C is outside {name}'s range on this printer "

@@ -155,18 +155,40 @@ QUALITIES: dict[str, dict[str, Any]] = {
 # What each material family wants beyond the profile's temperatures and fan limits.
 _FAMILIES: dict[str, dict[str, Any]] = {
     "PLA": {},
-    "PETG": {"z_hop_mm": 0.2, "fan_off_layers": 3, "slowdown_below_layer_s": 10.0,
-             "retract_length_mm": 1.0, "retract_speed": 30.0},
+    "PETG": {
+        "z_hop_mm": 0.2,
+        "fan_off_layers": 3,
+        "slowdown_below_layer_s": 10.0,
+        "retract_length_mm": 1.0,
+        "retract_speed": 30.0,
+    },
     "ABS": {"fan_off_layers": 3, "slowdown_below_layer_s": 15.0, "brim_width_mm": 3.0},
     "ASA": {"fan_off_layers": 3, "slowdown_below_layer_s": 15.0, "brim_width_mm": 3.0},
     "PC": {"fan_off_layers": 3, "slowdown_below_layer_s": 15.0, "brim_width_mm": 5.0},
     "PA": {"fan_off_layers": 3, "slowdown_below_layer_s": 15.0, "brim_width_mm": 5.0},
-    "TPU": {"outer_wall_speed": 15.0, "inner_wall_speed": 20.0, "infill_speed": 20.0,
-            "solid_infill_speed": 20.0, "top_speed": 15.0, "support_speed": 20.0,
-            "first_layer_speed": 12.0, "retract_length_mm": 0.0, "fan_off_layers": 2},
+    "TPU": {
+        "outer_wall_speed": 15.0,
+        "inner_wall_speed": 20.0,
+        "infill_speed": 20.0,
+        "solid_infill_speed": 20.0,
+        "top_speed": 15.0,
+        "support_speed": 20.0,
+        "first_layer_speed": 12.0,
+        "retract_length_mm": 0.0,
+        "fan_off_layers": 2,
+    },
 }
-_ALIASES = {"NYLON": "PA", "PA6": "PA", "PA12": "PA", "PA-CF": "PA", "FLEX": "TPU",
-            "PETG-CF": "PETG", "PLA+": "PLA", "PLA-CF": "PLA", "HIPS": "ABS"}
+_ALIASES = {
+    "NYLON": "PA",
+    "PA6": "PA",
+    "PA12": "PA",
+    "PA-CF": "PA",
+    "FLEX": "TPU",
+    "PETG-CF": "PETG",
+    "PLA+": "PLA",
+    "PLA-CF": "PLA",
+    "HIPS": "ABS",
+}
 
 
 def material_defaults(material: str) -> dict[str, Any]:

@@ -46,9 +46,9 @@ def _empty() -> manifold3d.CrossSection:
     return manifold3d.CrossSection()
 
 
-def _covered(sections: list[manifold3d.CrossSection], start: int, stop: int) -> (
-    manifold3d.CrossSection
-):
+def _covered(
+    sections: list[manifold3d.CrossSection], start: int, stop: int
+) -> manifold3d.CrossSection:
     """Area present on every layer in [start, stop); empty when a layer is missing."""
     if start < 0 or stop > len(sections) or start >= stop:
         return _empty()
@@ -67,11 +67,14 @@ def split_regions(
     tops = [_top(sections, inners, i, rules) for i in range(len(sections))]
     bottoms = [_bottom(sections, inners, i, rules) for i in range(len(sections))]
     skins = [
-        (_inner_solid(sections, inners, i, rules) + bottoms[i]) if not inners[i].is_empty()
-        else _empty() for i in range(len(sections))
+        (_inner_solid(sections, inners, i, rules) + bottoms[i])
+        if not inners[i].is_empty()
+        else _empty()
+        for i in range(len(sections))
     ]
-    regions = [_layer(sections, inners, skins, tops[i], bottoms[i], i, rules)
-               for i in range(len(sections))]
+    regions = [
+        _layer(sections, inners, skins, tops[i], bottoms[i], i, rules) for i in range(len(sections))
+    ]
     if rules.bridges:
         for below, layer in itertools.pairwise(regions):
             _bridge_over_infill(layer, below, rules.width_mm)
@@ -93,8 +96,12 @@ def _bridge_over_infill(layer: LayerRegions, below: LayerRegions, width: float) 
         setattr(layer, name, region - over)
 
 
-def _top(sections: list[manifold3d.CrossSection], inners: list[manifold3d.CrossSection],
-         i: int, rules: SkinRules) -> manifold3d.CrossSection:
+def _top(
+    sections: list[manifold3d.CrossSection],
+    inners: list[manifold3d.CrossSection],
+    i: int,
+    rules: SkinRules,
+) -> manifold3d.CrossSection:
     """Inner area with nothing right above it."""
     if rules.top_layers <= 0 or inners[i].is_empty():
         return _empty()
@@ -102,17 +109,24 @@ def _top(sections: list[manifold3d.CrossSection], inners: list[manifold3d.CrossS
     return _without_slivers(inners[i] - above, rules.width_mm)
 
 
-def _inner_solid(sections: list[manifold3d.CrossSection],
-                 inners: list[manifold3d.CrossSection], i: int, rules: SkinRules
-                 ) -> manifold3d.CrossSection:
+def _inner_solid(
+    sections: list[manifold3d.CrossSection],
+    inners: list[manifold3d.CrossSection],
+    i: int,
+    rules: SkinRules,
+) -> manifold3d.CrossSection:
     """Inner area within `top_layers` under a surface (the top itself included)."""
     if rules.top_layers <= 0:
         return _empty()
     return inners[i] - _covered(sections, i + 1, i + 1 + rules.top_layers)
 
 
-def _bottom(sections: list[manifold3d.CrossSection], inners: list[manifold3d.CrossSection],
-            i: int, rules: SkinRules) -> manifold3d.CrossSection:
+def _bottom(
+    sections: list[manifold3d.CrossSection],
+    inners: list[manifold3d.CrossSection],
+    i: int,
+    rules: SkinRules,
+) -> manifold3d.CrossSection:
     """Inner area within `bottom_layers` over a surface."""
     if rules.bottom_layers <= 0 or inners[i].is_empty():
         return _empty()
@@ -120,9 +134,13 @@ def _bottom(sections: list[manifold3d.CrossSection], inners: list[manifold3d.Cro
 
 
 def _layer(
-    sections: list[manifold3d.CrossSection], inners: list[manifold3d.CrossSection],
-    skins: list[manifold3d.CrossSection], top: manifold3d.CrossSection,
-    bottom: manifold3d.CrossSection, i: int, rules: SkinRules,
+    sections: list[manifold3d.CrossSection],
+    inners: list[manifold3d.CrossSection],
+    skins: list[manifold3d.CrossSection],
+    top: manifold3d.CrossSection,
+    bottom: manifold3d.CrossSection,
+    i: int,
+    rules: SkinRules,
 ) -> LayerRegions:
     inner = inners[i]
     width = rules.width_mm
@@ -145,8 +163,9 @@ def _layer(
     return LayerRegions(top=top, solid=solid, sparse=sparse, bridge=bridge)
 
 
-def _too_small_for_a_pattern(sparse: manifold3d.CrossSection, width: float,
-                             min_area: float) -> manifold3d.CrossSection:
+def _too_small_for_a_pattern(
+    sparse: manifold3d.CrossSection, width: float, min_area: float
+) -> manifold3d.CrossSection:
     """Sparse strips narrower than two lines, and islands under `min_area`."""
     if sparse.is_empty():
         return sparse
@@ -160,8 +179,9 @@ def _too_small_for_a_pattern(sparse: manifold3d.CrossSection, width: float,
     return small
 
 
-def _bridge(solid: manifold3d.CrossSection, below: manifold3d.CrossSection, width: float
-            ) -> manifold3d.CrossSection:
+def _bridge(
+    solid: manifold3d.CrossSection, below: manifold3d.CrossSection, width: float
+) -> manifold3d.CrossSection:
     """Solid skin over nothing, reaching a little onto what carries it."""
     hanging = _without_slivers(solid - below.offset(-width / 2, _MITER, 2.0), width * 2)
     if hanging.is_empty() or hanging.area() < 4 * width * width:
@@ -169,9 +189,7 @@ def _bridge(solid: manifold3d.CrossSection, below: manifold3d.CrossSection, widt
     return hanging.offset(2 * width, _MITER, 2.0) ^ solid
 
 
-def _without_slivers(region: manifold3d.CrossSection, width_mm: float) -> (
-    manifold3d.CrossSection
-):
+def _without_slivers(region: manifold3d.CrossSection, width_mm: float) -> manifold3d.CrossSection:
     """Drop pieces thinner than a fraction of a line (offset noise along sloped walls)."""
     if region.is_empty():
         return region

@@ -48,8 +48,13 @@ def brim_loops(
 
 
 def skirt_loops(
-    footprint: manifold3d.CrossSection, distance_mm: float, loops: int, line_mm: float,
-    height_mm: float, bed: tuple[float, float, float, float], round_bed: bool = False,
+    footprint: manifold3d.CrossSection,
+    distance_mm: float,
+    loops: int,
+    line_mm: float,
+    height_mm: float,
+    bed: tuple[float, float, float, float],
+    round_bed: bool = False,
 ) -> tuple[list[np.ndarray], list[str]]:
     """Skirt loops around `footprint` (first layer of every part and brim), outermost last."""
     if loops <= 0 or footprint.is_empty():
@@ -80,8 +85,9 @@ def _on_bed(points: np.ndarray, bed: tuple[float, float, float, float], round_be
     return bool(low[0] >= min_x and low[1] >= min_y and high[0] <= max_x and high[1] <= max_y)
 
 
-def trim_brims(bodies: list[manifold3d.CrossSection], brims: list[list[np.ndarray]],
-               line_mm: float) -> list[list[np.ndarray]]:
+def trim_brims(
+    bodies: list[manifold3d.CrossSection], brims: list[list[np.ndarray]], line_mm: float
+) -> list[list[np.ndarray]]:
     """Brim lines with what would run into another part, or an earlier part's brim, cut away.
 
     Parts placed closer than two brim widths would otherwise get overlapping brims (a double
@@ -104,5 +110,6 @@ def trim_brims(bodies: list[manifold3d.CrossSection], brims: list[list[np.ndarra
         kept = clip_open(lines, free)
         trimmed.append([line for line in kept if len(line) >= 2])
         laid = laid + manifold3d.CrossSection(
-            [line for line in lines if len(line) >= 4], manifold3d.FillRule.Positive)
+            [line for line in lines if len(line) >= 4], manifold3d.FillRule.Positive
+        )
     return trimmed

@@ -40,8 +40,8 @@ def overhangs(
             # Ignore slivers narrower than a line: they bridge from the walls.
             hanging = hanging.offset(-width / 2, _MITER, 2.0).offset(width / 2, _MITER, 2.0)
             pieces = [p for p in hanging.decompose() if p.area() >= settings.support_min_area_mm2]
-            hanging = manifold3d.CrossSection.compose(pieces) if pieces else (
-                manifold3d.CrossSection()
+            hanging = (
+                manifold3d.CrossSection.compose(pieces) if pieces else (manifold3d.CrossSection())
             )
         result.append(hanging)
     return result

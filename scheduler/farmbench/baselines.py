@@ -57,8 +57,10 @@ def ffd(farm: Farm) -> list[list[Draft]]:
     clocks = Clocks.start(farm)
     nearest = _nearest_site(farm)
     taken = farm.part_locked | (nearest < 0)
-    by_due = {s: [int(x) for x in np.argsort(farm.part_due, kind="stable") if nearest[x] == s]
-              for s in range(len(farm.spec.sites))}
+    by_due = {
+        s: [int(x) for x in np.argsort(farm.part_due, kind="stable") if nearest[x] == s]
+        for s in range(len(farm.spec.sites))
+    }
     plates: list[list[Draft]] = [[] for _ in farm.printers]
     heap = [(c.ready, p) for p, c in enumerate(clocks.printers) if not math.isinf(c.ready)]
     heapq.heapify(heap)
@@ -122,5 +124,6 @@ def _plate(farm: Farm, p: int, g: int, parts: list[int]) -> Draft | None:
     spots = [layout.place(int(farm.part_shape[x])) for x in parts]
     if any(spot is None for spot in spots):
         return None
-    return Draft(p, g, parts, 0.0, [s for s in spots if s is not None],
-                 utilisation=layout.utilisation())
+    return Draft(
+        p, g, parts, 0.0, [s for s in spots if s is not None], utilisation=layout.utilisation()
+    )

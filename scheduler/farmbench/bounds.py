@@ -47,8 +47,10 @@ def _makespan(farm: Farm, parts: np.ndarray, busy: np.ndarray) -> float:
         members = _members(mask, width)
         work = sum(w for other, w in masks.items() if other & ~mask == 0)
         best = max(best, (work + float(busy[members].sum())) / len(members))
-    single = [float(busy[np.flatnonzero(row)].min()) + float(s)
-              for row, s in zip(eligible, farm.part_seconds[parts], strict=True)]
+    single = [
+        float(busy[np.flatnonzero(row)].min()) + float(s)
+        for row, s in zip(eligible, farm.part_seconds[parts], strict=True)
+    ]
     return max(best, max(single))
 
 

@@ -37,8 +37,11 @@ def run(args: argparse.Namespace) -> int:
         names = set(args.only.split(","))
         unknown = names - {c.name for c in CLASSES}
         if unknown:
-            print(f"unknown class(es) {sorted(unknown)}; classes: "
-                  + ", ".join(c.name for c in CLASSES), file=sys.stderr)
+            print(
+                f"unknown class(es) {sorted(unknown)}; classes: "
+                + ", ".join(c.name for c in CLASSES),
+                file=sys.stderr,
+            )
             return 2
     rows = []
     for bench in CLASSES:
@@ -48,13 +51,19 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{bench.name} done", file=sys.stderr)
     density = {step: fill_density(rotation_step_deg=step) for step in (90, 45)}
     if args.json:
-        print(json.dumps({"rows": [asdict(row) for row in rows],
-                          "fill_density_220mm_6mm": density}, indent=2))
+        print(
+            json.dumps(
+                {"rows": [asdict(row) for row in rows], "fill_density_220mm_6mm": density}, indent=2
+            )
+        )
     else:
         print(format_table(rows))
-        print("\npacking alone, 220 mm bed, 6 mm gaps, largest first (libnest2d: 52-64 %): "
-              + ", ".join(f"{value:.1%} with {step} degree rotations"
-                          for step, value in density.items()))
+        print(
+            "\npacking alone, 220 mm bed, 6 mm gaps, largest first (libnest2d: 52-64 %): "
+            + ", ".join(
+                f"{value:.1%} with {step} degree rotations" for step, value in density.items()
+            )
+        )
     return 1 if any(row.violations for row in rows) else 0
 
 
@@ -70,6 +79,8 @@ def _generate(args: argparse.Namespace) -> int:
     spec = Spec(args.parts, args.sites, args.days, args.seed, args.due, (low, high))
     instance = generate(spec)
     args.output.write_text(instance.model_dump_json(by_alias=True, indent=1) + "\n")
-    print(f"{args.output}: {len(instance.sites)} sites, {len(instance.printers)} printers, "
-          f"{len(instance.parts)} parts")
+    print(
+        f"{args.output}: {len(instance.sites)} sites, {len(instance.printers)} printers, "
+        f"{len(instance.parts)} parts"
+    )
     return 0

@@ -12,8 +12,13 @@ from scheduler.farmbench.generator import _outline
 from scheduler.nesting import Bed, Layout, ShapeLibrary
 
 
-def fill_density(bed_mm: float = 220.0, spacing_mm: float = 6.0, rotation_step_deg: int = 90,
-                 plates: int = 10, seed: int = 0) -> float:
+def fill_density(
+    bed_mm: float = 220.0,
+    spacing_mm: float = 6.0,
+    rotation_step_deg: int = 90,
+    plates: int = 10,
+    seed: int = 0,
+) -> float:
     """Mean part area over bed area of `plates` beds filled from 120 random outlines each."""
     rng = np.random.default_rng(seed)
     library = ShapeLibrary()

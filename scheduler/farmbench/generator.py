@@ -58,10 +58,16 @@ def generate(spec: Spec) -> PlanInstance:
     weights = np.array([sum(1 for p in printers if p["site"] == s["id"]) for s in sites], float)
     shops = _shops(rng, sites, weights * rng.uniform(0.9, 1.1, len(sites)), spec.parts)
     parts = _parts(rng, shops, spec)
-    return PlanInstance.model_validate({
-        "now": NOW, "sites": sites, "printers": printers, "parts": parts,
-        "costs": {}, "packing": {},
-    })
+    return PlanInstance.model_validate(
+        {
+            "now": NOW,
+            "sites": sites,
+            "printers": printers,
+            "parts": parts,
+            "costs": {},
+            "packing": {},
+        }
+    )
 
 
 def _km_to_latlon(x_km: float, y_km: float) -> tuple[float, float]:
@@ -78,12 +84,19 @@ def _site(rng: np.random.Generator, i: int) -> dict[str, Any]:
     hours["sat"] = ["10:00-16:00"]
     if i % 2 == 0:
         hours["sun"] = ["12:00-16:00"]
-    return {"id": f"site-{i + 1}", "lat": lat, "lon": lon, "timezone": "Europe/Berlin",
-            "staffed_hours": hours, "operators": 1 + int(rng.random() < 0.4)}
+    return {
+        "id": f"site-{i + 1}",
+        "lat": lat,
+        "lon": lon,
+        "timezone": "Europe/Berlin",
+        "staffed_hours": hours,
+        "operators": 1 + int(rng.random() < 0.4),
+    }
 
 
-def _printers(rng: np.random.Generator, i: int, site: dict[str, Any],
-              spec: Spec) -> list[dict[str, Any]]:
+def _printers(
+    rng: np.random.Generator, i: int, site: dict[str, Any], spec: Spec
+) -> list[dict[str, Any]]:
     lo, hi = spec.printers_per_site
     count = int(rng.integers(lo, hi + 1))
     out = []
@@ -99,19 +112,26 @@ def _printers(rng: np.random.Generator, i: int, site: dict[str, Any],
         colours = COLOURS[material]
         colour = str(rng.choice(colours, p=zipf(len(colours))))
         busy = rng.random() < 0.25
-        out.append({
-            "id": f"{site['id']}-p{k + 1}", "site": site["id"],
-            "bed": {"shape": "rectangle", "width_mm": width, "depth_mm": width},
-            "max_height_mm": height, "materials": materials, "enclosed": enclosed,
-            "loaded_material": material, "loaded_colour": colour,
-            "state": "printing" if busy else "idle",
-            "free_at": NOW + timedelta(hours=float(rng.uniform(0.2, 8.0))) if busy else None,
-        })
+        out.append(
+            {
+                "id": f"{site['id']}-p{k + 1}",
+                "site": site["id"],
+                "bed": {"shape": "rectangle", "width_mm": width, "depth_mm": width},
+                "max_height_mm": height,
+                "materials": materials,
+                "enclosed": enclosed,
+                "loaded_material": material,
+                "loaded_colour": colour,
+                "state": "printing" if busy else "idle",
+                "free_at": NOW + timedelta(hours=float(rng.uniform(0.2, 8.0))) if busy else None,
+            }
+        )
     return out
 
 
-def _shops(rng: np.random.Generator, sites: list[dict[str, Any]], weights: np.ndarray,
-           parts: int) -> list[tuple[str, float, float]]:
+def _shops(
+    rng: np.random.Generator, sites: list[dict[str, Any]], weights: np.ndarray, parts: int
+) -> list[tuple[str, float, float]]:
     count = max(3, parts // 8)
     home = rng.choice(len(sites), size=count, p=weights / weights.sum())
     shops = []
@@ -123,8 +143,9 @@ def _shops(rng: np.random.Generator, sites: list[dict[str, Any]], weights: np.nd
     return shops
 
 
-def _parts(rng: np.random.Generator, shops: list[tuple[str, float, float]],
-           spec: Spec) -> list[dict[str, Any]]:
+def _parts(
+    rng: np.random.Generator, shops: list[tuple[str, float, float]], spec: Spec
+) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     popular = zipf(len(MATERIALS))
     job = 0
@@ -141,13 +162,22 @@ def _parts(rng: np.random.Generator, shops: list[tuple[str, float, float]],
         priority = str(rng.choice([p for p, _w in PRIORITIES], p=[w for _p, w in PRIORITIES]))
         seconds = _print_seconds(outline, height)
         for unit in range(quantity):
-            parts.append({
-                "id": f"j{job}-u{unit + 1}", "job": f"j{job}", "shop": shop,
-                "material": material, "colour": colour, "footprint": outline,
-                "height_mm": round(height, 2), "print_seconds": seconds, "due": due,
-                "ship_to": {"lat": lat, "lon": lon}, "priority": priority,
-                "needs_enclosure": material in ENCLOSED_ONLY,
-            })
+            parts.append(
+                {
+                    "id": f"j{job}-u{unit + 1}",
+                    "job": f"j{job}",
+                    "shop": shop,
+                    "material": material,
+                    "colour": colour,
+                    "footprint": outline,
+                    "height_mm": round(height, 2),
+                    "print_seconds": seconds,
+                    "due": due,
+                    "ship_to": {"lat": lat, "lon": lon},
+                    "priority": priority,
+                    "needs_enclosure": material in ENCLOSED_ONLY,
+                }
+            )
     return parts
 
 

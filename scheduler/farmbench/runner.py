@@ -72,7 +72,9 @@ def _ours(farm: Farm) -> list[list[Draft]]:
 
 
 METHODS: dict[str, Callable[[Farm], list[list[Draft]]]] = {
-    "makerfarm": _ours, "ffd": ffd, "fifo": fifo,
+    "makerfarm": _ours,
+    "ffd": ffd,
+    "fifo": fifo,
 }
 
 
@@ -101,19 +103,42 @@ def _busy(farm: Farm) -> np.ndarray:
     return busy
 
 
-def _row(bench: BenchClass, method: str, instance: PlanInstance, farm: Farm,
-         plates: list[list[Draft]], timing: object, elapsed: tuple[float, float],
-         validate: bool) -> Row:
+def _row(
+    bench: BenchClass,
+    method: str,
+    instance: PlanInstance,
+    farm: Farm,
+    plates: list[list[Draft]],
+    timing: object,
+    elapsed: tuple[float, float],
+    validate: bool,
+) -> Row:
     metrics = measure(farm, plates, getattr(timing, "clocks", None))
     problems: list[str] = []
     if validate:
         plan = write_plan(farm, plates, {}, [], metrics, 0)
         problems = violations(instance, plan, farm)
-    return Row(bench.name, method, len(instance.printers), metrics.parts, metrics.placed_parts,
-               metrics.makespan_hours, metrics.mean_tardiness_hours, metrics.late_parts,
-               metrics.spool_changes, 0, metrics.plates, metrics.full_plate_utilisation,
-               metrics.mean_plate_utilisation, metrics.mean_ship_km, metrics.operator_visits,
-               metrics.idle_full_bed_hours, elapsed[0], elapsed[1], len(problems))
+    return Row(
+        bench.name,
+        method,
+        len(instance.printers),
+        metrics.parts,
+        metrics.placed_parts,
+        metrics.makespan_hours,
+        metrics.mean_tardiness_hours,
+        metrics.late_parts,
+        metrics.spool_changes,
+        0,
+        metrics.plates,
+        metrics.full_plate_utilisation,
+        metrics.mean_plate_utilisation,
+        metrics.mean_ship_km,
+        metrics.operator_visits,
+        metrics.idle_full_bed_hours,
+        elapsed[0],
+        elapsed[1],
+        len(problems),
+    )
 
 
 def _with_bounds(row: Row, bounds: Bounds) -> Row:
@@ -124,23 +149,55 @@ def _with_bounds(row: Row, bounds: Bounds) -> Row:
     return Row(**values)
 
 
-HEADER = ("class", "method", "printers", "placed", "makespan/LB", "tardiness h", "late",
-          "spool ch (LB)", "plates", "util full", "util mean", "ship km/LB", "visits",
-          "idle full h", "solve s", "cpu s", "invalid")
+HEADER = (
+    "class",
+    "method",
+    "printers",
+    "placed",
+    "makespan/LB",
+    "tardiness h",
+    "late",
+    "spool ch (LB)",
+    "plates",
+    "util full",
+    "util mean",
+    "ship km/LB",
+    "visits",
+    "idle full h",
+    "solve s",
+    "cpu s",
+    "invalid",
+)
 
 
 def format_table(rows: list[Row]) -> str:
     lines = [HEADER]
     for r in rows:
         full = f"{r.full_plate_utilisation:.0%}" if r.full_plate_utilisation is not None else "-"
-        lines.append((r.bench_class, r.method, str(r.printers), f"{r.placed}/{r.parts}",
-                      f"{r.makespan_ratio:.2f}", f"{r.mean_tardiness_hours:.2f}", str(r.late_parts),
-                      f"{r.spool_changes} ({r.spool_change_bound})", str(r.plates), full,
-                      f"{r.mean_plate_utilisation:.0%}", f"{r.ship_ratio:.2f}",
-                      str(r.operator_visits), f"{r.idle_full_bed_hours:.0f}",
-                      f"{r.solve_seconds:.2f}", f"{r.cpu_seconds:.2f}", str(r.violations)))
+        lines.append(
+            (
+                r.bench_class,
+                r.method,
+                str(r.printers),
+                f"{r.placed}/{r.parts}",
+                f"{r.makespan_ratio:.2f}",
+                f"{r.mean_tardiness_hours:.2f}",
+                str(r.late_parts),
+                f"{r.spool_changes} ({r.spool_change_bound})",
+                str(r.plates),
+                full,
+                f"{r.mean_plate_utilisation:.0%}",
+                f"{r.ship_ratio:.2f}",
+                str(r.operator_visits),
+                f"{r.idle_full_bed_hours:.0f}",
+                f"{r.solve_seconds:.2f}",
+                f"{r.cpu_seconds:.2f}",
+                str(r.violations),
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER))]
-    text = ["  ".join(cell.rjust(w) for cell, w in zip(line, widths, strict=True))
-            for line in lines]
+    text = [
+        "  ".join(cell.rjust(w) for cell, w in zip(line, widths, strict=True)) for line in lines
+    ]
     text.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(text)

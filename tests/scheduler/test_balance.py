@@ -21,8 +21,9 @@ def sites_of(farm_spec: PlanInstance) -> dict[str, str]:
     return {part.id: farm.spec.sites[int(s)].id for part, s in zip(farm.parts, where, strict=True)}
 
 
-def two_sites(parts: list[dict[str, Any]], north_printers: int = 2,
-              south_printers: int = 2) -> PlanInstance:
+def two_sites(
+    parts: list[dict[str, Any]], north_printers: int = 2, south_printers: int = 2
+) -> PlanInstance:
     printers = [printer(f"n{i}") for i in range(north_printers)]
     printers += [printer(f"s{i}", "south") for i in range(south_printers)]
     return instance([site("north", lat=NORTH), site("south", lat=SOUTH)], printers, parts)
@@ -44,15 +45,24 @@ def test_a_full_site_spills_over_to_the_next_nearest() -> None:
 def test_a_small_colour_moves_to_where_its_spool_is_loaded() -> None:
     parts = job("a", 6, lat=NORTH, hours=3.0) + job("filler", 5, lat=SOUTH, hours=3.0)
     parts += job("red", 1, lat=NORTH, colour="red")
-    spec = instance([site("north", lat=NORTH), site("south", lat=SOUTH)],
-                    [printer("n1"), printer("n2"),
-                     printer("s1", "south", loaded_colour="red"), printer("s2", "south")],
-                    parts)
+    spec = instance(
+        [site("north", lat=NORTH), site("south", lat=SOUTH)],
+        [
+            printer("n1"),
+            printer("n2"),
+            printer("s1", "south", loaded_colour="red"),
+            printer("s2", "south"),
+        ],
+        parts,
+    )
     assert sites_of(spec)["red-0"] == "south"
 
 
 def test_a_part_only_one_site_can_print_goes_there() -> None:
     parts = job("big", 3, lat=NORTH, size=240.0)
-    spec = instance([site("north", lat=NORTH), site("south", lat=SOUTH)],
-                    [printer("n1"), printer("s1", "south", bed=256.0)], parts)
+    spec = instance(
+        [site("north", lat=NORTH), site("south", lat=SOUTH)],
+        [printer("n1"), printer("s1", "south", bed=256.0)],
+        parts,
+    )
     assert set(sites_of(spec).values()) == {"south"}

@@ -15,8 +15,7 @@ from scheduler.nesting import Bed, Layout, ShapeLibrary
 
 def convex_polygon(draw: st.DrawFn) -> list[tuple[float, float]]:
     count = draw(st.integers(3, 12))
-    slots = sorted(draw(st.lists(st.integers(0, 35), min_size=count, max_size=count,
-                                 unique=True)))
+    slots = sorted(draw(st.lists(st.integers(0, 35), min_size=count, max_size=count, unique=True)))
     angles = [slot * math.pi / 18 for slot in slots]  # at least 10 degrees apart
     radius = draw(st.floats(3.0, 60.0))
     stretch = draw(st.floats(0.2, 1.0))
@@ -35,11 +34,15 @@ def placed_polygons(layout: Layout, library: ShapeLibrary) -> list[Polygon]:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(polygons(), min_size=1, max_size=25),
-       st.sampled_from([90, 45, 15]), st.floats(0.0, 10.0), st.floats(0.0, 8.0))
+@given(
+    st.lists(polygons(), min_size=1, max_size=25),
+    st.sampled_from([90, 45, 15]),
+    st.floats(0.0, 10.0),
+    st.floats(0.0, 8.0),
+)
 def test_placed_parts_never_overlap_keep_spacing_and_stay_on_the_bed(
-        outlines: list[list[tuple[float, float]]], step: int, spacing: float,
-        margin: float) -> None:
+    outlines: list[list[tuple[float, float]]], step: int, spacing: float, margin: float
+) -> None:
     library = ShapeLibrary()
     bed = Bed("rectangle", 200.0, 150.0, margin, spacing, step)
     layout = Layout(bed, library)
@@ -57,7 +60,8 @@ def test_placed_parts_never_overlap_keep_spacing_and_stay_on_the_bed(
 @settings(max_examples=20, deadline=None)
 @given(st.lists(polygons(), min_size=1, max_size=15))
 def test_parts_on_a_round_bed_stay_inside_the_circle(
-        outlines: list[list[tuple[float, float]]]) -> None:
+    outlines: list[list[tuple[float, float]]],
+) -> None:
     library = ShapeLibrary()
     bed = Bed("circle", 200.0, 200.0, 4.0, 6.0, 90)
     layout = Layout(bed, library)
@@ -95,8 +99,9 @@ def test_a_full_220_mm_bed_reaches_libnest2d_utilisation() -> None:
             size = float(np.clip(rng.lognormal(np.log(40.0), 0.35), 8, 120))
             angles = np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(5, 12))))
             outlines.append(np.stack([np.cos(angles), 0.7 * np.sin(angles)], 1) * size / 2)
-        shapes = sorted((library.intern(o) for o in outlines),
-                        key=lambda s: -library.shapes[s].area)
+        shapes = sorted(
+            (library.intern(o) for o in outlines), key=lambda s: -library.shapes[s].area
+        )
         layout = Layout(bed, library)
         for shape in shapes:
             layout.place(shape)

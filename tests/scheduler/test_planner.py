@@ -40,7 +40,9 @@ def test_every_plate_runs_on_a_printer_for_its_material() -> None:
         assert plate.material in printers[plate.printer].materials
         for placement in plate.placements:
             assert (parts[placement.part].material, parts[placement.part].colour) == (
-                plate.material, plate.colour)
+                plate.material,
+                plate.colour,
+            )
 
 
 def test_same_input_and_seed_give_the_same_plan_json() -> None:
@@ -111,10 +113,11 @@ def test_a_material_nobody_runs_is_named() -> None:
 
 
 def test_a_part_needing_an_enclosure_only_goes_to_enclosed_printers() -> None:
-    farm = instance([site("north")],
-                    [printer("open1", materials=["ABS"]),
-                     printer("boxed", materials=["ABS"], enclosed=True)],
-                    job("abs", 4, material="ABS", needs_enclosure=True))
+    farm = instance(
+        [site("north")],
+        [printer("open1", materials=["ABS"]), printer("boxed", materials=["ABS"], enclosed=True)],
+        job("abs", 4, material="ABS", needs_enclosure=True),
+    )
     result = plan(farm)
     assert {plate.printer for plate in result.plates} == {"boxed"}
 
@@ -127,8 +130,11 @@ def test_a_part_too_tall_names_the_tallest_printer() -> None:
 def test_adding_a_job_keeps_the_promised_plates() -> None:
     farm = small_farm()
     first = plan(farm)
-    more = farm.model_copy(update={"parts": list(farm.parts) + list(
-        small_farm(job("job-new", 6, due_hours=30.0)).parts)})
+    more = farm.model_copy(
+        update={
+            "parts": list(farm.parts) + list(small_farm(job("job-new", 6, due_hours=30.0)).parts)
+        }
+    )
     second = plan(more, previous=first)
     old = {p.id: p for p in first.plates}
     horizon = NOW + timedelta(hours=farm.freeze_hours)
@@ -148,8 +154,9 @@ def test_an_offline_printer_loses_its_plates_to_others() -> None:
     farm = small_farm()
     first = plan(farm)
     assert plates_of(first, "n1")
-    printers = [p.model_copy(update={"state": "offline"}) if p.id == "n1" else p
-                for p in farm.printers]
+    printers = [
+        p.model_copy(update={"state": "offline"}) if p.id == "n1" else p for p in farm.printers
+    ]
     offline = farm.model_copy(update={"printers": printers})
     second = plan(offline, previous=first)
     assert plates_of(second, "n1") == []
@@ -161,10 +168,19 @@ def test_locked_plates_stay_as_they_are() -> None:
     parts = job("job-a", 6)
     parts[0]["locked_plate"] = "plate-running"
     parts[1]["locked_plate"] = "plate-running"
-    locked = {"id": "plate-running", "printer": "n1", "status": "printing", "material": "PLA",
-              "colour": "black", "print_seconds": 7200.0, "started_at": NOW - timedelta(hours=1),
-              "placements": [{"part": "job-a-0", "x_mm": 10, "y_mm": 10, "rotation_deg": 0},
-                             {"part": "job-a-1", "x_mm": 60, "y_mm": 10, "rotation_deg": 0}]}
+    locked = {
+        "id": "plate-running",
+        "printer": "n1",
+        "status": "printing",
+        "material": "PLA",
+        "colour": "black",
+        "print_seconds": 7200.0,
+        "started_at": NOW - timedelta(hours=1),
+        "placements": [
+            {"part": "job-a-0", "x_mm": 10, "y_mm": 10, "rotation_deg": 0},
+            {"part": "job-a-1", "x_mm": 60, "y_mm": 10, "rotation_deg": 0},
+        ],
+    }
     farm = small_farm(parts, locked_plates=[locked])
     result = plan(farm)
     first = result.plates[[p.id for p in result.plates].index("plate-running")]
@@ -188,10 +204,15 @@ def test_plate_time_is_the_sum_of_its_parts_plus_overhead() -> None:
 
 def test_a_long_job_started_late_in_the_day_runs_through_the_night() -> None:
     evening = NOW + timedelta(hours=7)  # 16:00 in Berlin; staff leave at 18:00 (UTC 17:00)
-    farm = PlanInstance.model_validate({
-        **small_farm().model_dump(by_alias=True), "now": evening,
-        "printers": [printer("n1")], "sites": [site("north")],
-        "parts": job("job-a", 20, hours=1.0, due_hours=72.0, size=30.0)})
+    farm = PlanInstance.model_validate(
+        {
+            **small_farm().model_dump(by_alias=True),
+            "now": evening,
+            "printers": [printer("n1")],
+            "sites": [site("north")],
+            "parts": job("job-a", 20, hours=1.0, due_hours=72.0, size=30.0),
+        }
+    )
     result = plan(farm)
     first = result.plates[0]
     assert first.start is not None and first.end is not None
@@ -223,11 +244,16 @@ def test_the_improvement_pass_moves_work_off_an_overloaded_printer() -> None:
 
 
 def test_a_plate_left_for_later_folds_into_another_printers_plate_of_its_colour() -> None:
-    spec = instance([site("north")], [printer("n1"), printer("n2")],
-                    job("job-a", 6, hours=1.0, due_hours=200.0, size=30.0))
+    spec = instance(
+        [site("north")],
+        [printer("n1"), printer("n2")],
+        job("job-a", 6, hours=1.0, due_hours=200.0, size=30.0),
+    )
     farm = compile_farm(spec)
-    single, lonely, rest = (nested_plate(farm, p, parts, 0, False)
-                            for p, parts in ((0, [0]), (1, [1]), (1, [2, 3, 4, 5])))
+    single, lonely, rest = (
+        nested_plate(farm, p, parts, 0, False)
+        for p, parts in ((0, [0]), (1, [1]), (1, [2, 3, 4, 5]))
+    )
     assert single is not None and lonely is not None and rest is not None
     plates = [[single], [lonely, rest]]
     before, last_before = objective(farm, plates), measure(farm, plates).makespan_hours

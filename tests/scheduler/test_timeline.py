@@ -12,22 +12,32 @@ HOUR = 3600.0
 
 
 def two_printers(operators: int = 1, state: str = "idle") -> Farm:
-    return compile_farm(instance([site("north", operators=operators)],
-                                 [printer("a", state=state), printer("b", state=state)],
-                                 job("j", 2)))
+    return compile_farm(
+        instance(
+            [site("north", operators=operators)],
+            [printer("a", state=state), printer("b", state=state)],
+            job("j", 2),
+        )
+    )
 
 
 def test_an_idle_printer_with_the_right_spool_starts_without_staff() -> None:
-    farm = compile_farm(instance([site("north")], [printer("a")], job("j", 1),
-                                 now=NOW - timedelta(hours=6)))  # 03:00 in Berlin
+    farm = compile_farm(
+        instance([site("north")], [printer("a")], job("j", 1), now=NOW - timedelta(hours=6))
+    )  # 03:00 in Berlin
     timed, _ = simulate(farm, [[(farm.group_index[("PLA", "black")], HOUR)]])
     assert timed[0][0].start == 0.0
 
 
 def test_a_spool_change_waits_for_staff() -> None:
-    farm = compile_farm(instance([site("north")], [printer("a", loaded_material="PETG",
-                                                           loaded_colour="white")],
-                                 job("j", 1), now=NOW - timedelta(hours=6)))
+    farm = compile_farm(
+        instance(
+            [site("north")],
+            [printer("a", loaded_material="PETG", loaded_colour="white")],
+            job("j", 1),
+            now=NOW - timedelta(hours=6),
+        )
+    )
     timed, clocks = simulate(farm, [[(farm.group_index[("PLA", "black")], HOUR)]])
     # staff arrive at 08:00 Berlin (07:00 UTC, one hour before NOW), then change the spool
     assert timed[0][0].start == 5 * HOUR + 10 * 60

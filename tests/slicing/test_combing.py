@@ -27,8 +27,11 @@ def test_travel_around_a_hole_is_combed_but_across_it_is_not() -> None:
     def line(*points: tuple[float, float]) -> Path:
         return Path(FILL, np.array(points), False, 0.45, 60.0)
 
-    paths = [line((1, 1), (1, 3)), line((2, 3), (2, 1)),  # beside the hole: combed
-             line((8, 8), (8, 9))]  # from (2, 1) to (8, 8) passes through the hole
+    paths = [
+        line((1, 1), (1, 3)),
+        line((2, 3), (2, 1)),  # beside the hole: combed
+        line((8, 8), (8, 9)),
+    ]  # from (2, 1) to (8, 8) passes through the hole
     comb(paths, 0, [SQUARE, HOLE])
     assert [p.combed for p in paths] == [False, True, False]
 
@@ -39,11 +42,15 @@ def _retractions(gcode: str) -> int:
 
 
 def test_combing_saves_retractions_on_a_real_part(load_model, generic) -> None:  # type: ignore[no-untyped-def]
-    relative = generic.model_copy(update={"capabilities": generic.capabilities.model_copy(
-        update={"relative_extrusion": True})})
+    relative = generic.model_copy(
+        update={
+            "capabilities": generic.capabilities.model_copy(update={"relative_extrusion": True})
+        }
+    )
     plate = [PlatePart(load_model("rocker_arm.stl"), 110, 110, 0, "rocker")]
     combed = build_program(plate, relative, "PLA", SliceSettings.for_quality("standard")).gcode
-    straight = build_program(plate, relative, "PLA",
-                             SliceSettings.for_quality("standard", combing=False)).gcode
+    straight = build_program(
+        plate, relative, "PLA", SliceSettings.for_quality("standard", combing=False)
+    ).gcode
     assert _retractions(combed) < 0.7 * _retractions(straight)
     assert _retractions(combed) > 0  # the holes and the islands still need them

@@ -17,16 +17,17 @@ def _two_parts(profile_id: str, **overrides):  # type: ignore[no-untyped-def]
     profile = load_profile(profile_id)
     low_x, low_y, high_x, high_y = profile.machine.bed_bounds()
     cx, cy = (low_x + high_x) / 2, (low_y + high_y) / 2
-    parts = [PlatePart(box(10, 10, 3, "left"), cx - 15, cy, 0, "left cube", "p1"),
-             PlatePart(box(12, 8, 2, "right"), cx + 15, cy, 30, "right cube", "p2")]
+    parts = [
+        PlatePart(box(10, 10, 3, "left"), cx - 15, cy, 0, "left cube", "p1"),
+        PlatePart(box(12, 8, 2, "right"), cx + 15, cy, 30, "right cube", "p2"),
+    ]
     settings = SliceSettings.for_quality("standard", **overrides)
     return build_program(parts, profile, "PLA", settings).gcode
 
 
 def test_klipper_plate_defines_and_labels_each_object() -> None:
     gcode = _two_parts("voron-2.4-350")
-    defines = re.findall(r"^EXCLUDE_OBJECT_DEFINE NAME=(\S+) CENTER=\S+ POLYGON=\[\[", gcode,
-                         re.M)
+    defines = re.findall(r"^EXCLUDE_OBJECT_DEFINE NAME=(\S+) CENTER=\S+ POLYGON=\[\[", gcode, re.M)
     assert defines == ["left_cube", "right_cube"]
     assert gcode.count("EXCLUDE_OBJECT_START NAME=left_cube") == 15
     assert gcode.count("EXCLUDE_OBJECT_START NAME=right_cube") == 10
@@ -43,7 +44,7 @@ def test_klipper_uses_firmware_retraction_and_relative_e() -> None:
 
 def test_marlin_m486_labels_and_m73_progress_on_prusa_mk4() -> None:
     gcode = _two_parts("prusa-mk4")
-    assert re.search(r'^M486 T2$', gcode, re.M)
+    assert re.search(r"^M486 T2$", gcode, re.M)
     assert re.search(r'^M486 S0 A"left cube"$', gcode, re.M)
     assert re.search(r'^M486 S1 A"right cube"$', gcode, re.M)
     starts = re.findall(r"^M486 S(\d)$", gcode, re.M)
@@ -91,7 +92,9 @@ def test_retraction_and_z_hop_on_long_travel(generic) -> None:  # type: ignore[n
     hops = re.findall(
         r"^G1 E(-?[\d.]+) F2100\nG1 Z1\.000 F600\n(?:M10[67][^\n]*\n)?G0 X[\d.]+ Y[\d.]+ F7200\n"
         r"(?:; printing object [^\n]+\n)?G1 Z0\.600 F600\nG1 E([\d.]+) F2100$",
-        body, re.M)
+        body,
+        re.M,
+    )
     assert len(hops) >= 2  # the layer change and the jump between the two parts
     for retracted, restored in hops:
         assert float(restored) - float(retracted) == pytest.approx(1.5)
@@ -108,8 +111,7 @@ def test_fan_is_off_on_the_first_layer_and_full_for_short_layers(generic) -> Non
 def test_short_layers_are_slowed_down_to_the_minimum_layer_time(generic) -> None:  # type: ignore[no-untyped-def]
     tiny = box(5, 5, 5, "tiny")
     settings = SliceSettings.for_quality("standard", slowdown_below_layer_s=10.0, skirt_loops=0)
-    gcode = build_program([PlatePart(tiny, 110, 110, 0, "tiny")], generic, "PLA",
-                          settings).gcode
+    gcode = build_program([PlatePart(tiny, 110, 110, 0, "tiny")], generic, "PLA", settings).gcode
     layers = read_layers(gcode)
     layer = gcode.split(";LAYER:10\n", 1)[1].split(";LAYER:11\n", 1)[0]
     feeds = [int(f) for f in re.findall(r"^G1 F(\d+)$", layer, re.M)]
@@ -118,9 +120,18 @@ def test_short_layers_are_slowed_down_to_the_minimum_layer_time(generic) -> None
     assert layers[10].extruded_mm() > 0
 
 
-@pytest.mark.parametrize("profile_id", ["generic-220", "voron-2.4-350", "prusa-mk4",
-                                        "ratrig-vcore3-300", "bambu-p1s",
-                                        "creality-ender3-v2", "anycubic-kossel-linear-plus"])
+@pytest.mark.parametrize(
+    "profile_id",
+    [
+        "generic-220",
+        "voron-2.4-350",
+        "prusa-mk4",
+        "ratrig-vcore3-300",
+        "bambu-p1s",
+        "creality-ender3-v2",
+        "anycubic-kossel-linear-plus",
+    ],
+)
 def test_every_profile_gets_a_program_inside_its_bed(profile_id: str) -> None:
     profile = load_profile(profile_id)
     gcode = _two_parts(profile_id)

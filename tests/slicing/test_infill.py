@@ -70,8 +70,9 @@ def test_scanlines_of_a_square_are_evenly_spaced_and_zigzag() -> None:
 
 
 def test_scanlines_skip_holes() -> None:
-    ring = (manifold3d.CrossSection.square([10.0, 10.0])
-            - manifold3d.CrossSection.square([4.0, 4.0]).translate([3.0, 3.0]))
+    ring = manifold3d.CrossSection.square([10.0, 10.0]) - manifold3d.CrossSection.square(
+        [4.0, 4.0]
+    ).translate([3.0, 3.0])
     segments = scanline_segments(ring, 0.0, 1.0, phase_mm=0.5)
     middle = segments[np.isclose(segments[:, 0, 1], 4.5)]
     assert len(middle) == 2  # left and right of the hole

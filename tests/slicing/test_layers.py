@@ -13,8 +13,7 @@ from tests.slicing.gcode_reading import read_layers
 
 @pytest.mark.parametrize(
     ("model", "layers"),
-    [("benchy.stl", 240), ("rocker_arm.stl", 400), ("igea_head.stl", 497),
-     ("cube_20mm.stl", 100)],
+    [("benchy.stl", 240), ("rocker_arm.stl", 400), ("igea_head.stl", 497), ("cube_20mm.stl", 100)],
 )
 def test_layer_counts_match_prusaslicer(load_model, model: str, layers: int) -> None:  # type: ignore[no-untyped-def]
     table = layer_table(load_model(model).height_mm, 0.2, 0.2)
@@ -40,8 +39,9 @@ def test_simplified_loops_keep_the_area(load_model) -> None:  # type: ignore[no-
     import manifold3d
 
     mesh = load_model("igea_head.stl")
-    solid = manifold3d.Manifold(manifold3d.Mesh(vert_properties=mesh.vertices,
-                                                tri_verts=mesh.faces))
+    solid = manifold3d.Manifold(
+        manifold3d.Mesh(vert_properties=mesh.vertices, tri_verts=mesh.faces)
+    )
     raw = solid.slice(50.0)
     simple = slice_mesh(mesh.vertices, mesh.faces, np.array([50.0]))[0]
     assert simple.area() == pytest.approx(raw.area(), rel=1e-3)
@@ -78,13 +78,15 @@ def test_numpy_cutter_matches_manifold3d(load_model, model: str) -> None:  # typ
     table = layer_table(mesh.height_mm, 0.2, 0.2)
     ours = sections(mesh.vertices, mesh.faces, table.slice_z[::7], 0.025)
     assert ours is not None
-    solid = manifold3d.Manifold(manifold3d.Mesh(vert_properties=mesh.vertices,
-                                                tri_verts=mesh.faces))
+    solid = manifold3d.Manifold(
+        manifold3d.Mesh(vert_properties=mesh.vertices, tri_verts=mesh.faces)
+    )
     theirs = [solid.slice(float(z)).simplify(0.025) for z in table.slice_z[::7]]
     for mine, reference in zip(ours, theirs, strict=True):
         assert mine.area() == pytest.approx(reference.area(), rel=1e-3, abs=1e-3)
         assert (mine - reference).area() + (reference - mine).area() < 1e-3 * max(
-            reference.area(), 1.0)
+            reference.area(), 1.0
+        )
 
 
 def test_numpy_cutter_declines_an_open_mesh() -> None:

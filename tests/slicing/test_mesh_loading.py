@@ -63,12 +63,16 @@ def test_3mf_in_inches_is_scaled_to_millimetres() -> None:
     model = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<model unit="inch" xmlns="http://schemas.microsoft.com/3dmanufacturing/core/2015/02">'
-        "<resources><object id=\"1\" type=\"model\"><mesh><vertices>"
-        + "".join(f'<vertex x="{x}" y="{y}" z="{z}"/>' for x, y, z in
-                  [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)])
+        '<resources><object id="1" type="model"><mesh><vertices>'
+        + "".join(
+            f'<vertex x="{x}" y="{y}" z="{z}"/>'
+            for x, y, z in [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)]
+        )
         + "</vertices><triangles>"
-        + "".join(f'<triangle v1="{a}" v2="{b}" v3="{c}"/>' for a, b, c in
-                  [(0, 2, 1), (0, 1, 3), (1, 2, 3), (0, 3, 2)])
+        + "".join(
+            f'<triangle v1="{a}" v2="{b}" v3="{c}"/>'
+            for a, b, c in [(0, 2, 1), (0, 1, 3), (1, 2, 3), (0, 3, 2)]
+        )
         + '</triangles></mesh></object></resources><build><item objectid="1"/></build></model>'
     )
     buffer = io.BytesIO()

@@ -23,8 +23,7 @@ def test_cube_outer_wall_spans_20mm_minus_one_line_width_on_every_layer(cube_lay
     settings, layers = cube_layers
     assert len(layers) == 100
     for layer in layers:
-        width = (settings.first_layer_line_width_mm if layer.index == 0
-                 else settings.line_width_mm)
+        width = settings.first_layer_line_width_mm if layer.index == 0 else settings.line_width_mm
         points = layer.points("WALL-OUTER")
         assert len(points), f"layer {layer.index} has no outer wall"
         span = points.max(axis=0) - points.min(axis=0)
@@ -36,7 +35,7 @@ def test_cube_has_the_inner_walls_one_spacing_inside(cube_layers) -> None:  # ty
     layer = layers[50]
     inner = layer.points("WALL-INNER")
     outer = layer.points("WALL-OUTER")
-    step = (outer.max(axis=0) - inner.max(axis=0))
+    step = outer.max(axis=0) - inner.max(axis=0)
     expected = settings.line_width_mm - settings.layer_height_mm * (1 - 3.14159265 / 4)
     assert step == pytest.approx([expected, expected], abs=0.01)
 
@@ -57,8 +56,9 @@ def test_a_thin_fin_still_gets_a_wall(generic) -> None:  # type: ignore[no-untyp
     from tests.slicing.conftest import box
 
     fin = box(20, 0.35, 5, "fin")  # thinner than one line width
-    program = build_program([PlatePart(fin, 110, 110, 0, "fin")], generic, "PLA",
-                            SliceSettings.for_quality("standard"))
+    program = build_program(
+        [PlatePart(fin, 110, 110, 0, "fin")], generic, "PLA", SliceSettings.for_quality("standard")
+    )
     layers = read_layers(program.gcode)
     assert all(layer.extruded_mm() > 0 for layer in layers)
 
@@ -82,13 +82,14 @@ def test_seams_line_up(generic, seam: str) -> None:  # type: ignore[no-untyped-d
     from tests.slicing.conftest import solid
 
     # A twisted prism: every layer's outline differs a little, so seams must be chosen.
-    prism = manifold3d.Manifold.extrude(manifold3d.CrossSection.circle(10.0, 7), 10.0,
-                                        n_divisions=20, twist_degrees=40.0)
+    prism = manifold3d.Manifold.extrude(
+        manifold3d.CrossSection.circle(10.0, 7), 10.0, n_divisions=20, twist_degrees=40.0
+    )
     settings = SliceSettings.for_quality("standard", seam=seam, skirt_loops=0)
-    gcode = build_program([PlatePart(solid(prism, "prism"), 110, 110, 0, "prism")], generic,
-                          "PLA", settings).gcode
-    starts = [_outer_wall_starts(";LAYER:" + layer)[0]
-              for layer in gcode.split(";LAYER:")[2:]]
+    gcode = build_program(
+        [PlatePart(solid(prism, "prism"), 110, 110, 0, "prism")], generic, "PLA", settings
+    ).gcode
+    starts = [_outer_wall_starts(";LAYER:" + layer)[0] for layer in gcode.split(";LAYER:")[2:]]
     if seam == "rear":
         # The rearmost corner of each layer's outline, a little inside the surface.
         assert min(y for _x, y in starts) > 110 + 8.5

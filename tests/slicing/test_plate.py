@@ -18,8 +18,12 @@ from tests.slicing.gcode_reading import read_layers
 
 def test_part_is_placed_at_its_position_and_rotation(generic) -> None:  # type: ignore[no-untyped-def]
     bar = box(40, 10, 1, "bar")
-    program = build_program([PlatePart(bar, 100, 120, 90, "bar")], generic, "PLA",
-                            SliceSettings.for_quality("standard", skirt_loops=0))
+    program = build_program(
+        [PlatePart(bar, 100, 120, 90, "bar")],
+        generic,
+        "PLA",
+        SliceSettings.for_quality("standard", skirt_loops=0),
+    )
     outer = read_layers(program.gcode)[0].points("WALL-OUTER")
     low, high = outer.min(axis=0), outer.max(axis=0)
     assert (low + high) / 2 == pytest.approx([100, 120], abs=0.01)
@@ -27,8 +31,10 @@ def test_part_is_placed_at_its_position_and_rotation(generic) -> None:  # type: 
 
 
 def test_overlapping_parts_are_rejected(generic) -> None:  # type: ignore[no-untyped-def]
-    parts = [PlatePart(box(20, 20, 5), 100, 100, 0, "a"), PlatePart(box(20, 20, 5), 110, 100, 0,
-                                                                     "b")]
+    parts = [
+        PlatePart(box(20, 20, 5), 100, 100, 0, "a"),
+        PlatePart(box(20, 20, 5), 110, 100, 0, "b"),
+    ]
     with pytest.raises(PlateRejected) as caught:
         check_layout(parts, generic)
     assert caught.value.code == "parts_collide"
@@ -71,8 +77,10 @@ def test_fits_round_bed() -> None:
 def test_arrange_puts_parts_apart_and_centred(generic) -> None:  # type: ignore[no-untyped-def]
     meshes = [box(30, 20, 5, "a"), box(50, 10, 5, "b"), box(20, 20, 5, "c")]
     placements = arrange(meshes, generic, gap_mm=10)
-    parts = [PlatePart(m, p.x_mm, p.y_mm, p.rotation_deg, m.name)
-             for m, p in zip(meshes, placements, strict=True)]
+    parts = [
+        PlatePart(m, p.x_mm, p.y_mm, p.rotation_deg, m.name)
+        for m, p in zip(meshes, placements, strict=True)
+    ]
     check_layout(parts, generic)  # no overlap, on the bed
     hulls = np.vstack([part.placed_hull() for part in parts])
     centre = (hulls.min(axis=0) + hulls.max(axis=0)) / 2
@@ -86,8 +94,10 @@ def test_arrange_refuses_what_cannot_fit(generic) -> None:  # type: ignore[no-un
 
 
 def test_skirt_goes_around_all_parts_and_brim_around_each(generic) -> None:  # type: ignore[no-untyped-def]
-    parts = [PlatePart(box(10, 10, 2), 90, 110, 0, "a"), PlatePart(box(10, 10, 2), 130, 110, 0,
-                                                                     "b")]
+    parts = [
+        PlatePart(box(10, 10, 2), 90, 110, 0, "a"),
+        PlatePart(box(10, 10, 2), 130, 110, 0, "b"),
+    ]
     settings = SliceSettings.for_quality("standard", brim_width_mm=3.0, skirt_distance_mm=2.0)
     first = read_layers(build_program(parts, generic, "PLA", settings).gcode)[0]
     skirt = first.points("SKIRT")
@@ -99,8 +109,10 @@ def test_skirt_goes_around_all_parts_and_brim_around_each(generic) -> None:  # t
 
 
 def test_settings_the_nozzle_cannot_print_are_refused(generic) -> None:  # type: ignore[no-untyped-def]
-    for overrides, word in (({"layer_height_mm": 0.36}, "layer_height_mm 0.36 mm"),
-                            ({"line_width_mm": 1.2}, "line_width_mm 1.2 mm")):
+    for overrides, word in (
+        ({"layer_height_mm": 0.36}, "layer_height_mm 0.36 mm"),
+        ({"line_width_mm": 1.2}, "line_width_mm 1.2 mm"),
+    ):
         settings = SliceSettings.for_quality("standard", **overrides)
         with pytest.raises(PlateRejected) as caught:
             build_program([PlatePart(box(10, 10, 2), 100, 100)], generic, "PLA", settings)
@@ -110,8 +122,10 @@ def test_settings_the_nozzle_cannot_print_are_refused(generic) -> None:  # type:
 
 def test_object_names_stay_unique_as_the_firmware_reads_them() -> None:
     voron = load_profile("voron-2.4-350")
-    parts = [PlatePart(box(10, 10, 2), 150, 175, 0, "left cube"),
-             PlatePart(box(10, 10, 2), 200, 175, 0, "left_cube")]
+    parts = [
+        PlatePart(box(10, 10, 2), 150, 175, 0, "left cube"),
+        PlatePart(box(10, 10, 2), 200, 175, 0, "left_cube"),
+    ]
     gcode = build_program(parts, voron, "PLA", SliceSettings.for_quality("standard")).gcode
     names = re.findall(r"^EXCLUDE_OBJECT_DEFINE NAME=(\S+)", gcode, re.M)
     assert len(set(names)) == 2
@@ -119,10 +133,13 @@ def test_object_names_stay_unique_as_the_firmware_reads_them() -> None:
 
 def test_brims_of_close_parts_do_not_overlap_or_run_under_a_neighbour(generic) -> None:  # type: ignore[no-untyped-def]
     settings = SliceSettings.for_quality("standard", brim_width_mm=5.0, skirt_loops=0)
-    alone = read_layers(build_program([PlatePart(box(10, 10, 2), 100, 110, 0, "a")], generic,
-                                      "PLA", settings).gcode)[0]
-    close = [PlatePart(box(10, 10, 2), 100, 110, 0, "a"),
-             PlatePart(box(10, 10, 2), 114, 110, 0, "b")]  # 4 mm apart, brims of 5 mm
+    alone = read_layers(
+        build_program([PlatePart(box(10, 10, 2), 100, 110, 0, "a")], generic, "PLA", settings).gcode
+    )[0]
+    close = [
+        PlatePart(box(10, 10, 2), 100, 110, 0, "a"),
+        PlatePart(box(10, 10, 2), 114, 110, 0, "b"),
+    ]  # 4 mm apart, brims of 5 mm
     first = read_layers(build_program(close, generic, "PLA", settings).gcode)[0]
     moves = np.array(first.moves["BRIM"])[:, :4]
     t = np.linspace(0.0, 1.0, 11)[:, None, None]

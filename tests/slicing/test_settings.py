@@ -9,8 +9,7 @@ import pytest
 from slicing import SliceSettings
 
 
-@pytest.mark.parametrize(("quality", "layer"), [("draft", 0.28), ("standard", 0.2),
-                                                ("fine", 0.12)])
+@pytest.mark.parametrize(("quality", "layer"), [("draft", 0.28), ("standard", 0.2), ("fine", 0.12)])
 def test_qualities_set_the_layer_height(quality: str, layer: float) -> None:
     assert SliceSettings.for_quality(quality).layer_height_mm == layer
 
@@ -30,8 +29,14 @@ def test_material_family_adjusts_the_defaults() -> None:
 
 def test_overrides_from_strings() -> None:
     settings = SliceSettings.for_quality("standard").with_overrides(
-        {"infill_density": "15%", "supports": "true", "perimeters": "3",
-         "infill_pattern": "gyroid", "hotend_c": "default"})
+        {
+            "infill_density": "15%",
+            "supports": "true",
+            "perimeters": "3",
+            "infill_pattern": "gyroid",
+            "hotend_c": "default",
+        }
+    )
     assert settings.infill_density == pytest.approx(0.15)
     assert settings.supports is True
     assert settings.perimeters == 3

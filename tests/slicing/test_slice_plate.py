@@ -14,8 +14,12 @@ from slicing import PlatePart, SliceSettings, estimate_part, slice_plate
 from tests.slicing.conftest import box
 
 # The reference .ini's settings where they differ from makerfarm's standard PLA.
-REFERENCE = {"first_layer_line_width_mm": "0.4", "top_line_width_mm": "0.4",
-             "retract_length_mm": "5", "retract_speed": "45"}
+REFERENCE = {
+    "first_layer_line_width_mm": "0.4",
+    "top_line_width_mm": "0.4",
+    "retract_length_mm": "5",
+    "retract_speed": "45",
+}
 
 
 def _prusa_filament_m(models: Path, model: str) -> float:
@@ -32,21 +36,25 @@ def reference_slices(load_model, generic):  # type: ignore[no-untyped-def]
     results = {}
     for model in ("cube_20mm", "rocker_arm", "benchy", "igea_head"):
         mesh = load_model(f"{model}.stl")
-        results[model] = slice_plate([PlatePart(mesh, 110, 110, 0, model)], generic, "PLA",
-                                     settings)
+        results[model] = slice_plate(
+            [PlatePart(mesh, 110, 110, 0, model)], generic, "PLA", settings
+        )
     return results
 
 
-@pytest.mark.parametrize(("model", "layers"), [("cube_20mm", 100), ("rocker_arm", 400),
-                                               ("benchy", 240), ("igea_head", 497)])
+@pytest.mark.parametrize(
+    ("model", "layers"),
+    [("cube_20mm", 100), ("rocker_arm", 400), ("benchy", 240), ("igea_head", 497)],
+)
 def test_interpreter_counts_prusaslicer_layers(reference_slices, model: str, layers: int) -> None:  # type: ignore[no-untyped-def]
     assert reference_slices[model].layers == layers
     assert reference_slices[model].stats.layers == layers
 
 
 @pytest.mark.parametrize("model", ["cube_20mm", "rocker_arm", "benchy", "igea_head"])
-def test_filament_within_ten_percent_of_prusaslicer(reference_slices, shared_models,
-                                                    model: str) -> None:  # type: ignore[no-untyped-def]
+def test_filament_within_ten_percent_of_prusaslicer(
+    reference_slices, shared_models, model: str
+) -> None:  # type: ignore[no-untyped-def]
     ours_m = reference_slices[model].stats.filament_mm / 1000
     assert ours_m == pytest.approx(_prusa_filament_m(shared_models, model), rel=0.10)
 
@@ -70,8 +78,10 @@ def _two_part_plate(profile_id: str) -> tuple[list[PlatePart], str]:
     profile = load_profile(profile_id)
     low_x, low_y, high_x, high_y = profile.machine.bed_bounds()
     cx, cy = (low_x + high_x) / 2, (low_y + high_y) / 2
-    parts = [PlatePart(box(10, 10, 3, "left"), cx - 15, cy, 0, "left cube", "p1"),
-             PlatePart(box(12, 8, 2, "right"), cx + 15, cy, 30, "right cube", "p2")]
+    parts = [
+        PlatePart(box(10, 10, 3, "left"), cx - 15, cy, 0, "left cube", "p1"),
+        PlatePart(box(12, 8, 2, "right"), cx + 15, cy, 30, "right cube", "p2"),
+    ]
     return parts, profile_id
 
 
@@ -85,13 +95,17 @@ def test_every_profile_and_material_gets_a_program_that_passes_its_check(profile
     profile = load_profile(profile_id)
     parts, _ = _two_part_plate(profile_id)
     for material in profile.materials:
-        settings = SliceSettings.for_quality("standard", material=material, supports=True,
-                                             brim_width_mm=2.0, z_hop_mm=0.3)
+        settings = SliceSettings.for_quality(
+            "standard", material=material, supports=True, brim_width_mm=2.0, z_hop_mm=0.3
+        )
         program = slice_plate(parts, profile, material, settings).gcode
         first_body_line = program[: program.index(";LAYER:0")].count("\n") + 1
         last_body_line = program[: program.rindex(";TYPE:CUSTOM")].count("\n") + 1
-        findings = [v for v in check(program, profile, material)
-                    if first_body_line <= v.line <= last_body_line]
+        findings = [
+            v
+            for v in check(program, profile, material)
+            if first_body_line <= v.line <= last_body_line
+        ]
         assert findings == [], (material, findings[:3])
 
 
@@ -111,8 +125,11 @@ def test_an_unsafe_program_is_never_returned(generic) -> None:  # type: ignore[n
     # A profile copy whose bed is smaller than the purge line of its own start template.
     from slicing import PlateRejected
 
-    small = generic.model_copy(update={"machine": generic.machine.model_copy(
-        update={"bed_x_mm": 120.0, "bed_y_mm": 120.0})})
+    small = generic.model_copy(
+        update={
+            "machine": generic.machine.model_copy(update={"bed_x_mm": 120.0, "bed_y_mm": 120.0})
+        }
+    )
     with pytest.raises(PlateRejected) as caught:
         slice_plate([PlatePart(box(10, 10, 2), 60, 60)], small, "PLA")
     assert caught.value.code == "unsafe_gcode"

@@ -33,8 +33,11 @@ def test_no_supports_unless_enabled(table_shape, generic) -> None:  # type: igno
 
 def test_supports_hold_the_overhang_with_a_z_gap(table_shape, generic) -> None:  # type: ignore[no-untyped-def]
     layers = _layers(table_shape, generic, supports=True, support_z_gap_layers=1)
-    with_support = [layer.index for layer in layers
-                    if "SUPPORT" in layer.moves or "SUPPORT-INTERFACE" in layer.moves]
+    with_support = [
+        layer.index
+        for layer in layers
+        if "SUPPORT" in layer.moves or "SUPPORT-INTERFACE" in layer.moves
+    ]
     # The slab starts at z = 10 (layer 50); layer 49 is the Z gap.
     assert with_support[0] == 0
     assert with_support[-1] == 48
