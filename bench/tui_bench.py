@@ -44,6 +44,7 @@ class EventLike(Protocol):
     def set(self) -> None: ...
     def is_set(self) -> bool: ...
 
+
 WARM_UP_S = 5.0
 
 
@@ -51,8 +52,9 @@ def printer_ids(count: int) -> list[tuple[str, str]]:
     return [(f"site-{n % SITES:02d}", f"printer-{n:04d}") for n in range(count)]
 
 
-def publish(host: str, port: int, count: int, rate_hz: float, seconds: float,
-            ready: EventLike) -> None:
+def publish(
+    host: str, port: int, count: int, rate_hz: float, seconds: float, ready: EventLike
+) -> None:
     """The agents and the controller: summaries once, then states at `rate_hz` each."""
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
@@ -64,16 +66,37 @@ def publish(host: str, port: int, count: int, rate_hz: float, seconds: float,
     now = datetime.now(UTC)
     ids = printer_ids(count)
     for site, printer in ids:
-        summary = FleetPrinterSummary(site_id=site, printer_id=printer, name=printer,
-                                      profile_id="prusa-mk4", state=PrinterStatus.PRINTING,
-                                      material="PLA", colour="black", plate_id="plate-1",
-                                      progress=0.0, seconds_left=3600, updated_at=now)
+        summary = FleetPrinterSummary(
+            site_id=site,
+            printer_id=printer,
+            name=printer,
+            profile_id="prusa-mk4",
+            state=PrinterStatus.PRINTING,
+            material="PLA",
+            colour="black",
+            plate_id="plate-1",
+            progress=0.0,
+            seconds_left=3600,
+            updated_at=now,
+        )
         client.publish(topics.fleet_printer_topic(site, printer), encode(summary), 1, True)
     for n in range(SITES):
         site = f"site-{n:02d}"
-        client.publish(topics.fleet_site_topic(site), encode(SiteSummary(
-            site_id=site, name=f"Makerspace {n}", timezone="Europe/Berlin",
-            printers=count // SITES, printing=count // SITES, updated_at=now)), 1, True)
+        client.publish(
+            topics.fleet_site_topic(site),
+            encode(
+                SiteSummary(
+                    site_id=site,
+                    name=f"Makerspace {n}",
+                    timezone="Europe/Berlin",
+                    printers=count // SITES,
+                    printing=count // SITES,
+                    updated_at=now,
+                )
+            ),
+            1,
+            True,
+        )
     client.publish(topics.fleet_alerts_topic(), encode(AlertList(updated_at=now)), 1, True)
     ready.set()
     period = 1.0 / rate_hz
@@ -89,12 +112,21 @@ def publish(host: str, port: int, count: int, rate_hz: float, seconds: float,
             if delay > 0:
                 time.sleep(delay)
             state = PrinterState(
-                state=PrinterStatus.PRINTING, profile_id="prusa-mk4", material="PLA",
-                colour="black", plate_id="plate-1", progress=min(1.0, sequence / 3600),
+                state=PrinterStatus.PRINTING,
+                profile_id="prusa-mk4",
+                material="PLA",
+                colour="black",
+                plate_id="plate-1",
+                progress=min(1.0, sequence / 3600),
                 seconds_left=max(0.0, 3600.0 - sequence),
                 nozzle=Heater(current_c=214.0 + (sequence + index) % 3, target_c=215.0),
-                bed=Heater(current_c=60.0, target_c=60.0), agent_version="bench",
-                at=datetime.now(UTC), run_id="bench", connection=1, sequence=sequence)
+                bed=Heater(current_c=60.0, target_c=60.0),
+                agent_version="bench",
+                at=datetime.now(UTC),
+                run_id="bench",
+                connection=1,
+                sequence=sequence,
+            )
             client.publish(topics.printer_state_topic(site, printer), encode(state), 1, True)
     client.loop_stop()
     client.disconnect()
@@ -154,8 +186,9 @@ def timed_app(host: str, port: int) -> tuple[Any, DelayProbe]:
     return app, probes[0]
 
 
-async def run_tui(host: str, port: int, count: int, seconds: float, rate_hz: float,
-                  ready: EventLike) -> dict[str, float]:
+async def run_tui(
+    host: str, port: int, count: int, seconds: float, rate_hz: float, ready: EventLike
+) -> dict[str, float]:
     from tui.screens.fleet import FleetScreen
 
     app, probe = timed_app(host, port)
@@ -178,8 +211,12 @@ async def run_tui(host: str, port: int, count: int, seconds: float, rate_hz: flo
     return {
         "arrival_p50": statistics.median(arrivals) if arrivals else float("nan"),
         "arrival_p95": arrivals[int(0.95 * (len(arrivals) - 1))] if arrivals else float("nan"),
-        "printers": count, "rows": rows, "rate": count * rate_hz,
-        "received": received / wall, "updates": len(delays), "cpu": 100 * cpu_used / wall,
+        "printers": count,
+        "rows": rows,
+        "rate": count * rate_hz,
+        "received": received / wall,
+        "updates": len(delays),
+        "cpu": 100 * cpu_used / wall,
         "rebuilds": rebuilds,
         "p50": statistics.median(delays) if delays else float("nan"),
         "p95": delays[int(0.95 * (len(delays) - 1))] if delays else float("nan"),
@@ -215,8 +252,9 @@ def main() -> int:
         context = multiprocessing.get_context("spawn")
         ready = context.Event()
         total_s = WARM_UP_S + args.seconds + 30
-        publisher = context.Process(target=publish, args=(host, port, args.printers, args.rate,
-                                                          total_s, ready), daemon=True)
+        publisher = context.Process(
+            target=publish, args=(host, port, args.printers, args.rate, total_s, ready), daemon=True
+        )
         publisher.start()
         try:
             run = run_tui(host, port, args.printers, args.seconds, args.rate, ready)
@@ -236,13 +274,18 @@ def main() -> int:
 
 
 def print_table(result: dict[str, float], seconds: float) -> None:
-    print(f"makerfarm TUI, fleet view, {result['printers']:.0f} printers, "
-          f"{result['rate']:.0f} state messages/s, measured over {seconds:.0f} s")
+    print(
+        f"makerfarm TUI, fleet view, {result['printers']:.0f} printers, "
+        f"{result['rate']:.0f} state messages/s, measured over {seconds:.0f} s"
+    )
     print()
     rows = [
         ("table rows (printers + site lines)", f"{result['rows']:.0f}", ""),
-        ("state messages taken in, per second", f"{result['received']:.0f}",
-         f"{result['rate']:.0f}"),
+        (
+            "state messages taken in, per second",
+            f"{result['received']:.0f}",
+            f"{result['rate']:.0f}",
+        ),
         ("state updates of on-screen rows timed", f"{result['updates']:.0f}", ""),
         ("full table rebuilds in the window", f"{result['rebuilds']:.0f}", "0"),
         ("TUI CPU, % of one core", f"{result['cpu']:.1f}", "< 25"),

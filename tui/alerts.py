@@ -28,8 +28,12 @@ _PRINTER_ALERTS: dict[PrinterStatus, tuple[Severity, str]] = {
 _SINCE_EVER = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def open_alerts(controller_alerts: Iterable[Alert], printers: Iterable[PrinterView],
-                queue: QueueSummary | None, site: str | None) -> list[Alert]:
+def open_alerts(
+    controller_alerts: Iterable[Alert],
+    printers: Iterable[PrinterView],
+    queue: QueueSummary | None,
+    site: str | None,
+) -> list[Alert]:
     """The controller's alerts for `site` (None: all) plus the ones it has not raised."""
     alerts = [a for a in controller_alerts if site is None or a.site_id in (None, site)]
     printers_alerted = {a.printer_id for a in alerts if a.printer_id}
@@ -39,14 +43,22 @@ def open_alerts(controller_alerts: Iterable[Alert], printers: Iterable[PrinterVi
             alerts.append(_printer_alert(view))
     if queue is not None:
         for job in queue.jobs:
-            if job.late and job.job_id not in jobs_alerted and (
-                    site is None or job.site_id in (None, site)):
+            if (
+                job.late
+                and job.job_id not in jobs_alerted
+                and (site is None or job.site_id in (None, site))
+            ):
                 due = f"was due {job.due:%Y-%m-%d %H:%M} UTC" if job.due else "is late"
-                alerts.append(Alert(
-                    alert_id=f"tui-late-{job.job_id}"[:64], severity=Severity.WARNING,
-                    message=f"job {job.job_id} ({job.shop_id} {job.client_ref}) {due}",
-                    site_id=job.site_id, job_id=job.job_id,
-                    raised_at=job.due or queue.updated_at))
+                alerts.append(
+                    Alert(
+                        alert_id=f"tui-late-{job.job_id}"[:64],
+                        severity=Severity.WARNING,
+                        message=f"job {job.job_id} ({job.shop_id} {job.client_ref}) {due}",
+                        site_id=job.site_id,
+                        job_id=job.job_id,
+                        raised_at=job.due or queue.updated_at,
+                    )
+                )
     return alerts
 
 
@@ -65,9 +77,13 @@ def _printer_alert(view: PrinterView) -> Alert:
     if view.state is PrinterStatus.OFFLINE:
         detail, since = "", view.last_seen_at  # raised when it was last heard
     return Alert(
-        alert_id=f"tui-printer-{view.printer_id}"[:64], severity=severity,
-        message=f"printer {view.printer_id} {what}{detail}"[:500], site_id=view.site_id,
-        printer_id=view.printer_id, raised_at=since or _SINCE_EVER)
+        alert_id=f"tui-printer-{view.printer_id}"[:64],
+        severity=severity,
+        message=f"printer {view.printer_id} {what}{detail}"[:500],
+        site_id=view.site_id,
+        printer_id=view.printer_id,
+        raised_at=since or _SINCE_EVER,
+    )
 
 
 def signature(alerts: Iterable[Alert]) -> tuple[tuple[str, str, str], ...]:

@@ -123,12 +123,16 @@ class MakerfarmApp(App[None]):
         for reply in changes.replies:
             pending = self.pending.resolve(reply)
             if pending is not None:
-                self.notify(describe_reply(pending, reply),
-                            severity="information" if reply.accepted else "error",
-                            timeout=6 if reply.accepted else 12)
+                self.notify(
+                    describe_reply(pending, reply),
+                    severity="information" if reply.accepted else "error",
+                    timeout=6 if reply.accepted else 12,
+                )
         for overdue in self.pending.newly_overdue():
-            self.notify(f"{overdue.description}: no answer from the controller yet "
-                        "(is it running?)", severity="warning")
+            self.notify(
+                f"{overdue.description}: no answer from the controller yet (is it running?)",
+                severity="warning",
+            )
         if changes.alerts or changes.printers or changes.queue or changes.new_printers:
             shown = alert_signature(self.store.alerts_at(self.site))
             if shown != self._alerts_shown:
@@ -192,8 +196,9 @@ class MakerfarmApp(App[None]):
     async def _send(self, site: str, command: Message, description: str, subject: str) -> None:
         command_id = str(getattr(command, "command_id", ""))
         if self.link is None:
-            self.notify(f"{description}: not sent, the TUI has no broker connection",
-                        severity="error")
+            self.notify(
+                f"{description}: not sent, the TUI has no broker connection", severity="error"
+            )
             return
         self.pending.sent(command_id, site, description, subject)
         try:

@@ -12,13 +12,20 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--site", metavar="ID",
-                        help="follow one makerspace (default: all sites; press t to change)")
-    parser.add_argument("--broker", metavar="URL", default=DEFAULT_BROKER,
-                        help=f"MQTT broker, mqtt[s]://[user[:password]@]host[:port] "
-                             f"(default: {DEFAULT_BROKER})")
-    parser.add_argument("--user", metavar="NAME",
-                        help="staff name signed on every action (default: your login name)")
+    parser.add_argument(
+        "--site", metavar="ID", help="follow one makerspace (default: all sites; press t to change)"
+    )
+    parser.add_argument(
+        "--broker",
+        metavar="URL",
+        default=DEFAULT_BROKER,
+        help=f"MQTT broker, mqtt[s]://[user[:password]@]host[:port] (default: {DEFAULT_BROKER})",
+    )
+    parser.add_argument(
+        "--user",
+        metavar="NAME",
+        help="staff name signed on every action (default: your login name)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,8 +35,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"makerfarm tui: {exc}", file=sys.stderr)
         return 2
     if args.site is not None and not _ID.fullmatch(args.site):
-        print(f"makerfarm tui: site id {args.site!r} is not valid: ids are 1-64 characters "
-              "of a-z, 0-9, '_' and '-'", file=sys.stderr)
+        print(
+            f"makerfarm tui: site id {args.site!r} is not valid: ids are 1-64 characters "
+            "of a-z, 0-9, '_' and '-'",
+            file=sys.stderr,
+        )
         return 2
     user = args.user
     if user is not None and not (0 < len(user) <= 64 and user.isprintable()):

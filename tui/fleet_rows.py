@@ -98,8 +98,15 @@ def matches(view: PrinterView, words: Iterable[str]) -> bool:
     look = STATE_LOOKS[view.state]
     haystack = " ".join(
         (
-            view.printer_id, view.name, view.site_id, view.state.value, look.label,
-            view.material or "", view.colour or "", view.plate_id or "", view.profile_id,
+            view.printer_id,
+            view.name,
+            view.site_id,
+            view.state.value,
+            look.label,
+            view.material or "",
+            view.colour or "",
+            view.plate_id or "",
+            view.profile_id,
             view.error,
         )
     ).lower()

@@ -176,10 +176,21 @@ def material_text(material: str | None, colour: str | None) -> Text:
 
 
 _NAMED_COLOURS = {
-    "black": "grey35", "white": "grey93", "grey": "grey50", "gray": "grey50",
-    "silver": "grey70", "red": "red", "orange": "dark_orange", "yellow": "yellow",
-    "green": "green", "blue": "dodger_blue2", "purple": "purple", "pink": "hot_pink",
-    "brown": "orange4", "natural": "wheat1", "transparent": "grey42",
+    "black": "grey35",
+    "white": "grey93",
+    "grey": "grey50",
+    "gray": "grey50",
+    "silver": "grey70",
+    "red": "red",
+    "orange": "dark_orange",
+    "yellow": "yellow",
+    "green": "green",
+    "blue": "dodger_blue2",
+    "purple": "purple",
+    "pink": "hot_pink",
+    "brown": "orange4",
+    "natural": "wheat1",
+    "transparent": "grey42",
 }
 
 

@@ -36,8 +36,9 @@ def farm_commands(app: MakerfarmApp, screen: Screen[object]) -> Iterator[SystemC
     yield SystemCommand("Follow a site", "show one makerspace, or all", app.action_pick_site)
     yield SystemCommand("Help", "keys, views and printer states", app.action_help)
     if isinstance(screen, FleetScreen | TableScreen):
-        yield SystemCommand("Filter / search", "type words that must all match",
-                            screen.action_filter)
+        yield SystemCommand(
+            "Filter / search", "type words that must all match", screen.action_filter
+        )
         yield SystemCommand("Sort", "cycle the sort order", screen.action_sort)
     yield from _queue_commands(screen)
     target: tuple[str, str] | None = None
@@ -48,8 +49,11 @@ def farm_commands(app: MakerfarmApp, screen: Screen[object]) -> Iterator[SystemC
     if target is None:
         return
     site, printer = target
-    yield SystemCommand(f"Open printer {printer}", "its detail: plate, events, temperatures",
-                        lambda: app.open_printer(site, printer))
+    yield SystemCommand(
+        f"Open printer {printer}",
+        "its detail: plate, events, temperatures",
+        lambda: app.open_printer(site, printer),
+    )
     view = app.store.printers.get(target)
     has_plate = view is not None and view.plate_id is not None
     for action in PRINTER_ACTIONS:
@@ -84,7 +88,13 @@ def _queue_commands(screen: Screen[object]) -> Iterator[SystemCommand]:
 
     job = screen.selected_job() if isinstance(screen, QueueScreen) else None
     if isinstance(screen, QueueScreen) and job is not None:
-        yield SystemCommand(f"Cancel job: {job.job_id}", "drop its unprinted parts (asks to "
-                            "confirm)", screen.action_cancel_job)
-        yield SystemCommand(f"Requeue failed parts: {job.job_id}",
-                            "print its failed parts again", screen.action_requeue_job)
+        yield SystemCommand(
+            f"Cancel job: {job.job_id}",
+            "drop its unprinted parts (asks to confirm)",
+            screen.action_cancel_job,
+        )
+        yield SystemCommand(
+            f"Requeue failed parts: {job.job_id}",
+            "print its failed parts again",
+            screen.action_requeue_job,
+        )

@@ -66,8 +66,9 @@ def info_table(view: PrinterView, timezone: str, now: datetime) -> Table:
     return table
 
 
-def events_text(events: Iterable[PrinterEvent], alerts: list[Alert], timezone: str,
-                now: datetime) -> Text:
+def events_text(
+    events: Iterable[PrinterEvent], alerts: list[Alert], timezone: str, now: datetime
+) -> Text:
     """Open alerts first, then the newest events (errors in red)."""
     text = Text()
     for alert in alerts:
@@ -90,9 +91,12 @@ def events_text(events: Iterable[PrinterEvent], alerts: list[Alert], timezone: s
     return text
 
 
-def actions_text(waiting: list[PendingCommand],
-                 answered: list[tuple[PendingCommand, StaffReply]],
-                 timezone: str, now: datetime) -> Text:
+def actions_text(
+    waiting: list[PendingCommand],
+    answered: list[tuple[PendingCommand, StaffReply]],
+    timezone: str,
+    now: datetime,
+) -> Text:
     """Actions taken from this TUI: waiting for the controller, then the answers."""
     text = Text()
     for pending in waiting:

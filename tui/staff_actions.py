@@ -37,29 +37,64 @@ class PrinterAction:
 
 
 PRINTER_ACTIONS: tuple[PrinterAction, ...] = (
-    PrinterAction("bed_cleared", "b", "Bed cleared", "Bed clear",
-                  "the bed is empty and clean: the printer may start its next plate",
-                  destructive=True),
-    PrinterAction("spool_loaded", "l", "Spool loaded", "Spool",
-                  "a spool was loaded: tell the controller its material and colour"),
+    PrinterAction(
+        "bed_cleared",
+        "b",
+        "Bed cleared",
+        "Bed clear",
+        "the bed is empty and clean: the printer may start its next plate",
+        destructive=True,
+    ),
+    PrinterAction(
+        "spool_loaded",
+        "l",
+        "Spool loaded",
+        "Spool",
+        "a spool was loaded: tell the controller its material and colour",
+    ),
     PrinterAction("pause", "p", "Pause", "Pause", "pause the plate that is printing"),
     PrinterAction("resume", "r", "Resume", "Resume", "resume a paused plate"),
-    PrinterAction("cancel_plate", "c", "Cancel plate", "Cancel plate",
-                  "stop the plate; its unprinted parts go back in the queue",
-                  destructive=True, needs_plate=True),
-    PrinterAction("cancel_part", "x", "Cancel one part", "Cancel part",
-                  "skip one object on the plate; its neighbours go on printing",
-                  destructive=True, needs_plate=True),
-    PrinterAction("fail_parts", "f", "Fail parts", "Fail",
-                  "parts failed inspection: they are printed again",
-                  destructive=True, needs_plate=True),
-    PrinterAction("pass_parts", "v", "Pass parts", "Pass",
-                  "parts passed inspection", needs_plate=True),
-    PrinterAction("maintenance_on", "m", "Maintenance on", "Maint. on",
-                  "take the printer out of service: no new plates are sent to it",
-                  destructive=True),
-    PrinterAction("maintenance_off", "o", "Maintenance off", "Maint. off",
-                  "put the printer back in service"),
+    PrinterAction(
+        "cancel_plate",
+        "c",
+        "Cancel plate",
+        "Cancel plate",
+        "stop the plate; its unprinted parts go back in the queue",
+        destructive=True,
+        needs_plate=True,
+    ),
+    PrinterAction(
+        "cancel_part",
+        "x",
+        "Cancel one part",
+        "Cancel part",
+        "skip one object on the plate; its neighbours go on printing",
+        destructive=True,
+        needs_plate=True,
+    ),
+    PrinterAction(
+        "fail_parts",
+        "f",
+        "Fail parts",
+        "Fail",
+        "parts failed inspection: they are printed again",
+        destructive=True,
+        needs_plate=True,
+    ),
+    PrinterAction(
+        "pass_parts", "v", "Pass parts", "Pass", "parts passed inspection", needs_plate=True
+    ),
+    PrinterAction(
+        "maintenance_on",
+        "m",
+        "Maintenance on",
+        "Maint. on",
+        "take the printer out of service: no new plates are sent to it",
+        destructive=True,
+    ),
+    PrinterAction(
+        "maintenance_off", "o", "Maintenance off", "Maint. off", "put the printer back in service"
+    ),
 )
 ACTIONS_BY_NAME = {action.name: action for action in PRINTER_ACTIONS}
 
@@ -117,7 +152,8 @@ class PendingCommands:
         """Commands unanswered for `after_s`, each reported once."""
         now = self._clock()
         overdue = [
-            p for p in self._pending.values()
+            p
+            for p in self._pending.values()
             if not p.reported_overdue and now - p.sent_monotonic >= after_s
         ]
         for pending in overdue:

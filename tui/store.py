@@ -93,8 +93,13 @@ class Changes:
 
     def __bool__(self) -> bool:
         return bool(
-            self.printers or self.new_printers or self.queue or self.plates or self.sites
-            or self.alerts or self.replies
+            self.printers
+            or self.new_printers
+            or self.queue
+            or self.plates
+            or self.sites
+            or self.alerts
+            or self.replies
         )
 
 

@@ -37,8 +37,12 @@ class ControllerDouble:
         self._reader = asyncio.create_task(self._read())
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        trace: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
@@ -58,14 +62,20 @@ class ControllerDouble:
         return await asyncio.wait_for(self.commands.get(), WAIT_S)
 
     async def reply(self, site: str, command: Message, accepted: bool, reason: str = "") -> None:
-        reply = StaffReply(command_id=command.command_id,  # type: ignore[attr-defined]
-                           action=command.type, staff_user="ada", accepted=accepted,
-                           reason=reason, at=datetime.now(UTC))
+        reply = StaffReply(
+            command_id=command.command_id,  # type: ignore[attr-defined]
+            action=command.type,
+            staff_user="ada",
+            accepted=accepted,
+            reason=reason,
+            at=datetime.now(UTC),
+        )
         await self.publish(topics.staff_replies_topic(site), reply, retain=False)
 
 
-async def until(app: MakerfarmApp, predicate: Callable[[], bool], what: str,
-                timeout_s: float = WAIT_S) -> None:
+async def until(
+    app: MakerfarmApp, predicate: Callable[[], bool], what: str, timeout_s: float = WAIT_S
+) -> None:
     """Wait until `predicate()` holds on one of the app's refresh ticks."""
     seen = asyncio.Event()
 
@@ -91,13 +101,18 @@ async def open_printer(app: MakerfarmApp, site: str, printer: str) -> None:
 
     def shown() -> bool:
         screen = app.screen
-        return (isinstance(screen, PrinterDetailScreen) and screen.printer_id == printer
-                and bool(screen.query("#printer-info")) and screen.is_mounted)
+        return (
+            isinstance(screen, PrinterDetailScreen)
+            and screen.printer_id == printer
+            and bool(screen.query("#printer-info"))
+            and screen.is_mounted
+        )
 
     await until(app, shown, f"printer {printer}'s detail")
 
 
 async def on_top(app: MakerfarmApp, kind: type[Screen[Any]]) -> None:
     """Wait until a screen of `kind` (a dialog, a picker) is on top and mounted."""
-    await until(app, lambda: isinstance(app.screen, kind) and app.screen.is_mounted,
-                f"the {kind.__name__}")
+    await until(
+        app, lambda: isinstance(app.screen, kind) and app.screen.is_mounted, f"the {kind.__name__}"
+    )

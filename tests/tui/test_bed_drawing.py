@@ -8,16 +8,31 @@ from tui.widgets.bed_drawing import draw_plate, legend, part_outline, rasterize
 
 
 def _plate(*parts: PlacedPart) -> PlateSummary:
-    return PlateSummary(plate_id="pl", site_id="s", printer_id="p", material="PLA",
-                        colour="black", state=PlateState.PLANNED, bed_width_mm=200,
-                        bed_depth_mm=200, parts=parts)
+    return PlateSummary(
+        plate_id="pl",
+        site_id="s",
+        printer_id="p",
+        material="PLA",
+        colour="black",
+        state=PlateState.PLANNED,
+        bed_width_mm=200,
+        bed_depth_mm=200,
+        parts=parts,
+    )
 
 
-def _square(part_id: str, x: float, y: float, size: float = 40.0,
-            rotation: float = 0.0) -> PlacedPart:
-    return PlacedPart(part_id=part_id, job_id="j", x_mm=x, y_mm=y, rotation_deg=rotation,
-                      footprint=((0, 0), (size, 0), (size, size), (0, size)),
-                      state=PartState.PLANNED)
+def _square(
+    part_id: str, x: float, y: float, size: float = 40.0, rotation: float = 0.0
+) -> PlacedPart:
+    return PlacedPart(
+        part_id=part_id,
+        job_id="j",
+        x_mm=x,
+        y_mm=y,
+        rotation_deg=rotation,
+        footprint=((0, 0), (size, 0), (size, size), (0, size)),
+        state=PartState.PLANNED,
+    )
 
 
 def test_a_part_at_the_front_left_is_drawn_at_the_bottom_left() -> None:

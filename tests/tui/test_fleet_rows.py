@@ -17,22 +17,28 @@ from tui.fleet_rows import (
 def test_every_filter_word_must_match_somewhere_in_the_row() -> None:
     views = farm_store().printers.values()
     assert ordered_lines(views, SortOrder.SITE, filter_words("PETG"), grouped=False) == [
-        ("berlin", "mk4-02"), ("leipzig", "x1c-2")]
+        ("berlin", "mk4-02"),
+        ("leipzig", "x1c-2"),
+    ]
     lines = ordered_lines(views, SortOrder.SITE, filter_words("petg  Berlin"), grouped=False)
     assert lines == [("berlin", "mk4-02")]
     assert ordered_lines(views, SortOrder.SITE, filter_words("bed clear"), grouped=False) == [
-        ("berlin", "mk4-03")]
+        ("berlin", "mk4-03")
+    ]
 
 
 def test_state_sort_puts_what_needs_a_person_first() -> None:
     lines = ordered_lines(farm_store().printers.values(), SortOrder.STATE, [], grouped=False)
-    assert lines[:4] == [("berlin", "mk4-05"), ("leipzig", "voron-2"), ("leipzig", "x1c-1"),
-                         ("berlin", "mk4-03")]
+    assert lines[:4] == [
+        ("berlin", "mk4-05"),
+        ("leipzig", "voron-2"),
+        ("leipzig", "x1c-1"),
+        ("berlin", "mk4-03"),
+    ]
 
 
 def test_time_left_sort_puts_the_next_printer_to_finish_first() -> None:
-    lines = ordered_lines(farm_store().printers.values(), SortOrder.TIME_LEFT, [],
-                          grouped=False)
+    lines = ordered_lines(farm_store().printers.values(), SortOrder.TIME_LEFT, [], grouped=False)
     assert lines[:2] == [("berlin", "mk4-03"), ("berlin", "mk4-02")]
 
 

@@ -11,7 +11,12 @@ NOON = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 
 def test_durations_read_in_the_largest_useful_units() -> None:
     assert [duration(s) for s in (40, 840, 7500, 200_000, None)] == [
-        "40s", "14m", "2h05m", "2d07h", "—"]
+        "40s",
+        "14m",
+        "2h05m",
+        "2d07h",
+        "—",
+    ]
 
 
 def test_times_show_in_the_sites_zone_with_the_day_when_not_today() -> None:

@@ -45,9 +45,20 @@ def test_a_changed_cell_shows_and_other_lines_are_not_rendered_again() -> None:
 def _thousand_printers() -> FleetStore:
     store = FleetStore()
     for n in range(1000):
-        store.apply_printer_summary(printer_summary(
-            "big", f"p{n:04d}", f"p{n:04d}", PrinterStatus.IDLE, "PLA", "black", None, None,
-            None, 0))
+        store.apply_printer_summary(
+            printer_summary(
+                "big",
+                f"p{n:04d}",
+                f"p{n:04d}",
+                PrinterStatus.IDLE,
+                "PLA",
+                "black",
+                None,
+                None,
+                None,
+                0,
+            )
+        )
     return store
 
 
@@ -56,14 +67,22 @@ def test_the_fleet_updates_rows_in_place_and_off_screen_rows_when_scrolled_to() 
         store = _thousand_printers()
         app = MakerfarmApp(store=store, site="big", clock=lambda: NOW, staff_user="ada")
         async with app.run_test(size=(140, 30)) as pilot:
-            await until(app, lambda: isinstance(app.screen, FleetScreen)
-                        and app.screen.table.row_count == 1000, "1,000 rows")
+            await until(
+                app,
+                lambda: isinstance(app.screen, FleetScreen) and app.screen.table.row_count == 1000,
+                "1,000 rows",
+            )
             fleet = app.screen
             assert isinstance(fleet, FleetScreen)
             rebuilds = fleet.rebuilds
             for printer, sequence in (("p0001", 1), ("p0900", 1)):
-                store.apply_printer_state("big", printer, agent_state(
-                    PrinterStatus.PRINTING, sequence, 210, 60, (215, 60), "plate-9", 0.5, 600))
+                store.apply_printer_state(
+                    "big",
+                    printer,
+                    agent_state(
+                        PrinterStatus.PRINTING, sequence, 210, 60, (215, 60), "plate-9", 0.5, 600
+                    ),
+                )
             app.refresh_from_store()
             await pilot.pause()
             table = fleet.table

@@ -25,8 +25,11 @@ def play(scenario: Scenario, site: str | None = None) -> None:
     async def main() -> None:
         app = MakerfarmApp(store=farm_store(), site=site, clock=lambda: NOW, staff_user="ada")
         async with app.run_test(size=(140, 36)) as pilot:
-            await until(app, lambda: isinstance(app.screen, FleetScreen)
-                        and app.screen.table.row_count > 0, "the fleet")
+            await until(
+                app,
+                lambda: isinstance(app.screen, FleetScreen) and app.screen.table.row_count > 0,
+                "the fleet",
+            )
             await scenario(app, pilot)
 
     asyncio.run(main())
@@ -45,7 +48,10 @@ def test_t_follows_one_site_and_back_to_all() -> None:
         assert isinstance(app.screen, SitePicker)
         options = app.screen.query_one(OptionList)
         assert [options.get_option_at_index(i).id for i in range(options.option_count)] == [
-            "*all*", "berlin", "leipzig"]
+            "*all*",
+            "berlin",
+            "leipzig",
+        ]
         await pilot.press("down", "down", "enter")
         await until(app, lambda: app.site == "leipzig", "leipzig followed")
         assert fleet_of(app).table.row_count == 4  # its printers, no site lines
@@ -88,8 +94,15 @@ def test_the_palette_offers_every_view_and_every_action_on_the_printer() -> None
     async def scenario(app: MakerfarmApp, pilot: Pilot[Any]) -> None:
         await open_printer(app, "berlin", "mk4-01")
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        for view in ("Show the fleet", "Show the queue", "Show the plates", "Show the sites",
-                     "Show the alerts", "Help", "Follow a site"):
+        for view in (
+            "Show the fleet",
+            "Show the queue",
+            "Show the plates",
+            "Show the sites",
+            "Show the alerts",
+            "Help",
+            "Follow a site",
+        ):
             assert view in titles
         for action in PRINTER_ACTIONS:
             assert f"{action.title}: mk4-01" in titles

@@ -84,8 +84,9 @@ def test_alerts(snap_compare: Compare) -> None:
 
 
 def test_help(snap_compare: Compare) -> None:
-    assert snap_compare(farm_app(), press=["question_mark"], terminal_size=SIZE,
-                        run_before=connected)
+    assert snap_compare(
+        farm_app(), press=["question_mark"], terminal_size=SIZE, run_before=connected
+    )
 
 
 def test_broker_unreachable_is_said_on_every_screen(snap_compare: Compare) -> None:
@@ -93,8 +94,11 @@ def test_broker_unreachable_is_said_on_every_screen(snap_compare: Compare) -> No
         app = pilot.app
         assert isinstance(app, MakerfarmApp)
         app.link_status = LinkStatus(
-            False, "cannot reach the broker at mqtt://farm:1883: connection refused (is the "
-            "broker running?); retrying in 4 s", attempts=3)
+            False,
+            "cannot reach the broker at mqtt://farm:1883: connection refused (is the "
+            "broker running?); retrying in 4 s",
+            attempts=3,
+        )
         await pilot.pause()
 
     assert snap_compare(farm_app(), press=["2"], terminal_size=SIZE, run_before=unreachable)

@@ -61,30 +61,36 @@ def fleet_rows(app: MakerfarmApp) -> int:
     return app.screen.query_one("#fleet-table", DataTable).row_count
 
 
-HEALTHY = {PrinterStatus.ERROR: PrinterStatus.PRINTING,
-           PrinterStatus.NEEDS_OPERATOR: PrinterStatus.PRINTING,
-           PrinterStatus.OFFLINE: PrinterStatus.IDLE}
+HEALTHY = {
+    PrinterStatus.ERROR: PrinterStatus.PRINTING,
+    PrinterStatus.NEEDS_OPERATOR: PrinterStatus.PRINTING,
+    PrinterStatus.OFFLINE: PrinterStatus.IDLE,
+}
 
 
 async def publish_farm(controller: ControllerDouble) -> None:
     """The fixed farm with every printer healthy: no alert is due until a test injects one."""
     for row in PRINTERS:
         summary = printer_summary(*row)
-        healthy = summary.model_copy(update={
-            "updated_at": datetime.now(UTC), "error": "",
-            "state": HEALTHY.get(summary.state, summary.state)})
+        healthy = summary.model_copy(
+            update={
+                "updated_at": datetime.now(UTC),
+                "error": "",
+                "state": HEALTHY.get(summary.state, summary.state),
+            }
+        )
         await controller.publish(topics.fleet_printer_topic(row[0], row[1]), healthy)
     for plate_list in plates():
         await controller.publish(topics.fleet_plates_topic(plate_list.site_id), plate_list)
     for site in sites():
         await controller.publish(topics.fleet_site_topic(site.site_id), site)
-    await controller.publish(topics.fleet_alerts_topic(),
-                             AlertList(alerts=(), updated_at=datetime.now(UTC)))
+    await controller.publish(
+        topics.fleet_alerts_topic(), AlertList(alerts=(), updated_at=datetime.now(UTC))
+    )
 
 
 def app_for(broker: Broker, site: str | None = None) -> MakerfarmApp:
-    return MakerfarmApp(broker=BrokerAddress(broker.host, broker.port), site=site,
-                        staff_user="ada")
+    return MakerfarmApp(broker=BrokerAddress(broker.host, broker.port), site=site, staff_user="ada")
 
 
 def test_published_summaries_fill_the_fleet(mosquitto_factory: Callable[[], Broker]) -> None:
@@ -96,15 +102,17 @@ def test_published_summaries_fill_the_fleet(mosquitto_factory: Callable[[], Brok
             app = app_for(broker)
             async with app.run_test(size=SIZE):
                 await until(app, lambda: app.link_status.connected, "connected")
-                await until(app, lambda: fleet_rows(app) == len(PRINTERS) + 2,
-                            "every printer and two site lines")
+                await until(
+                    app,
+                    lambda: fleet_rows(app) == len(PRINTERS) + 2,
+                    "every printer and two site lines",
+                )
                 assert "no alerts" in header(app)
 
     run(scenario)
 
 
-def test_the_alert_count_follows_an_injected_error(
-        mosquitto_factory: Callable[[], Broker]) -> None:
+def test_the_alert_count_follows_an_injected_error(mosquitto_factory: Callable[[], Broker]) -> None:
     broker = mosquitto_factory()
 
     async def scenario() -> None:
@@ -114,36 +122,56 @@ def test_the_alert_count_follows_an_injected_error(
             async with app.run_test(size=SIZE):
                 await until(app, lambda: fleet_rows(app) == len(PRINTERS) + 2, "the fleet")
                 # The agent reports an error; the controller raises the alert.
-                await controller.publish(topics.printer_state_topic("berlin", "mk4-01"),
-                                         agent_state(PrinterStatus.ERROR, 1, 30, 25, (0, 0),
-                                                     error="heater fault", at=datetime.now(UTC)))
-                alert = Alert(alert_id="printer-mk4-01", severity=Severity.CRITICAL,
-                              message="printer mk4-01 reports an error: heater fault",
-                              site_id="berlin", printer_id="mk4-01", raised_at=datetime.now(UTC))
-                await controller.publish(topics.fleet_alerts_topic(),
-                                         AlertList(alerts=(alert,), updated_at=datetime.now(UTC)))
+                await controller.publish(
+                    topics.printer_state_topic("berlin", "mk4-01"),
+                    agent_state(
+                        PrinterStatus.ERROR,
+                        1,
+                        30,
+                        25,
+                        (0, 0),
+                        error="heater fault",
+                        at=datetime.now(UTC),
+                    ),
+                )
+                alert = Alert(
+                    alert_id="printer-mk4-01",
+                    severity=Severity.CRITICAL,
+                    message="printer mk4-01 reports an error: heater fault",
+                    site_id="berlin",
+                    printer_id="mk4-01",
+                    raised_at=datetime.now(UTC),
+                )
+                await controller.publish(
+                    topics.fleet_alerts_topic(),
+                    AlertList(alerts=(alert,), updated_at=datetime.now(UTC)),
+                )
                 await until(app, lambda: "1 alert " in header(app), "one alert in the header")
                 cell = app.screen.query_one("#fleet-table", DataTable).get_cell(
-                    "berlin/mk4-01", "state")
+                    "berlin/mk4-01", "state"
+                )
                 assert "error" in str(cell)
                 await app.run_action("switch_mode('queue')")
                 await until(app, lambda: "1 alert " in header(app), "the alert on the queue")
                 # The controller's list empties, but the printer still says error: it counts.
-                await controller.publish(topics.fleet_alerts_topic(),
-                                         AlertList(alerts=(), updated_at=datetime.now(UTC)))
+                await controller.publish(
+                    topics.fleet_alerts_topic(), AlertList(alerts=(), updated_at=datetime.now(UTC))
+                )
                 await until(app, lambda: not app.store.alerts, "the controller's empty list")
                 await until(app, lambda: "1 alert " in header(app), "the printer's own alert")
                 # The printer is fixed: no alerts.
-                await controller.publish(topics.printer_state_topic("berlin", "mk4-01"),
-                                         agent_state(PrinterStatus.IDLE, 2, 25, 25, (0, 0),
-                                                     at=datetime.now(UTC)))
+                await controller.publish(
+                    topics.printer_state_topic("berlin", "mk4-01"),
+                    agent_state(PrinterStatus.IDLE, 2, 25, 25, (0, 0), at=datetime.now(UTC)),
+                )
                 await until(app, lambda: "no alerts" in header(app), "no alerts")
 
     run(scenario)
 
 
 def test_actions_publish_staff_commands_and_show_the_answer(
-        mosquitto_factory: Callable[[], Broker]) -> None:
+    mosquitto_factory: Callable[[], Broker],
+) -> None:
     broker = mosquitto_factory()
 
     async def scenario() -> None:
@@ -170,16 +198,16 @@ def test_actions_publish_staff_commands_and_show_the_answer(
                 site, cancel = await controller.next_command()
                 assert isinstance(cancel, StaffCancelPlate)
                 assert (cancel.plate_id, cancel.reason) == ("plate-101", "warped corner")
-                await controller.reply(site, cancel, accepted=False,
-                                       reason="plate plate-101 already finished")
+                await controller.reply(
+                    site, cancel, accepted=False, reason="plate plate-101 already finished"
+                )
                 await until(app, lambda: "refused" in actions_panel(app), "refused")
                 assert "already finished" in actions_panel(app)
 
     run(scenario)
 
 
-def test_saying_no_to_a_confirmation_sends_nothing(
-        mosquitto_factory: Callable[[], Broker]) -> None:
+def test_saying_no_to_a_confirmation_sends_nothing(mosquitto_factory: Callable[[], Broker]) -> None:
     broker = mosquitto_factory()
 
     async def scenario() -> None:
@@ -204,7 +232,11 @@ def test_saying_no_to_a_confirmation_sends_nothing(
                 assert site == "berlin"
                 assert isinstance(command, StaffSpoolLoaded)  # not the refused bed clear
                 assert (command.printer_id, command.material, command.colour, command.grams) == (
-                    "mk4-03", "PETG", "#ff8800", 750)
+                    "mk4-03",
+                    "PETG",
+                    "#ff8800",
+                    750,
+                )
                 await on_top(app, PrinterDetailScreen)
                 await pilot.press("b")
                 await on_top(app, ConfirmDialog)
@@ -218,7 +250,8 @@ def test_saying_no_to_a_confirmation_sends_nothing(
 
 
 def test_staff_cancel_a_job_and_requeue_failed_parts_from_the_queue(
-        mosquitto_factory: Callable[[], Broker]) -> None:
+    mosquitto_factory: Callable[[], Broker],
+) -> None:
     broker = mosquitto_factory()
 
     async def scenario() -> None:
@@ -241,10 +274,14 @@ def test_staff_cancel_a_job_and_requeue_failed_parts_from_the_queue(
                 site, requeue = await controller.next_command()
                 assert isinstance(requeue, StaffRequeue)
                 assert (requeue.job_id, requeue.part_ids) == ("job-14", ())
-                await controller.reply(site, requeue, accepted=True,
-                                       reason="1 part of job job-14 requeued")
-                await until(app, lambda: any(r.accepted for _p, r in app.pending.answered),
-                            "the requeue accepted")
+                await controller.reply(
+                    site, requeue, accepted=True, reason="1 part of job job-14 requeued"
+                )
+                await until(
+                    app,
+                    lambda: any(r.accepted for _p, r in app.pending.answered),
+                    "the requeue accepted",
+                )
 
     run(scenario)
 

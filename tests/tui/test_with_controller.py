@@ -52,8 +52,15 @@ pytestmark = pytest.mark.broker
 SITE, PRINTER = "kreuzberg", "kb-ender"
 SPEED = 300.0  # a plate of two keychain tags takes several seconds: time to pause it
 WAIT_S = 40.0
-JOB = DemoJob(shop="keyring-co", client_ref="tui-order-1", mesh="keychain_tag",
-              material="PLA", colour="red", quantity=2, ship_to=(52.4986, 13.4030))
+JOB = DemoJob(
+    shop="keyring-co",
+    client_ref="tui-order-1",
+    mesh="keychain_tag",
+    material="PLA",
+    colour="red",
+    quantity=2,
+    ship_to=(52.4986, 13.4030),
+)
 
 
 @pytest.fixture
@@ -63,10 +70,15 @@ def farm(mosquitto_factory: Callable[[], Broker], tmp_path: Path) -> Iterator[Br
     farm_path = tmp_path / "farm.toml"
     farm_path.write_text(farm_toml())
     settings = ControllerSettings(
-        broker=ControllerBroker(host=broker.host, port=broker.port), data_dir=tmp_path / "data",
-        farm_file=farm_path, client_id=f"tui-{uuid.uuid4().hex[:6]}", workers=1,
-        timing=Timing(fleet_publish_interval_s=0.2, replan_min_interval_s=0.5,
-                      replan_debounce_s=0.1))
+        broker=ControllerBroker(host=broker.host, port=broker.port),
+        data_dir=tmp_path / "data",
+        farm_file=farm_path,
+        client_id=f"tui-{uuid.uuid4().hex[:6]}",
+        workers=1,
+        timing=Timing(
+            fleet_publish_interval_s=0.2, replan_min_interval_s=0.5, replan_debounce_s=0.1
+        ),
+    )
     agent_module = importlib.import_module("agent.agent")
     config = agent_config(PRINTER, broker.url, tmp_path / "agents", SPEED)
     with ControllerThread(settings):
@@ -80,11 +92,11 @@ def farm(mosquitto_factory: Callable[[], Broker], tmp_path: Path) -> Iterator[Br
 
 def test_staff_load_a_spool_cancel_a_part_and_clear_the_bed(farm: Broker) -> None:
     async def scenario() -> None:
-        app = MakerfarmApp(broker=BrokerAddress(farm.host, farm.port), site=SITE,
-                           staff_user="ada")
+        app = MakerfarmApp(broker=BrokerAddress(farm.host, farm.port), site=SITE, staff_user="ada")
         async with app.run_test(size=(140, 36)) as pilot:
-            await until(app, lambda: printer(app).state is PrinterStatus.IDLE, "kb-ender idle",
-                        WAIT_S)
+            await until(
+                app, lambda: printer(app).state is PrinterStatus.IDLE, "kb-ender idle", WAIT_S
+            )
             await the_alert_count_follows_an_injected_error(app, farm)
             await out_of_service_but_kb_ender(app)
             await asyncio.to_thread(submit, farm)
@@ -108,13 +120,30 @@ async def the_alert_count_follows_an_injected_error(app: MakerfarmApp, broker: B
     await until(app, lambda: "no alerts" in header(), "no alerts at first", WAIT_S)
     topic = topics.printer_state_topic(SITE, "kb-p1s")
     async with aiomqtt.Client(broker.host, broker.port) as agent:
-        error = agent_state(PrinterStatus.ERROR, 1, 30.0, 25.0, (0.0, 0.0), material=None,
-                            colour=None, at=datetime.now(UTC), error="thermistor disconnected")
+        error = agent_state(
+            PrinterStatus.ERROR,
+            1,
+            30.0,
+            25.0,
+            (0.0, 0.0),
+            material=None,
+            colour=None,
+            at=datetime.now(UTC),
+            error="thermistor disconnected",
+        )
         await agent.publish(topic, encode(error), qos=1)
         await until(app, lambda: "1 alert " in header(), "one alert in the header", WAIT_S)
         assert any(a.printer_id == "kb-p1s" for a in app.store.alerts)
-        idle = agent_state(PrinterStatus.IDLE, 2, 25.0, 25.0, (0.0, 0.0), material=None,
-                           colour=None, at=datetime.now(UTC))
+        idle = agent_state(
+            PrinterStatus.IDLE,
+            2,
+            25.0,
+            25.0,
+            (0.0, 0.0),
+            material=None,
+            colour=None,
+            at=datetime.now(UTC),
+        )
         await agent.publish(topic, encode(idle), qos=1)
         await until(app, lambda: "no alerts" in header(), "the alert cleared", WAIT_S)
 
@@ -127,11 +156,17 @@ def submit(broker: Broker) -> None:
 async def out_of_service_but_kb_ender(app: MakerfarmApp) -> None:
     others = [(site, pid) for pid, site, *_ in PRINTERS if pid != PRINTER]
     for site, pid in others:
-        app.send_command(site, new_command(StaffMaintenanceOn, app.staff_user, printer_id=pid,
-                                           reason="kept out of this test"), f"Maintenance on {pid}",
-                         pid)
-    await until(app, lambda: len(app.pending.answered) == len(others), "maintenance answers",
-                WAIT_S)
+        app.send_command(
+            site,
+            new_command(
+                StaffMaintenanceOn, app.staff_user, printer_id=pid, reason="kept out of this test"
+            ),
+            f"Maintenance on {pid}",
+            pid,
+        )
+    await until(
+        app, lambda: len(app.pending.answered) == len(others), "maintenance answers", WAIT_S
+    )
     assert all(reply.accepted for _pending, reply in app.pending.answered)
 
 
@@ -140,7 +175,8 @@ async def load_the_spool_asked_for(app: MakerfarmApp, pilot: Any) -> str:
         site = app.store.sites.get(SITE)
         return site is not None and any(
             (need.printer_id, need.material, need.colour) == (PRINTER, "PLA", "red")
-            for need in site.materials_needed_next)
+            for need in site.materials_needed_next
+        )
 
     await until(app, asked, "the site asking for PLA red on kb-ender", WAIT_S)
     assert printer(app).state is PrinterStatus.IDLE  # the plate waits for the spool
@@ -150,8 +186,15 @@ async def load_the_spool_asked_for(app: MakerfarmApp, pilot: Any) -> str:
     assert app.screen.query_one("#material", Input).value == "PLA"
     assert app.screen.query_one("#colour", Input).value == "red"
     await pilot.click("#ok")
-    await until(app, lambda: printer(app).state in (PrinterStatus.HEATING, PrinterStatus.PRINTING)
-                and printer(app).plate_id is not None, "the waiting plate dispatched", WAIT_S)
+    await until(
+        app,
+        lambda: (
+            printer(app).state in (PrinterStatus.HEATING, PrinterStatus.PRINTING)
+            and printer(app).plate_id is not None
+        ),
+        "the waiting plate dispatched",
+        WAIT_S,
+    )
     plate_id = printer(app).plate_id
     assert plate_id is not None
     return plate_id
@@ -169,31 +212,53 @@ async def cancel_a_part_while_paused(app: MakerfarmApp, pilot: Any, plate_id: st
     await pilot.press("ctrl+s")
     await until(app, lambda: isinstance(app.screen, ConfirmDialog), "the confirmation")
     await pilot.click("#yes")
-    await until(app, lambda: any(e.kind is EventKind.PART_CANCELLED and part_id in e.part_ids
-                                 for e in printer(app).events), "the part cancelled", WAIT_S)
+    await until(
+        app,
+        lambda: any(
+            e.kind is EventKind.PART_CANCELLED and part_id in e.part_ids
+            for e in printer(app).events
+        ),
+        "the part cancelled",
+        WAIT_S,
+    )
     await pilot.press("r")
     await until(app, lambda: printer(app).state is not PrinterStatus.PAUSED, "resumed", WAIT_S)
 
 
-async def clear_the_bed_and_see_the_next_plate_start(app: MakerfarmApp, pilot: Any,
-                                                     first_plate: str) -> None:
+async def clear_the_bed_and_see_the_next_plate_start(
+    app: MakerfarmApp, pilot: Any, first_plate: str
+) -> None:
     def next_plate_waits() -> bool:
-        waiting = [p for p in app.store.plates_at(SITE)
-                   if p.printer_id == PRINTER and p.plate_id != first_plate
-                   and p.state in (PlateState.SLICED, PlateState.PLANNED)]
+        waiting = [
+            p
+            for p in app.store.plates_at(SITE)
+            if p.printer_id == PRINTER
+            and p.plate_id != first_plate
+            and p.state in (PlateState.SLICED, PlateState.PLANNED)
+        ]
         return printer(app).state is PrinterStatus.AWAITING_BED_CLEAR and bool(waiting)
 
-    await until(app, next_plate_waits, "plate done and the requeued part's plate waiting",
-                WAIT_S)
+    await until(app, next_plate_waits, "plate done and the requeued part's plate waiting", WAIT_S)
     await pilot.press("b")
     await until(app, lambda: isinstance(app.screen, ConfirmDialog), "the confirmation")
     await pilot.click("#yes")
-    await until(app, lambda: printer(app).plate_id not in (None, first_plate)
-                and printer(app).state in (PrinterStatus.HEATING, PrinterStatus.PRINTING,
-                                           PrinterStatus.AWAITING_BED_CLEAR),
-                "the next plate started", WAIT_S)
-    answered = [(p.description, r.accepted) for p, r in app.pending.answered
-                if p.subject == PRINTER]
-    assert answered == [("Spool loaded on kb-ender", True), ("Pause on kb-ender", True),
-                        ("Cancel one part on kb-ender", True), ("Resume on kb-ender", True),
-                        ("Bed cleared on kb-ender", True)]
+    await until(
+        app,
+        lambda: (
+            printer(app).plate_id not in (None, first_plate)
+            and printer(app).state
+            in (PrinterStatus.HEATING, PrinterStatus.PRINTING, PrinterStatus.AWAITING_BED_CLEAR)
+        ),
+        "the next plate started",
+        WAIT_S,
+    )
+    answered = [
+        (p.description, r.accepted) for p, r in app.pending.answered if p.subject == PRINTER
+    ]
+    assert answered == [
+        ("Spool loaded on kb-ender", True),
+        ("Pause on kb-ender", True),
+        ("Cancel one part on kb-ender", True),
+        ("Resume on kb-ender", True),
+        ("Bed cleared on kb-ender", True),
+    ]

@@ -23,7 +23,11 @@ class AlertsScreen(TableScreen):
     VIEW_NAME = "alerts"
     _shown: tuple[tuple[str, str, str], ...] = ()
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]] = (
-        ("Severity", 10), ("Raised", 14), ("Site", 12), ("Printer", 14), ("Job", 14),
+        ("Severity", 10),
+        ("Raised", 14),
+        ("Site", 12),
+        ("Printer", 14),
+        ("Job", 14),
         ("Message", None),
     )
 
@@ -48,10 +52,21 @@ class AlertsScreen(TableScreen):
         sort = (
             (_RANK[alert.severity], -alert.raised_at.timestamp()),
             -alert.raised_at.timestamp(),
-            alert.site_id, alert.printer_id, alert.job_id, alert.message,
+            alert.site_id,
+            alert.printer_id,
+            alert.job_id,
+            alert.message,
         )
-        search = " ".join(str(c) for c in (alert.severity.value, alert.site_id, alert.printer_id,
-                                           alert.job_id, alert.message))
+        search = " ".join(
+            str(c)
+            for c in (
+                alert.severity.value,
+                alert.site_id,
+                alert.printer_id,
+                alert.job_id,
+                alert.message,
+            )
+        )
         return Row(alert.alert_id, cells, sort, search, alert)
 
     def summary(self) -> Text:

@@ -30,12 +30,13 @@ class Confirmed:
 
 
 class ConfirmDialog(ModalScreen[Confirmed | None]):
-    """"Cancel plate p-17 on mk4-03?" with Yes / No, and a reason box when asked for."""
+    """ "Cancel plate p-17 on mk4-03?" with Yes / No, and a reason box when asked for."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, question: str, detail: str = "", ask_reason: bool = False,
-                 yes_label: str = "Yes") -> None:
+    def __init__(
+        self, question: str, detail: str = "", ask_reason: bool = False, yes_label: str = "Yes"
+    ) -> None:
         super().__init__()
         self.question = question
         self.detail = detail
@@ -98,8 +99,7 @@ class SpoolDialog(ModalScreen[Spool | None]):
             yield Label(f"Spool loaded on {self.printer}", classes="dialog-title")
             yield Input(self.material, placeholder="material, e.g. PLA, PETG", id="material")
             yield Input(self.colour, placeholder="colour, e.g. black or #ff8800", id="colour")
-            yield Input(placeholder="grams on the spool (optional)", id="grams",
-                        type="integer")
+            yield Input(placeholder="grams on the spool (optional)", id="grams", type="integer")
             yield Static(id="spool-error", classes="error")
             with Horizontal(classes="buttons"):
                 yield Button("Loaded", variant="primary", id="ok")
@@ -151,8 +151,9 @@ class PartPicker(ModalScreen[list[str] | None]):
         Binding("ctrl+s", "send", "Send"),
     ]
 
-    def __init__(self, title: str, plate: PlateSummary, shop_of: dict[str, str],
-                 single: bool = False) -> None:
+    def __init__(
+        self, title: str, plate: PlateSummary, shop_of: dict[str, str], single: bool = False
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.plate = plate
@@ -169,8 +170,11 @@ class PartPicker(ModalScreen[list[str] | None]):
                 label.append(f" ({shop})", style="dim")
             label.append(f"  {part.state.value}", style=PART_STATE_STYLES[part.state])
             selections.append(Selection(label, part.part_id))
-        hint = ("space marks the part; ctrl+s sends" if self.single
-                else "space marks parts, ctrl+a marks all; ctrl+s sends")
+        hint = (
+            "space marks the part; ctrl+s sends"
+            if self.single
+            else "space marks parts, ctrl+a marks all; ctrl+s sends"
+        )
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
             yield Static(Text(hint, style="dim"))
@@ -196,7 +200,8 @@ class PartPicker(ModalScreen[list[str] | None]):
         chosen = list(self.query_one("#parts", SelectionList).selected)
         if not chosen:
             self.query_one("#parts-error", Static).update(
-                Text("mark at least one part with the space bar", style="bold red"))
+                Text("mark at least one part with the space bar", style="bold red")
+            )
             return
         self.dismiss([str(part) for part in chosen])
 

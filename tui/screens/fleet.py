@@ -60,10 +60,14 @@ class FleetScreen(FarmScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
-        yield Input(placeholder="filter: words that must all match (Enter to keep, Esc to clear)",
-                    id="fleet-filter", classes="filter")
+        yield Input(
+            placeholder="filter: words that must all match (Enter to keep, Esc to clear)",
+            id="fleet-filter",
+            classes="filter",
+        )
         table: IncrementalTable[Text | str] = IncrementalTable(
-            id="fleet-table", cursor_type="row", zebra_stripes=True)
+            id="fleet-table", cursor_type="row", zebra_stripes=True
+        )
         for key, label, width in COLUMNS:
             table.add_column(label, key=key, width=width)
         yield table
@@ -166,9 +170,11 @@ class FleetScreen(FarmScreen):
             return []
         new = self._line_cells(line)
         self._cells[key] = new
-        return [(key, column, after)
-                for column, before, after in zip(COLUMN_KEYS, old, new, strict=True)
-                if before != after]
+        return [
+            (key, column, after)
+            for column, before, after in zip(COLUMN_KEYS, old, new, strict=True)
+            if before != after
+        ]
 
     def _line_cells(self, line: Line) -> tuple[Text | str, ...]:
         store = self.store

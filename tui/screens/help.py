@@ -45,16 +45,23 @@ def help_text() -> Table:
     table.add_row("esc", "back to the fleet")
     table.add_row("", "")
     table.add_row(Text("Queue", style="bold underline"), "")
-    table.add_row("c", "Cancel the highlighted job: its unprinted parts are dropped (asks to "
-                  "confirm)")
+    table.add_row(
+        "c", "Cancel the highlighted job: its unprinted parts are dropped (asks to confirm)"
+    )
     table.add_row("r", "Requeue the highlighted job's failed parts")
     table.add_row("", "")
     table.add_row(Text("Printer states", style="bold underline"), "")
     for look in STATE_LOOKS.values():
         table.add_row(Text(look.symbol, style=look.style), Text(look.label, style=look.style))
     table.add_row("", "")
-    table.add_row("", Text("Every action shows the controller's answer (accepted or refused "
-                           "with the reason) as a notification.", style="dim"))
+    table.add_row(
+        "",
+        Text(
+            "Every action shows the controller's answer (accepted or refused "
+            "with the reason) as a notification.",
+            style="dim",
+        ),
+    )
     return table
 
 
@@ -65,8 +72,9 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog help"):
-            yield Static(Text("makerfarm staff terminal: help", style="bold"),
-                         classes="dialog-title")
+            yield Static(
+                Text("makerfarm staff terminal: help", style="bold"), classes="dialog-title"
+            )
             yield Static(help_text())
 
     def action_close(self) -> None:

@@ -22,9 +22,21 @@ from tui.screens.table_screen import Row, TableScreen
 from tui.store import Changes
 from tui.widgets.bed_drawing import draw_plate, legend
 
-_STATE_ORDER = {state: rank for rank, state in enumerate((
-    PlateState.PRINTING, PlateState.AWAITING_BED_CLEAR, PlateState.SENT, PlateState.SLICED,
-    PlateState.PLANNED, PlateState.FAILED, PlateState.CANCELLED, PlateState.DONE))}
+_STATE_ORDER = {
+    state: rank
+    for rank, state in enumerate(
+        (
+            PlateState.PRINTING,
+            PlateState.AWAITING_BED_CLEAR,
+            PlateState.SENT,
+            PlateState.SLICED,
+            PlateState.PLANNED,
+            PlateState.FAILED,
+            PlateState.CANCELLED,
+            PlateState.DONE,
+        )
+    )
+}
 DRAWING_COLUMNS = 44
 DRAWING_ROWS = 11
 
@@ -32,8 +44,14 @@ DRAWING_ROWS = 11
 class PlatesScreen(TableScreen):
     VIEW_NAME = "plates"
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]] = (
-        ("Plate", 14), ("Site", 10), ("Printer", 14), ("State", 18), ("Material", 18),
-        ("Parts", 5), ("Starts", 14), ("Ends", 14),
+        ("Plate", 14),
+        ("Site", 10),
+        ("Printer", 14),
+        ("State", 18),
+        ("Material", 18),
+        ("Parts", 5),
+        ("Starts", 14),
+        ("Ends", 14),
     )
 
     def compose_below(self) -> ComposeResult:
@@ -48,20 +66,37 @@ class PlatesScreen(TableScreen):
         tz = self.store.timezone_of(plate.site_id)
         now = self.farm_app.now()
         cells = (
-            plate.plate_id, plate.site_id, plate.printer_id or NO_VALUE,
+            plate.plate_id,
+            plate.site_id,
+            plate.printer_id or NO_VALUE,
             Text(plate.state.value.replace("_", " "), style=PLATE_STATE_STYLES[plate.state]),
-            material_text(plate.material, plate.colour), str(len(plate.parts)),
-            local_time(plate.starts_at, tz, now), local_time(plate.ends_at, tz, now),
+            material_text(plate.material, plate.colour),
+            str(len(plate.parts)),
+            local_time(plate.starts_at, tz, now),
+            local_time(plate.ends_at, tz, now),
         )
         starts = plate.starts_at.timestamp() if plate.starts_at else None
         sort = (
-            plate.plate_id, plate.site_id, plate.printer_id,
-            (_STATE_ORDER[plate.state], starts or 0.0), (plate.material, plate.colour),
-            -len(plate.parts), starts, plate.ends_at.timestamp() if plate.ends_at else None,
+            plate.plate_id,
+            plate.site_id,
+            plate.printer_id,
+            (_STATE_ORDER[plate.state], starts or 0.0),
+            (plate.material, plate.colour),
+            -len(plate.parts),
+            starts,
+            plate.ends_at.timestamp() if plate.ends_at else None,
         )
-        search = " ".join((plate.plate_id, plate.site_id, plate.printer_id or "",
-                           plate.state.value, plate.material, plate.colour,
-                           *(p.job_id for p in plate.parts)))
+        search = " ".join(
+            (
+                plate.plate_id,
+                plate.site_id,
+                plate.printer_id or "",
+                plate.state.value,
+                plate.material,
+                plate.colour,
+                *(p.job_id for p in plate.parts),
+            )
+        )
         return Row(plate.plate_id, cells, sort, search, plate)
 
     def shows(self, changes: Changes) -> bool:
@@ -90,7 +125,9 @@ class PlatesScreen(TableScreen):
             caption.update(Text("no plate selected", style="dim"))
             return
         panel = self.query_one("#plate-panel")
-        panel.border_title = (f"{plate.plate_id} on {plate.printer_id or 'no printer'} · bed "
-                              f"{plate.bed_width_mm:.0f} × {plate.bed_depth_mm:.0f} mm")
+        panel.border_title = (
+            f"{plate.plate_id} on {plate.printer_id or 'no printer'} · bed "
+            f"{plate.bed_width_mm:.0f} × {plate.bed_depth_mm:.0f} mm"
+        )
         drawing.update(draw_plate(plate, DRAWING_COLUMNS, DRAWING_ROWS))
         caption.update(legend(plate, self.store.shops_by_job()))

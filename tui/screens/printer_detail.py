@@ -90,7 +90,9 @@ class PrinterDetailScreen(FarmScreen):
         if (
             (self.site_id, self.printer_id) in changes.printers
             or self.site_id in changes.plates
-            or changes.queue or changes.alerts or changes.replies
+            or changes.queue
+            or changes.alerts
+            or changes.replies
         ):
             self.sync()
 
@@ -110,12 +112,15 @@ class PrinterDetailScreen(FarmScreen):
         events = self.query_one("#events", VerticalScroll)
         events.border_title = "recent events and errors"
         self.query_one("#events-text", Static).update(
-            events_text(view.events if view else (), alerts, tz, now))
+            events_text(view.events if view else (), alerts, tz, now)
+        )
         self.query_one("#actions", VerticalScroll).border_title = "actions from this terminal"
-        answered = [(p, r) for p, r in self.farm_app.pending.answered
-                    if p.subject == self.printer_id]
-        self.query_one("#actions-text", Static).update(actions_text(
-            self.farm_app.pending.waiting_for(self.printer_id), answered, tz, now))
+        answered = [
+            (p, r) for p, r in self.farm_app.pending.answered if p.subject == self.printer_id
+        ]
+        self.query_one("#actions-text", Static).update(
+            actions_text(self.farm_app.pending.waiting_for(self.printer_id), answered, tz, now)
+        )
 
     def _show_temperatures(self, view: PrinterView) -> None:
         def label(name: str, current: float | None, target: float | None) -> str:
@@ -125,12 +130,16 @@ class PrinterDetailScreen(FarmScreen):
             return f"{name} {current:.1f}°C{aim}"
 
         self.query_one("#nozzle-label", Label).update(
-            label("nozzle", view.nozzle_c, view.nozzle_target_c))
+            label("nozzle", view.nozzle_c, view.nozzle_target_c)
+        )
         self.query_one("#bed-label", Label).update(label("bed", view.bed_c, view.bed_target_c))
         self.query_one("#nozzle-history", Sparkline).data = list(view.nozzle_history)
         self.query_one("#bed-history", Sparkline).data = list(view.bed_history)
-        self.query_one("#temperatures").border_title = (
-            f"temperatures, last {max(len(view.nozzle_history), len(view.bed_history))} samples")
+        self.query_one(
+            "#temperatures"
+        ).border_title = (
+            f"temperatures, last {max(len(view.nozzle_history), len(view.bed_history))} samples"
+        )
 
     def _show_plate(self) -> None:
         table = self.query_one("#plate-parts", DataTable)
@@ -138,18 +147,26 @@ class PrinterDetailScreen(FarmScreen):
         plate = self.plate()
         view = self.view
         if plate is None:
-            table.border_title = (f"plate {view.plate_id}: parts not known yet"
-                                  if view and view.plate_id else "no plate on this printer")
+            table.border_title = (
+                f"plate {view.plate_id}: parts not known yet"
+                if view and view.plate_id
+                else "no plate on this printer"
+            )
             return
-        table.border_title = (f"plate {plate.plate_id} · {plate.material} {plate.colour} · "
-                              f"{len(plate.parts)} parts")
+        table.border_title = (
+            f"plate {plate.plate_id} · {plate.material} {plate.colour} · {len(plate.parts)} parts"
+        )
         shops = self.store.shops_by_job()
         for part in plate.parts:
             job = self.store.job(part.job_id)
-            table.add_row(part.part_id, part.job_id, shops.get(part.job_id, NO_VALUE),
-                          job.client_ref if job else NO_VALUE,
-                          Text(part.state.value, style=PART_STATE_STYLES[part.state]),
-                          key=part.part_id)
+            table.add_row(
+                part.part_id,
+                part.job_id,
+                shops.get(part.job_id, NO_VALUE),
+                job.client_ref if job else NO_VALUE,
+                Text(part.state.value, style=PART_STATE_STYLES[part.state]),
+                key=part.part_id,
+            )
 
     # Actions.
 
@@ -158,8 +175,9 @@ class PrinterDetailScreen(FarmScreen):
 
     def _send(self, name: str, command: Message) -> None:
         action = ACTIONS_BY_NAME[name]
-        self.farm_app.send_command(self.site_id, command,
-                                   f"{action.title} on {self.printer_id}", self.printer_id)
+        self.farm_app.send_command(
+            self.site_id, command, f"{action.title} on {self.printer_id}", self.printer_id
+        )
         self.sync()
 
     def _user(self) -> str:
@@ -174,22 +192,35 @@ class PrinterDetailScreen(FarmScreen):
 
     @work(exclusive=True, group="printer-action")
     async def action_bed_cleared(self) -> None:
-        answer = await self.app.push_screen_wait(ConfirmDialog(
-            f"Is the bed of {self.printer_id} empty and clean?",
-            "The printer starts its next plate on it as soon as the controller sends one.",
-            yes_label="Bed is clear"))
+        answer = await self.app.push_screen_wait(
+            ConfirmDialog(
+                f"Is the bed of {self.printer_id} empty and clean?",
+                "The printer starts its next plate on it as soon as the controller sends one.",
+                yes_label="Bed is clear",
+            )
+        )
         if answer is not None:
-            self._send("bed_cleared", new_command(StaffBedCleared, self._user(),
-                                                  printer_id=self.printer_id))
+            self._send(
+                "bed_cleared",
+                new_command(StaffBedCleared, self._user(), printer_id=self.printer_id),
+            )
 
     @work(exclusive=True, group="printer-action")
     async def action_spool_loaded(self) -> None:
         material, colour = self._spool_guess()
         spool = await self.app.push_screen_wait(SpoolDialog(self.printer_id, material, colour))
         if spool is not None:
-            self._send("spool_loaded", new_command(
-                StaffSpoolLoaded, self._user(), printer_id=self.printer_id,
-                material=spool.material, colour=spool.colour, grams=spool.grams))
+            self._send(
+                "spool_loaded",
+                new_command(
+                    StaffSpoolLoaded,
+                    self._user(),
+                    printer_id=self.printer_id,
+                    material=spool.material,
+                    colour=spool.colour,
+                    grams=spool.grams,
+                ),
+            )
 
     def _spool_guess(self) -> tuple[str, str]:
         """The spool the site summary says this printer needs next, else the loaded one."""
@@ -213,85 +244,147 @@ class PrinterDetailScreen(FarmScreen):
         if plate is None:
             return
         plate_id = plate if isinstance(plate, str) else plate.plate_id
-        answer = await self.app.push_screen_wait(ConfirmDialog(
-            f"Cancel plate {plate_id} on {self.printer_id}?",
-            "The printer stops; parts not printed yet go back in the queue.",
-            ask_reason=True, yes_label="Cancel plate"))
+        answer = await self.app.push_screen_wait(
+            ConfirmDialog(
+                f"Cancel plate {plate_id} on {self.printer_id}?",
+                "The printer stops; parts not printed yet go back in the queue.",
+                ask_reason=True,
+                yes_label="Cancel plate",
+            )
+        )
         if answer is not None:
-            self._send("cancel_plate", new_command(StaffCancelPlate, self._user(),
-                                                   plate_id=plate_id, reason=answer.reason))
+            self._send(
+                "cancel_plate",
+                new_command(
+                    StaffCancelPlate, self._user(), plate_id=plate_id, reason=answer.reason
+                ),
+            )
 
     @work(exclusive=True, group="printer-action")
     async def action_cancel_part(self) -> None:
         plate = self._plate_with_parts()
         if plate is None:
             return
-        live = plate.model_copy(update={"parts": tuple(
-            p for p in plate.parts if p.state in _CANCELLABLE)})
-        chosen = await self.app.push_screen_wait(PartPicker(
-            f"Cancel which part of {plate.plate_id}?", live, self.store.shops_by_job(),
-            single=True))
+        live = plate.model_copy(
+            update={"parts": tuple(p for p in plate.parts if p.state in _CANCELLABLE)}
+        )
+        chosen = await self.app.push_screen_wait(
+            PartPicker(
+                f"Cancel which part of {plate.plate_id}?",
+                live,
+                self.store.shops_by_job(),
+                single=True,
+            )
+        )
         if not chosen:
             return
-        answer = await self.app.push_screen_wait(ConfirmDialog(
-            f"Cancel part {chosen[0]} on {plate.plate_id}?",
-            "The printer skips this object; its neighbours go on printing.",
-            ask_reason=True, yes_label="Cancel part"))
+        answer = await self.app.push_screen_wait(
+            ConfirmDialog(
+                f"Cancel part {chosen[0]} on {plate.plate_id}?",
+                "The printer skips this object; its neighbours go on printing.",
+                ask_reason=True,
+                yes_label="Cancel part",
+            )
+        )
         if answer is not None:
-            self._send("cancel_part", new_command(
-                StaffCancelPart, self._user(), plate_id=plate.plate_id, part_id=chosen[0],
-                reason=answer.reason))
+            self._send(
+                "cancel_part",
+                new_command(
+                    StaffCancelPart,
+                    self._user(),
+                    plate_id=plate.plate_id,
+                    part_id=chosen[0],
+                    reason=answer.reason,
+                ),
+            )
 
     @work(exclusive=True, group="printer-action")
     async def action_fail_parts(self) -> None:
         plate = self._plate_with_parts()
         if plate is None:
             return
-        chosen = await self.app.push_screen_wait(PartPicker(
-            f"Which parts of {plate.plate_id} failed inspection?", plate,
-            self.store.shops_by_job()))
+        chosen = await self.app.push_screen_wait(
+            PartPicker(
+                f"Which parts of {plate.plate_id} failed inspection?",
+                plate,
+                self.store.shops_by_job(),
+            )
+        )
         if not chosen:
             return
-        answer = await self.app.push_screen_wait(ConfirmDialog(
-            f"Fail {len(chosen)} part{'s' if len(chosen) > 1 else ''} of {plate.plate_id}?",
-            "They go back in the queue and are printed again.", ask_reason=True,
-            yes_label="Fail parts"))
+        answer = await self.app.push_screen_wait(
+            ConfirmDialog(
+                f"Fail {len(chosen)} part{'s' if len(chosen) > 1 else ''} of {plate.plate_id}?",
+                "They go back in the queue and are printed again.",
+                ask_reason=True,
+                yes_label="Fail parts",
+            )
+        )
         if answer is not None:
-            self._send("fail_parts", new_command(
-                StaffPartFailed, self._user(), plate_id=plate.plate_id,
-                part_ids=tuple(chosen), reason=answer.reason))
+            self._send(
+                "fail_parts",
+                new_command(
+                    StaffPartFailed,
+                    self._user(),
+                    plate_id=plate.plate_id,
+                    part_ids=tuple(chosen),
+                    reason=answer.reason,
+                ),
+            )
 
     @work(exclusive=True, group="printer-action")
     async def action_pass_parts(self) -> None:
         plate = self._plate_with_parts()
         if plate is None:
             return
-        chosen = await self.app.push_screen_wait(PartPicker(
-            f"Which parts of {plate.plate_id} passed inspection?", plate,
-            self.store.shops_by_job()))
+        chosen = await self.app.push_screen_wait(
+            PartPicker(
+                f"Which parts of {plate.plate_id} passed inspection?",
+                plate,
+                self.store.shops_by_job(),
+            )
+        )
         if chosen:
-            self._send("pass_parts", new_command(StaffPartPassed, self._user(),
-                                                 plate_id=plate.plate_id, part_ids=tuple(chosen)))
+            self._send(
+                "pass_parts",
+                new_command(
+                    StaffPartPassed, self._user(), plate_id=plate.plate_id, part_ids=tuple(chosen)
+                ),
+            )
 
     def _plate_with_parts(self) -> PlateSummary | None:
         plate = self._plate_or_say_why()
         if isinstance(plate, str):
-            self.notify(f"the parts of plate {plate} are not known yet (no plate summary)",
-                        severity="warning")
+            self.notify(
+                f"the parts of plate {plate} are not known yet (no plate summary)",
+                severity="warning",
+            )
             return None
         return plate
 
     @work(exclusive=True, group="printer-action")
     async def action_maintenance_on(self) -> None:
-        answer = await self.app.push_screen_wait(ConfirmDialog(
-            f"Take {self.printer_id} out of service?",
-            "No new plates are sent to it until maintenance is switched off.",
-            ask_reason=True, yes_label="Maintenance on"))
+        answer = await self.app.push_screen_wait(
+            ConfirmDialog(
+                f"Take {self.printer_id} out of service?",
+                "No new plates are sent to it until maintenance is switched off.",
+                ask_reason=True,
+                yes_label="Maintenance on",
+            )
+        )
         if answer is not None:
-            self._send("maintenance_on", new_command(
-                StaffMaintenanceOn, self._user(), printer_id=self.printer_id,
-                reason=answer.reason))
+            self._send(
+                "maintenance_on",
+                new_command(
+                    StaffMaintenanceOn,
+                    self._user(),
+                    printer_id=self.printer_id,
+                    reason=answer.reason,
+                ),
+            )
 
     def action_maintenance_off(self) -> None:
-        self._send("maintenance_off", new_command(StaffMaintenanceOff, self._user(),
-                                                  printer_id=self.printer_id))
+        self._send(
+            "maintenance_off",
+            new_command(StaffMaintenanceOff, self._user(), printer_id=self.printer_id),
+        )

@@ -30,8 +30,10 @@ def parts_text(job: QueuedJob) -> Text:
     """`3✓ 2▶ 5… 1✖ /11`: printed, printing, waiting, failed, of the quantity."""
     text = Text()
     for count, mark, style in (
-        (job.parts.printed, "✓", "green"), (job.parts.printing, "▶", "bold green"),
-        (job.parts.queued, "…", "cyan"), (job.parts.failed, "✖", "bold red"),
+        (job.parts.printed, "✓", "green"),
+        (job.parts.printing, "▶", "bold green"),
+        (job.parts.queued, "…", "cyan"),
+        (job.parts.failed, "✖", "bold red"),
         (job.parts.cancelled, "⊘", "dim"),
     ):
         if count:
@@ -57,8 +59,16 @@ class QueueScreen(TableScreen):
         Binding("r", "requeue_job", "Requeue failed"),
     ]
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]] = (
-        ("Urgency", 7), ("Job", 12), ("Shop", 11), ("Reference", 12), ("State", 9),
-        ("Material", 15), ("Parts", 11), ("Priority", 8), ("Due", 11), ("Estimate", 11),
+        ("Urgency", 7),
+        ("Job", 12),
+        ("Shop", 11),
+        ("Reference", 12),
+        ("State", 9),
+        ("Material", 15),
+        ("Parts", 11),
+        ("Priority", 8),
+        ("Due", 11),
+        ("Estimate", 11),
         ("Site", 9),
     )
 
@@ -67,33 +77,53 @@ class QueueScreen(TableScreen):
         if queue is None:
             return []
         site = self.farm_app.site
-        return [self._row(job) for job in queue.jobs
-                if site is None or job.site_id in (None, site)]
+        return [self._row(job) for job in queue.jobs if site is None or job.site_id in (None, site)]
 
     def _row(self, job: QueuedJob) -> Row:
         tz = self.store.timezone_of(job.site_id or self.farm_app.site)
         now = self.farm_app.now()
         due_style = "bold red" if job.late else "yellow" if job.at_risk else ""
         cells = (
-            urgency(job), job.job_id, job.shop_id, job.client_ref,
+            urgency(job),
+            job.job_id,
+            job.shop_id,
+            job.client_ref,
             Text(job.state.value, style=JOB_STATE_STYLES[job.state]),
-            material_text(job.material, job.colour), parts_text(job),
+            material_text(job.material, job.colour),
+            parts_text(job),
             job.priority.value,
             Text(local_time(job.due, tz, now), style=due_style),
-            local_time(job.estimated_completion, tz, now), job.site_id or NO_VALUE,
+            local_time(job.estimated_completion, tz, now),
+            job.site_id or NO_VALUE,
         )
         due = job.due.timestamp() if job.due else None
         sort = (
             (0 if job.late else 1 if job.at_risk else 2, due or _FAR_FUTURE),
-            job.job_id, job.shop_id, job.client_ref, job.state.value,
-            (job.material, job.colour), -job.parts.queued,
-            _PRIORITY_RANK[job.priority.value], due,
+            job.job_id,
+            job.shop_id,
+            job.client_ref,
+            job.state.value,
+            (job.material, job.colour),
+            -job.parts.queued,
+            _PRIORITY_RANK[job.priority.value],
+            due,
             job.estimated_completion.timestamp() if job.estimated_completion else None,
             job.site_id,
         )
-        search = " ".join((job.job_id, job.shop_id, job.client_ref, job.state.value,
-                           job.material, job.colour, job.priority.value, job.site_id or "",
-                           "late" if job.late else "", "risk" if job.at_risk else ""))
+        search = " ".join(
+            (
+                job.job_id,
+                job.shop_id,
+                job.client_ref,
+                job.state.value,
+                job.material,
+                job.colour,
+                job.priority.value,
+                job.site_id or "",
+                "late" if job.late else "",
+                "risk" if job.at_risk else "",
+            )
+        )
         return Row(job.job_id, cells, sort, search, job)
 
     def shows(self, changes: Changes) -> bool:
@@ -104,15 +134,21 @@ class QueueScreen(TableScreen):
         if queue is None:
             return Text(" no queue summary yet", style="dim")
         text = Text(" jobs: ")
-        text.append(", ".join(f"{count} {state.value}"
-                              for state, count in queue.jobs_by_state.items() if count) or "none")
+        text.append(
+            ", ".join(
+                f"{count} {state.value}" for state, count in queue.jobs_by_state.items() if count
+            )
+            or "none"
+        )
         shops = sorted(queue.jobs_by_shop.items(), key=lambda item: -item[1])[:4]
         if shops:
             text.append("   shops: ")
             text.append(", ".join(f"{shop} {count}" for shop, count in shops))
         text.append("   parts waiting: ")
-        text.append(", ".join(f"{count} {material}"
-                              for material, count in queue.parts_by_material.items()) or "none")
+        text.append(
+            ", ".join(f"{count} {material}" for material, count in queue.parts_by_material.items())
+            or "none"
+        )
         text.append("   ")
         if queue.late:
             text.append(f" {queue.late} late ", style="bold white on red")
@@ -123,7 +159,6 @@ class QueueScreen(TableScreen):
 
     def empty_text(self) -> str:
         return "no open jobs"
-
 
     # Actions on the highlighted job.
 
@@ -147,14 +182,26 @@ class QueueScreen(TableScreen):
         site = self._site_for(job) if job is not None else None
         if job is None or site is None:
             return
-        answer = await self.app.push_screen_wait(ConfirmDialog(
-            f"Cancel job {job.job_id} ({job.shop_id} {job.client_ref})?",
-            "Parts not printed yet are dropped; a printing part is skipped on its plate.",
-            ask_reason=True, yes_label="Cancel job"))
+        answer = await self.app.push_screen_wait(
+            ConfirmDialog(
+                f"Cancel job {job.job_id} ({job.shop_id} {job.client_ref})?",
+                "Parts not printed yet are dropped; a printing part is skipped on its plate.",
+                ask_reason=True,
+                yes_label="Cancel job",
+            )
+        )
         if answer is not None:
-            self.farm_app.send_command(site, new_command(
-                StaffCancelJob, self.farm_app.staff_user, job_id=job.job_id,
-                reason=answer.reason), f"Cancel job {job.job_id}", job.job_id)
+            self.farm_app.send_command(
+                site,
+                new_command(
+                    StaffCancelJob,
+                    self.farm_app.staff_user,
+                    job_id=job.job_id,
+                    reason=answer.reason,
+                ),
+                f"Cancel job {job.job_id}",
+                job.job_id,
+            )
 
     def action_requeue_job(self) -> None:
         job = self.selected_job()
@@ -165,6 +212,9 @@ class QueueScreen(TableScreen):
             return
         site = self._site_for(job)
         if site is not None:
-            self.farm_app.send_command(site, new_command(
-                StaffRequeue, self.farm_app.staff_user, job_id=job.job_id),
-                f"Requeue failed parts of {job.job_id}", job.job_id)
+            self.farm_app.send_command(
+                site,
+                new_command(StaffRequeue, self.farm_app.staff_user, job_id=job.job_id),
+                f"Requeue failed parts of {job.job_id}",
+                job.job_id,
+            )

@@ -27,9 +27,19 @@ def _count(value: int, style: str) -> Text:
 class SitesScreen(TableScreen):
     VIEW_NAME = "sites"
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]] = (
-        ("Site", 12), ("Name", 22), ("Local", 6), ("Printers", 8), ("Printing", 8),
-        ("Idle", 5), ("Waiting", 7), ("Offline", 7), ("Error", 5), ("Maint.", 6),
-        ("Queued", 7), ("Moved in", 8), ("Moved out", 9),
+        ("Site", 12),
+        ("Name", 22),
+        ("Local", 6),
+        ("Printers", 8),
+        ("Printing", 8),
+        ("Idle", 5),
+        ("Waiting", 7),
+        ("Offline", 7),
+        ("Error", 5),
+        ("Maint.", 6),
+        ("Queued", 7),
+        ("Moved in", 8),
+        ("Moved out", 9),
     )
 
     def compose_below(self) -> ComposeResult:
@@ -54,10 +64,21 @@ class SitesScreen(TableScreen):
             _count(site.parts_moved_in, "blue"),
             _count(site.parts_moved_out, "blue"),
         )
-        sort = (site.site_id, site.name, site.timezone, -site.printers, -site.printing,
-                -site.idle, -site.waiting_for_staff, -site.offline, -site.error,
-                -site.maintenance, -site.parts_queued, -site.parts_moved_in,
-                -site.parts_moved_out)
+        sort = (
+            site.site_id,
+            site.name,
+            site.timezone,
+            -site.printers,
+            -site.printing,
+            -site.idle,
+            -site.waiting_for_staff,
+            -site.offline,
+            -site.error,
+            -site.maintenance,
+            -site.parts_queued,
+            -site.parts_moved_in,
+            -site.parts_moved_out,
+        )
         return Row(site.site_id, cells, sort, f"{site.site_id} {site.name}", site)
 
     def shows(self, changes: Changes) -> bool:
@@ -70,8 +91,9 @@ class SitesScreen(TableScreen):
         text.append(" · ")
         text.append(f"{sum(s.idle for s in sites)} idle", style="cyan")
         text.append(" · ")
-        text.append(f"{sum(s.waiting_for_staff for s in sites)} waiting for staff",
-                    style="bold yellow")
+        text.append(
+            f"{sum(s.waiting_for_staff for s in sites)} waiting for staff", style="bold yellow"
+        )
         text.append(f" · {sum(s.parts_queued for s in sites)} parts queued")
         return text
 
@@ -90,7 +112,9 @@ class SitesScreen(TableScreen):
             return
         table = Table.grid(padding=(0, 2))
         for need in site.materials_needed_next:
-            table.add_row(material_text(need.material, need.colour),
-                          need.printer_id or NO_VALUE,
-                          local_time(need.needed_at, site.timezone, self.farm_app.now()))
+            table.add_row(
+                material_text(need.material, need.colour),
+                need.printer_id or NO_VALUE,
+                local_time(need.needed_at, site.timezone, self.farm_app.now()),
+            )
         panel.update(table)

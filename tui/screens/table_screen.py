@@ -52,10 +52,12 @@ class TableScreen(FarmScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Static(id="summary", classes="summary")
-        yield Input(placeholder="search: words that must all match (Esc clears)",
-                    id="table-filter", classes="filter")
-        table: DataTable[Text | str] = DataTable(id="table", cursor_type="row",
-                                                 zebra_stripes=True)
+        yield Input(
+            placeholder="search: words that must all match (Esc clears)",
+            id="table-filter",
+            classes="filter",
+        )
+        table: DataTable[Text | str] = DataTable(id="table", cursor_type="row", zebra_stripes=True)
         for index, (label, width) in enumerate(self.COLUMNS):
             table.add_column(label, key=str(index), width=width)
         yield table

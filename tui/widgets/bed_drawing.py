@@ -63,8 +63,9 @@ def rasterize(plate: PlateSummary, columns: int, rows: int) -> tuple[list[list[i
     scale = max(plate.bed_width_mm / columns, plate.bed_depth_mm / (2 * rows))
     width = min(columns, max(1, math.ceil(plate.bed_width_mm / scale - 1e-9)))
     height = min(2 * rows, max(1, math.ceil(plate.bed_depth_mm / scale - 1e-9)))
-    grid = [[-1 if c < width and r < height else -2 for c in range(columns)]
-            for r in range(2 * rows)]
+    grid = [
+        [-1 if c < width and r < height else -2 for c in range(columns)] for r in range(2 * rows)
+    ]
     for index, part in enumerate(plate.parts):
         polygon = part_outline(part)
         xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
