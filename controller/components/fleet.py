@@ -6,33 +6,49 @@ acknowledged to the broker only after the commit; an event applied before is rec
 its id and changes nothing. A printer that goes offline with a plate on it gets a grace
 period (`offline_grace_s`, a durable deadline in the database); when it passes, the plate is
 interrupted and its unprinted parts go back to the queue.
+
+States are the bulk of the traffic (every printer, every second), so the worker takes every
+message already waiting and applies runs of consecutive states in ONE transaction (the newest
+state per printer; events stay one transaction each, in their place in the order). Only a
+batch that changed something wakes the other components; the summaries of printers whose
+state changed are published right after the commit, so the TUI sees a change without
+waiting for the next full fleet summary.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from controller.component import Component
 from controller.components import Farm
+from controller.db.tables import Plate, Printer
+from controller.effects import ShopStatus, job_statuses
+from controller.fleet_summaries import _printer_summary
 from controller.lifecycle.printer_events import apply_printer_event
 from controller.lifecycle.printers import (
     expired_grace_deadlines,
     interrupt_printer,
     record_printer_state,
 )
+from controller.lifecycle.states import FINAL_PLATE_STATES
 from controller.lifecycle.transitions import Changes, LifecycleError
 from controller.logs import log
 from controller.mqtt_link import Inbound
 from protocol import topics
-from protocol.codec import decode
+from protocol.codec import decode, encode
 from protocol.errors import ProtocolError
 from protocol.messages.printer import EventKind, PrinterEvent, PrinterState
 
 _logger = logging.getLogger(__name__)
 GRACE_CHECK_S = 1.0
+MAX_BATCH = 2000  # messages taken from the queue at once
 
 
 class Fleet(Component):
@@ -55,26 +71,61 @@ class Fleet(Component):
 
     async def _worker(self) -> None:
         while True:
-            message = await self._queue.get()
-            try:
-                await self._handle(message)
-            except (ProtocolError, LifecycleError) as exc:
-                reason = exc.reason if isinstance(exc, LifecycleError) else str(exc)
-                log(_logger, logging.WARNING, "printer message refused", topic=message.topic,
-                    reason=reason)
-            finally:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            states: list[Inbound] = []
+            for message in batch:
+                if topics.parse_topic(message.topic).kind == topics.TopicKind.PRINTER_STATE:
+                    states.append(message)
+                    continue
+                await self._guarded(self._apply_states, states)
+                states = []
+                await self._guarded(self._handle, message)
+            await self._guarded(self._apply_states, states)
+
+    async def _guarded(self, handler: Callable[[Any], Awaitable[None]], what: Any) -> None:
+        """Run one handler; a refused message is logged and acknowledged, never retried."""
+        messages = what if isinstance(what, list) else [what]
+        if not messages:
+            return
+        try:
+            await handler(what)
+        except (ProtocolError, LifecycleError) as exc:
+            reason = exc.reason if isinstance(exc, LifecycleError) else str(exc)
+            log(_logger, logging.WARNING, "printer message refused",
+                topic=messages[0].topic, reason=reason)
+        finally:
+            for message in messages:
                 message.ack()
+
+    async def _apply_states(self, messages: list[Inbound]) -> None:
+        """Consecutive retained states, newest per printer, in one transaction."""
+        newest: dict[tuple[str, str], PrinterState] = {}
+        for message in messages:
+            parsed = topics.parse_topic(message.topic)
+            assert parsed.site is not None and parsed.printer is not None
+            if not message.payload:
+                continue  # a cleared retained state
+            try:
+                newest[(parsed.site, parsed.printer)] = decode(message.payload, PrinterState)
+            except ProtocolError as exc:
+                log(_logger, logging.WARNING, "printer message refused", topic=message.topic,
+                    reason=str(exc))
+        if not newest:
+            return
+        grace_s = self._farm.settings.timing.offline_grace_s
+        changes, statuses, summaries = await self._farm.store.run(_states, newest, grace_s)
+        for topic, payload in summaries:
+            self._farm.link.publish(topic, payload, retain=True)
+        if changes.events or changes.jobs or changes.requests:
+            self._farm.publisher.after_commit(changes, statuses)
+            self._farm.wake_for(changes)
 
     async def _handle(self, message: Inbound) -> None:
         parsed = topics.parse_topic(message.topic)
         assert parsed.site is not None and parsed.printer is not None
-        if parsed.kind == topics.TopicKind.PRINTER_STATE:
-            if not message.payload:
-                return  # a cleared retained state
-            state = decode(message.payload, PrinterState)
-            await self._farm.apply(_state, parsed.site, parsed.printer, state,
-                                   self._farm.settings.timing.offline_grace_s)
-        elif parsed.kind == topics.TopicKind.PRINTER_EVENTS:
+        if parsed.kind == topics.TopicKind.PRINTER_EVENTS:
             event = decode(message.payload, PrinterEvent)
             applied = await self._farm.apply(_event, parsed.site, parsed.printer, event)
             self.events_applied += applied
@@ -92,9 +143,33 @@ class Fleet(Component):
                 await self._farm.apply(_interrupt, printer_id)
 
 
-def _state(session: Session, site: str, printer: str, state: PrinterState,
-           grace_s: float) -> tuple[None, Changes]:
-    return None, record_printer_state(session, site, printer, state, grace_seconds=grace_s)
+def _states(session: Session, states: dict[tuple[str, str], PrinterState],
+            grace_s: float) -> tuple[Changes, list[ShopStatus], list[tuple[str, bytes]]]:
+    """Record each printer's newest state; the fleet summaries of printers that changed."""
+    changes = Changes()
+    for (site, printer), state in states.items():
+        try:
+            changes.merge(record_printer_state(session, site, printer, state,
+                                               grace_seconds=grace_s))
+        except LifecycleError as exc:  # checked before anything is written for the printer
+            log(_logger, logging.WARNING, "printer state refused", printer=printer,
+                reason=exc.reason)
+    statuses = job_statuses(session, changes.jobs)
+    return changes, statuses, _printer_summaries(session, changes.printers)
+
+
+def _printer_summaries(session: Session, printer_ids: set[str]) -> list[tuple[str, bytes]]:
+    if not printer_ids:
+        return []
+    session.flush()
+    now = datetime.now(UTC)
+    printers = session.exec(select(Printer).where(col(Printer.id).in_(printer_ids)))
+    plates = list(session.exec(select(Plate).where(
+        col(Plate.printer_id).in_(printer_ids),
+        col(Plate.state).not_in([s.value for s in FINAL_PLATE_STATES]))))
+    queued = Counter(plate.printer_id for plate in plates)
+    return [(topics.fleet_printer_topic(p.site_id, p.id),
+             encode(_printer_summary(p, queued[p.id], plates, now))) for p in printers]
 
 
 def _event(session: Session, site: str, printer: str,
