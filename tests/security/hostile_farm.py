@@ -31,12 +31,25 @@ QUOTA_SHOP = "tiny-quota"
 SITE, PRINTER = "kreuzberg", "kb-p1s"
 
 
+# The controller's log records of a refused message, by logger: what names the message.
+REFUSAL_LOGS = {
+    "controller.components.intake": "message refused",
+    "controller.components.fleet": "printer message refused",
+    "controller.components.staff": "staff command refused",
+}
+
+
 @dataclass(eq=False)
 class Observer(logging.Handler):
-    """Counts the controller's answers: shop rejections, staff replies, logged refusals."""
+    """Counts the controller's answers: shop rejections, staff replies, logged refusals.
+
+    Every logged refusal is kept as (topic, reason); the staff desk logs the site rather
+    than the topic, so its refusals are kept under the site's staff command topic."""
 
     counts: dict[str, int] = field(default_factory=dict)
     rejections: list[tuple[str, bytes]] = field(default_factory=list)
+    replies: list[tuple[str, bytes]] = field(default_factory=list)
+    refusals: list[tuple[str, str]] = field(default_factory=list)
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def __post_init__(self) -> None:
@@ -46,12 +59,19 @@ class Observer(logging.Handler):
         with self.changed:
             self.counts[what] = self.counts.get(what, 0) + 1
             if item is not None:
-                self.rejections.append(item)
+                (self.rejections if what == "shop" else self.replies).append(item)
             self.changed.notify_all()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage() == "printer message refused":
+        if REFUSAL_LOGS.get(record.name) != record.getMessage():
+            return
+        fields = getattr(record, "makerfarm_fields", {})
+        topic = fields["topic"] if "topic" in fields else topics.staff_cmd_topic(fields["site"])
+        with self.changed:
+            self.refusals.append((str(topic), str(fields.get("reason", ""))))
+        if record.name.endswith("fleet"):
             self.add("printer")
+        self.add("refused")
 
     def count(self, what: str) -> int:
         with self.changed:
@@ -67,8 +87,12 @@ class Observer(logging.Handler):
             return dict(self.counts)
 
 
-def mqtt_client(broker: Broker, observer: Observer | None = None) -> mqtt.Client:
+def mqtt_client(broker: Broker, observer: Observer | None = None,
+                max_inflight: int = 20) -> mqtt.Client:
+    """A client that publishes hostile input; with an observer, it also collects the
+    controller's rejections and staff replies. `max_inflight` QoS 1 messages are pipelined."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:8]}")
+    client.max_inflight_messages_set(max_inflight)
     subscribed = threading.Event()
     if observer is not None:
         def on_message(c: mqtt.Client, u: object, m: mqtt.MQTTMessage) -> None:
@@ -114,14 +138,16 @@ def hostile_farm(broker: Broker, data: Path) -> Iterator[tuple[ControllerThread,
             ids.add_shop(session, shop, quotas={"submits_per_minute": 1_000_000})
         ids.add_shop(session, QUOTA_SHOP, quotas={"max_open_jobs": 1, "submits_per_minute": 3})
     observer = Observer()
-    fleet_logger = logging.getLogger("controller.components.fleet")
-    fleet_logger.addHandler(observer)
-    level = fleet_logger.level
-    fleet_logger.setLevel(logging.INFO)
+    loggers = [logging.getLogger(name) for name in REFUSAL_LOGS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(observer)
+        logger.setLevel(logging.INFO)
     try:
         with ControllerThread(settings) as running:
             yield running, observer, engine
     finally:
-        fleet_logger.removeHandler(observer)
-        fleet_logger.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(observer)
+            logger.setLevel(level)
         engine.dispose()
