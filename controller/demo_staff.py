@@ -11,6 +11,7 @@ staff cleared it.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from protocol.messages.printer import PrinterState, PrinterStatus
 from protocol.messages.staff import StaffBedCleared, StaffReply, StaffSpoolLoaded
 
 STAFF_USER = "demo-staff"
+SPOOL_RETRY_S = 3.0
 
 
 class SimulatedStaff:
@@ -44,7 +46,9 @@ class SimulatedStaff:
         self._sites: dict[str, str] = {}
         self._pending: dict[str, tuple[str, str]] = {}  # command id -> (action, printer)
         self._asked_clear: set[tuple[str, str | None]] = set()
-        self._loaded: dict[str, tuple[str, str]] = {}
+        # printer -> (spool asked for, when): asked again if still needed after a while
+        self._loaded: dict[str, tuple[tuple[str, str], float]] = {}
+        self._needs: dict[str, tuple[str, str]] = {}  # printer -> spool its next plate needs
         self._broker = broker
         self._ready = threading.Event()
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2,
@@ -98,28 +102,43 @@ class SimulatedStaff:
             self._states[printer] = state
             self._sites[printer] = site
             key = (printer, state.plate_id)
-            if (not self.clear_beds or state.state != PrinterStatus.AWAITING_BED_CLEAR
-                    or key in self._asked_clear):
-                return
-            self._asked_clear.add(key)
+            clear = (self.clear_beds and state.state == PrinterStatus.AWAITING_BED_CLEAR
+                     and key not in self._asked_clear)
+            if clear:
+                self._asked_clear.add(key)
+        if not clear:
+            self._load_spool_if_needed(site, printer)
+            return
         self._send(site, printer, StaffBedCleared(
             command_id=_command_id(), staff_user=STAFF_USER, issued_at=datetime.now(UTC),
             printer_id=printer))
 
     def _on_site(self, site: str, summary: SiteSummary) -> None:
-        for need in summary.materials_needed_next:
-            if need.printer_id is None:
-                continue
-            with self._lock:
-                state = self._states.get(need.printer_id)
-                wanted = (need.material, need.colour)
-                if (state is None or state.state != PrinterStatus.IDLE
-                        or self._loaded.get(need.printer_id) == wanted):
-                    continue
-                self._loaded[need.printer_id] = wanted
-            self._send(site, need.printer_id, StaffSpoolLoaded(
-                command_id=_command_id(), staff_user=STAFF_USER, issued_at=datetime.now(UTC),
-                printer_id=need.printer_id, material=need.material, colour=need.colour))
+        """Remember which spool each printer's next plate needs; load it when it is idle."""
+        needs = {need.printer_id: (need.material, need.colour)
+                 for need in summary.materials_needed_next if need.printer_id is not None}
+        with self._lock:
+            for printer, printer_site in self._sites.items():
+                if printer_site == site:
+                    self._needs.pop(printer, None)
+            self._needs.update(needs)
+        for printer in needs:
+            self._load_spool_if_needed(site, printer)
+
+    def _load_spool_if_needed(self, site: str, printer: str) -> None:
+        with self._lock:
+            state = self._states.get(printer)
+            wanted = self._needs.get(printer)
+            asked = self._loaded.get(printer)
+            now = time.monotonic()
+            if (wanted is None or state is None or state.state != PrinterStatus.IDLE
+                    or (asked is not None and asked[0] == wanted
+                        and now - asked[1] < SPOOL_RETRY_S)):
+                return
+            self._loaded[printer] = (wanted, now)
+        self._send(site, printer, StaffSpoolLoaded(
+            command_id=_command_id(), staff_user=STAFF_USER, issued_at=datetime.now(UTC),
+            printer_id=printer, material=wanted[0], colour=wanted[1]))
 
     def _on_reply(self, reply: StaffReply) -> None:
         with self._lock:

@@ -12,7 +12,7 @@
     id = "berlin-1"
     site = "berlin"
     profile = "generic-220"
-    material = "PLA"        # the spool loaded now (optional)
+    material = "PLA"        # the spool loaded when the printer is first added (optional)
     colour = "black"
 
 `makerfarm controller --farm farm.toml` writes these into the database at start (added or
@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel import Session
 
+from controller.db.tables import Printer
 from controller.lifecycle.printers import register_printer, upsert_site
 
 ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -128,9 +129,12 @@ def provision(session: Session, farm: FarmFile) -> None:
         upsert_site(session, entry.id, name=entry.name, lat=entry.lat, lon=entry.lon,
                     tz=entry.tz, staffed_hours=entry.staffed_hours())
     for pentry in farm.printers:
+        new = session.get(Printer, pentry.id) is None
         printer = register_printer(session, pentry.id, site_id=pentry.site,
                                    profile_id=pentry.profile)
-        if pentry.material:
+        # The spool is the printer's first one only: later changes are staff's, and a
+        # restart must not undo them.
+        if new and pentry.material:
             printer.loaded_material = pentry.material.upper()
             printer.loaded_colour = (pentry.colour or "").lower() or None
             session.add(printer)

@@ -171,8 +171,7 @@ def _site_summary(site: Site, printers: list[Printer], plates: list[Plate], wait
     states = Counter(printer.state for printer in printers)
     needs = []
     for printer in printers:
-        nxt = next((p for p in plates if p.printer_id == printer.id
-                    and p.state in ("planned", "slicing", "sliced")), None)
+        nxt = _next_plate(plates, printer.id)
         if nxt and (nxt.material, nxt.colour) != (printer.loaded_material, printer.loaded_colour):
             needs.append(MaterialNeed(material=nxt.material, colour=nxt.colour,
                                       printer_id=printer.id, needed_at=nxt.planned_start))
@@ -186,6 +185,19 @@ def _site_summary(site: Site, printers: list[Printer], plates: list[Plate], wait
         parts_queued=waiting,
         materials_needed_next=tuple(needs[:32]), updated_at=now,
     )
+
+
+def _next_plate(plates: list[Plate], printer_id: str) -> Plate | None:
+    """The plate the printer will run next, as dispatch chooses it: a sliced one first (in
+    queue order), else the one being sliced, else the first planned."""
+    for state in ("sliced", "slicing", "planned"):
+        waiting = [p for p in plates if p.printer_id == printer_id and p.state == state]
+        if waiting:
+            return min(waiting, key=lambda p: (p.sequence, p.planned_start or _EPOCH, p.id))
+    return None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _alerts(printers: list[Printer], now: datetime) -> AlertList:
