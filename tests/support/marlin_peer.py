@@ -2,11 +2,19 @@
 
 `MarlinPeer` opens a pty (`os.openpty()`); the back-end opens `peer.path` with
 pyserial as it would `/dev/ttyACM0`. The peer reads lines like Marlin's GCodeQueue:
-it checks every line's number and checksum, answers `Error:` + `Resend: N` (followed
-by `ok` like Marlin 2.0, or not, `resend_ok=False`), executes a good line once and
-records it in `executed`, and answers `ok`. It speaks M110, M115 (with `Cap:` lines),
-M105, M155 auto-report, M104/M109/M140/M190, M486, M600 (waits for `operator_done()`)
-and M400.
+bytes land in a receive buffer of `rx_buffer` bytes (RX_BUFFER_SIZE, 128: the ring
+keeps 127) and bytes arriving while it is full are lost, counted in
+`counters.overflow_bytes`; complete lines move into a command queue of `bufsize`
+slots (BUFSIZE, 4) while it has room, and each is checked on the way (number and
+checksum): a bad one is answered at once with `Error:` + `Resend: N` (followed by
+`ok` like Marlin 2.0, or not, `resend_ok=False`) while the good lines queued before
+it still run. The firmware executes the queue one command per loop, records each in
+`executed` and answers `ok` (with `advanced_ok`, Marlin's ADVANCED_OK form
+`ok N<line> P<planner slots free> B<queue slots free>`). Nothing is read while a
+command blocks (homing, a busy period, a filament change), so a host that sends
+more than the receive buffer holds loses bytes then, as with a real Marlin. It
+speaks M110, M113, M115 (with `Cap:` lines), M105, M155 auto-report,
+M104/M109/M140/M190, M486, M600 (waits for `operator_done()`) and M400.
 
 Faults, for the tests that prove the link survives them: every `fault_every`-th line
 gets the next fault of `faults` in turn (a checksum error, a line dropped with no
@@ -44,6 +52,7 @@ class PeerCounters:
     lines_in: int = 0
     checksum_errors: int = 0
     line_number_errors: int = 0
+    overflow_bytes: int = 0  # bytes lost because the receive buffer was full
     faults: dict[str, int] = field(default_factory=dict)
 
 
@@ -53,7 +62,8 @@ class MarlinPeer:
                  caps: dict[str, bool] | None = None, firmware: str = "Marlin 2.1.2.4",
                  advanced_ok: bool = False, busy_s: float = 0.3, keepalive_s: float = 0.1,
                  halt_after: int | None = None, boot_lines: tuple[str, ...] = ("start",),
-                 report_speedup: float = 20.0) -> None:
+                 report_speedup: float = 20.0, rx_buffer: int | None = 128, bufsize: int = 4,
+                 planner_free: int = 15) -> None:
         self.resend_ok = resend_ok
         self.baudrate = baudrate
         self.fault_every = fault_every
@@ -66,6 +76,9 @@ class MarlinPeer:
         self.halt_after = halt_after
         self.boot_lines = boot_lines
         self.report_speedup = report_speedup  # M155 S2 reports every 2 s / this
+        self.rx_buffer = rx_buffer  # RX_BUFFER_SIZE; None: unbounded
+        self.bufsize = bufsize  # BUFSIZE: the command queue's slots
+        self.planner_free = planner_free  # ADVANCED_OK's P figure
         self.executed: list[str] = []
         self.counters = PeerCounters()
         self.hotend = [21.0, 0.0]
@@ -73,7 +86,12 @@ class MarlinPeer:
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         self.path = os.ttyname(self._slave)
-        self._last_n = 0
+        self._last_n = 0  # the last line number taken into the queue
+        self._ran_n = 0  # the last line number executed
+        self._byte_s = 10 / baudrate if baudrate else 0.0
+        self._wire: deque[tuple[float, bytes]] = deque()  # (first byte's start, bytes)
+        self._rx = bytearray()  # the receive buffer: arrived, not yet in the queue
+        self._queue: deque[tuple[str, int | None, str | None]] = deque()  # BUFSIZE slots
         self._seen = 0  # numbered lines received, for the fault schedule
         self._fault_turn = 0
         self._autoreport_s = 0.0
@@ -128,46 +146,89 @@ class MarlinPeer:
     # -- the printer's loop ------------------------------------------------------------
 
     def _serve(self) -> None:
-        buffer = bytearray()
-        arrivals: deque[float] = deque()  # when each complete line's last byte arrives
         for line in self.boot_lines:
             self._send(line)
         while not self._stop.is_set():
             self._report_temperatures()
             self._flush_output()
-            now = time.monotonic()
-            wait = 0.01 if not arrivals else max(0.0, min(0.01, arrivals[0] - now))
-            if self._outgoing:
-                wait = max(0.0, min(wait, self._outgoing[0][0] - now))
             try:
-                ready, _, _ = select.select([self._master], [], [], wait)
-                if ready:
-                    chunk = os.read(self._master, 4096)
-                    arrivals.extend(self._arrivals(chunk))
-                    buffer += chunk
+                self._receive(self._next_wait())
             except OSError:
                 return
-            while arrivals and arrivals[0] <= time.monotonic() and not self._stop.is_set():
-                arrivals.popleft()
-                raw, _, rest = bytes(buffer).partition(b"\n")
-                buffer = bytearray(rest)
-                self._line(raw.decode("ascii", "replace").strip())
+            self._take_arrived(time.monotonic())
+            self._read_commands()
+            if self._queue and not self._stop.is_set():
+                self._execute(*self._queue.popleft())
                 with self.changed:
                     self.changed.notify_all()
 
-    def _arrivals(self, chunk: bytes) -> list[float]:
-        """The time each line ending in this chunk comes off the wire."""
-        start = max(self._wire_in, time.monotonic())
-        byte_s = 10 / self.baudrate if self.baudrate else 0.0
-        self._wire_in = start + len(chunk) * byte_s
-        return [start + (index + 1) * byte_s for index, byte in enumerate(chunk)
-                if byte == 0x0A]
+    def _next_wait(self) -> float:
+        if self._queue:
+            return 0.0
+        now = time.monotonic()
+        wait = 0.01
+        line_end = self._next_line_end()
+        if line_end is not None:
+            wait = min(wait, line_end - now)
+        if self._outgoing:
+            wait = min(wait, self._outgoing[0][0] - now)
+        return max(0.0, wait)
 
-    def _line(self, line: str) -> None:
+    def _receive(self, wait: float) -> None:
+        """Put what the host wrote on the wire: each byte arrives 10 bits after the last."""
+        ready, _, _ = select.select([self._master], [], [], wait)
+        if not ready:
+            return
+        chunk = os.read(self._master, 4096)
+        start = max(self._wire_in, time.monotonic())
+        self._wire_in = start + len(chunk) * self._byte_s
+        self._wire.append((start, chunk))
+
+    def _next_line_end(self) -> float | None:
+        """When the next line ending comes off the wire."""
+        for start, chunk in self._wire:
+            end = chunk.find(b"\n")
+            if end >= 0:
+                return start + (end + 1) * self._byte_s
+        return None
+
+    def _take_arrived(self, now: float) -> None:
+        """Move the bytes off the wire into the receive buffer; past RX_BUFFER_SIZE - 1
+        bytes (Marlin's ring buffer keeps one slot free) they are lost, like Marlin's."""
+        while self._wire:
+            start, chunk = self._wire[0]
+            count = len(chunk) if not self._byte_s else min(
+                len(chunk), int((now - start) / self._byte_s + 1e-9))
+            if count <= 0:
+                return
+            if count == len(chunk):
+                self._wire.popleft()
+            else:
+                self._wire[0] = (start + count * self._byte_s, chunk[count:])
+            room = self.rx_buffer - 1 - len(self._rx) if self.rx_buffer else count
+            self._rx += chunk[:max(0, min(room, count))]
+            if count > room:
+                self.counters.overflow_bytes += count - max(0, room)
+            if count < len(chunk):
+                return
+
+    def _read_commands(self) -> None:
+        """Marlin's get_serial_commands: complete lines go from the receive buffer into
+        the command queue (BUFSIZE slots), checked as they go; a bad line is answered at
+        once with Error/Resend, while the good ones before it still wait their turn."""
+        while len(self._queue) < self.bufsize and not self._halted:
+            end = self._rx.find(b"\n")
+            if end < 0:
+                return
+            raw = bytes(self._rx[:end]).decode("ascii", "replace").strip()
+            del self._rx[:end + 1]
+            self._read_line(raw)
+
+    def _read_line(self, line: str) -> None:
         if not line or self._halted:
             return
         if not line.startswith("N"):
-            self._execute(line, None)
+            self._queue.append((line, None, None))
             return
         self._seen += 1
         self.counters.lines_in += 1
@@ -190,13 +251,20 @@ class MarlinPeer:
             return self._refuse(
                 f"Line Number is not Last Line Number+1, Last Line: {self._last_n}")
         self._last_n = number
-        self._execute(command, fault)
+        self._queue.append((command, number, fault))
 
     def _refuse(self, error: str) -> None:
         self._send(f"Error:{error}")
         self._send(f"Resend: {self._last_n + 1}")
-        if self.resend_ok:
-            self._send("ok")
+        if self.resend_ok:  # ok_to_send() names the command at the queue's head, if any
+            self._send(self._ok_text(self._queue[0][1] if self._queue else self._ran_n))
+
+    def _ok_text(self, number: int | None) -> str:
+        if not self.advanced_ok:
+            return "ok"
+        free = max(0, self.bufsize - 1 - len(self._queue))
+        named = f" N{number}" if number is not None else ""
+        return f"ok{named} P{self.planner_free} B{free}"
 
     def _fault_for_this_line(self) -> str | None:
         if not self.fault_every or self._seen % self.fault_every:
@@ -208,8 +276,12 @@ class MarlinPeer:
 
     # -- commands ----------------------------------------------------------------------
 
-    def _execute(self, command: str, fault: str | None) -> None:
+    def _execute(self, command: str, number: int | None, fault: str | None) -> None:
+        if self._halted:
+            return
         self.executed.append(command)
+        if number is not None:
+            self._ran_n = number
         word = command.split(None, 1)[0].upper() if command else ""
         answer = _ANSWERS.get(word)
         extra = answer(self, command) if answer is not None else None
@@ -226,7 +298,7 @@ class MarlinPeer:
             return
         if fault == "lost_ok":
             return
-        ok = f"ok N{self._last_n} P15 B3" if self.advanced_ok else "ok"
+        ok = self._ok_text(number)
         self._send(f"{ok} {extra}" if extra else ok)
 
     def _keep_busy(self, reason: str, until: float) -> None:
@@ -283,6 +355,14 @@ class MarlinPeer:
     def _m105(self, command: str) -> str:
         return self._temperature_text()
 
+    def _m113(self, command: str) -> None:
+        """HOST_KEEPALIVE_FEATURE: without S, M113 reports the keep-alive interval."""
+        seconds = _number(command, "S")
+        if seconds is not None:
+            self.keepalive_s = seconds
+        else:
+            self._send(f"echo:M113 S{self.keepalive_s:g}")
+
     def _m110(self, command: str) -> None:
         self._last_n = int(_number(command, "N") or 0)
 
@@ -331,6 +411,7 @@ _ANSWERS = {
     "M190": MarlinPeer._set_bed,
     "M105": MarlinPeer._m105,
     "M110": MarlinPeer._m110,
+    "M113": MarlinPeer._m113,
 }
 
 

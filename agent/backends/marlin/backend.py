@@ -59,7 +59,8 @@ class MarlinOptions:
     reconnect_s: float = 5.0
     temperature_interval_s: float = 2.0
     answer_timeout_s: float | None = None  # the profile's when None
-    in_flight: int | None = None  # the profile's when None
+    in_flight: int | None = None  # the profile's when None (without ADVANCED_OK)
+    send_ahead: bool = True  # fill the receive buffer once the oks name their line
     pause_lift_mm: float = 10.0
 
 
@@ -302,7 +303,8 @@ class MarlinPrinter:
             in_flight=self.options.in_flight or settings.in_flight,
             rx_buffer_bytes=settings.rx_buffer_bytes, history=settings.resend_history,
             answer_timeout_s=self.options.answer_timeout_s or settings.answer_timeout_s,
-            resend_ok=settings.resend_style != "marlin-no-ok")
+            resend_ok=settings.resend_style != "marlin-no-ok",
+            send_ahead=self.options.send_ahead)
         self.session = SerialSession(port, link, self, clock=self._clock)
         self.reactions.connected = False
         said = self.session.hello(self.options.connect_timeout_s)
@@ -311,6 +313,7 @@ class MarlinPrinter:
             for response in said:
                 self.reactions.on_response(response)
             self._internal.clear()
+            self._internal.append(("M113", CONTROL))  # the busy: keep-alive interval
             self._internal.append(("M115", Marker(MarkerKind.CONNECTED)))
         while not self._stop.is_set():
             self.session.step()

@@ -22,6 +22,7 @@ import serial
 from agent.backends.marlin.link import LineLink
 from agent.backends.marlin.responses import (
     Busy,
+    Echo,
     Ok,
     Resend,
     Response,
@@ -109,9 +110,10 @@ class SerialSession:
             self._handle(response, now)
         for tag in self.link.take():
             self.listener.on_acked(tag)
+        timeout_s = self.link.timeout_s
         if self.link.check_timeout(self.clock()):
-            log.warning("no answer from the printer for %.1f s; sending the line again",
-                        self.link.answer_timeout_s)
+            log.warning("no answer from the printer for %.2f s; sending the line again",
+                        timeout_s)
         self._send()
 
     def _handle(self, response: Response, now: float) -> None:
@@ -126,6 +128,10 @@ class SerialSession:
         elif isinstance(response, Busy) or (
                 isinstance(response, Temperatures) and response.waiting):
             self.link.on_keepalive(now)
+        elif isinstance(response, Echo) and response.text.startswith("M113 S"):
+            seconds = _keepalive_seconds(response.text)
+            if seconds is not None:
+                self.link.keepalive_interval(seconds)
         self.listener.on_response(response)
 
     def _send(self) -> None:
@@ -170,3 +176,12 @@ class SerialSession:
             if raw:
                 responses.append(parse_response(raw))
         return responses
+
+
+def _keepalive_seconds(text: str) -> float | None:
+    """The interval of M113's report `M113 S2` (HOST_KEEPALIVE_FEATURE)."""
+    try:
+        seconds = float(text[len("M113 S"):].split()[0])
+    except (ValueError, IndexError):
+        return None
+    return seconds if seconds > 0 else None
