@@ -147,7 +147,7 @@ async def _run_in(data: Path, options: DemoOptions) -> int:
                   f"({sum(j.quantity for j in jobs)} parts); {len(PRINTERS)} printers at "
                   f"3 makerspaces, speed x{options.speed:g}", flush=True)
             if not options.headless and _tui_available() and sys.stdout.isatty():
-                return await _run_tui(address)
+                return await _run_tui(address, data / "demo.log")
             return await _follow(jobs, tracker, staff, printers, options)
         finally:
             await asyncio.to_thread(stack.close)
@@ -276,7 +276,19 @@ def _tui_available() -> bool:
     return "tui" in makerfarm_cli.COMMANDS
 
 
-async def _run_tui(address: BrokerAddress) -> int:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "makerfarm_cli", "tui", "--broker", broker_url(address))
-    return await process.wait()
+async def _run_tui(address: BrokerAddress, log_path: Path) -> int:
+    """The staff TUI on the demo's broker; the demo's own log lines go to a file meanwhile,
+    so they do not draw over the TUI."""
+    from controller.logs import setup_logging
+
+    root = logging.getLogger()
+    with open(log_path, "a", encoding="utf-8") as log_file:
+        setup_logging(logging.getLevelName(root.level).lower(), stream=log_file)
+        print(f"demo: opening the staff TUI (quit it to end the demo; log: {log_path})",
+              flush=True)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "makerfarm_cli", "tui", "--broker", broker_url(address),
+            "--user", "demo-visitor")
+        code = await process.wait()
+        setup_logging(logging.getLevelName(root.level).lower())
+    return code
