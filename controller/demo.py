@@ -95,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
         # as errors; the demo's clients retry, so they are noise on the demo's screen.
         logging.getLogger("amqtt").setLevel(logging.CRITICAL)
         logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+        # amqtt also hands clients retained messages of topics they did not subscribe to
+        # (the agents log each one they ignore).
+        logging.getLogger("agent.agent").setLevel(logging.ERROR)
     try:
         return asyncio.run(run_demo(options))
     except KeyboardInterrupt:
