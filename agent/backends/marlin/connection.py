@@ -72,6 +72,7 @@ class SerialSession:
         self.listener = listener
         self.clock = clock
         self._buffer = bytearray()
+        self._held: tuple[str, object] | None = None  # taken, waiting for room
         self.bytes_in = self.bytes_out = 0
 
     # -- hello -------------------------------------------------------------------------
@@ -144,9 +145,13 @@ class SerialSession:
                 continue
             if self.link.retransmitting or not self.link.has_room():
                 break
-            command = self.listener.next_command()
+            command = self._held or self.listener.next_command()
             if command is None:
                 break
+            if not self.link.has_room(self.link.frame_size(command[0])):
+                self._held = command  # it goes out when the buffer has room for it
+                break
+            self._held = None
             out += self.link.send(command[0], command[1], now)
         if out:
             self._write(bytes(out))

@@ -145,6 +145,10 @@ class LineLink(Generic[Tag]):
             return False
         return self.in_flight == 1 or self.bytes_in_flight + size < self.rx_buffer_bytes
 
+    def frame_size(self, command: str) -> int:
+        """The bytes `command` takes on the wire as the next line."""
+        return len(frame(self._next_number, command))
+
     def next_resend(self, now: float) -> bytes | None:
         """The next line to send again, when there is one and room for it."""
         if not self._rewound or not self.has_room(len(self._rewound[0].data)):
@@ -176,7 +180,7 @@ class LineLink(Generic[Tag]):
 
     def on_ok(self, line_number: int | None, now: float) -> None:
         self._last_progress = now
-        self._busy = False
+        worked, self._busy = self._busy, False  # a busy wait says nothing of the link
         if line_number is not None and self.send_ahead:
             self.advanced_ok = True
         if self.advanced_ok:
@@ -185,22 +189,22 @@ class LineLink(Generic[Tag]):
             if line_number >= self._echo_target:
                 self._echoes.clear()  # the firmware is past the refused lines
             while self._unacked and self._unacked[0].number <= line_number:
-                self._ack(now)
+                self._ack(now, sample=not worked)
             return
         if self._stray_oks:
             self._stray_oks -= 1
             return
         if line_number is not None:
             while self._unacked and self._unacked[0].number <= line_number:
-                self._ack(now)
+                self._ack(now, sample=not worked)
             return
         if self._unacked:
-            self._ack(now)
+            self._ack(now, sample=not worked)
 
-    def _ack(self, now: float) -> None:
+    def _ack(self, now: float, sample: bool = False) -> None:
         line = self._unacked.popleft()
         self._unacked_bytes -= len(line.data)
-        if line.sent_at >= 0:
+        if sample and line.sent_at >= 0:
             self._latency.sample(now - line.sent_at)
         self._acked.append(line.tag)
 

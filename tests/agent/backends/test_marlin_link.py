@@ -111,3 +111,93 @@ def test_a_line_older_than_the_history_cannot_be_sent_again() -> None:
         link.on_ok(None, 0.0)
     with pytest.raises(LinkError, match="asked for line 3 again"):
         link.on_resend(3, 0.0)
+
+
+def advanced_link(**options: object) -> LineLink[int]:
+    link: LineLink[int] = LineLink(**options)  # type: ignore[arg-type]
+    link.send("M115", -1, 0.0)
+    link.on_ok(1, 0.0)  # an ADVANCED_OK answer: `ok N1 P15 B3`
+    link.take()
+    return link
+
+
+def test_oks_that_name_their_line_switch_on_sending_ahead_within_the_receive_buffer() -> None:
+    link = advanced_link(rx_buffer_bytes=128)
+    assert link.sending_ahead
+    sent = 0
+    while link.has_room(len(frame(sent + 2, "G1 X100.000 Y100.000 E1.00000"))):
+        link.send("G1 X100.000 Y100.000 E1.00000", sent, 0.0)
+        sent += 1
+    assert sent == 3 and link.bytes_in_flight <= 127  # the ring keeps one byte free
+
+
+def test_plain_oks_keep_one_line_in_flight() -> None:
+    link: LineLink[int] = LineLink(rx_buffer_bytes=128)
+    link.send("M115", 0, 0.0)
+    link.on_ok(None, 0.0)
+    link.send("G1 X1", 1, 0.0)
+    assert not link.sending_ahead and not link.has_room(10)
+
+
+def test_send_ahead_can_be_switched_off() -> None:
+    link = advanced_link(send_ahead=False)
+    link.send("G1 X1", 0, 0.0)
+    assert not link.sending_ahead and not link.has_room(10)
+
+
+def test_a_lost_ok_is_made_good_by_the_next_numbered_ok() -> None:
+    link = advanced_link()
+    for i in range(3):
+        link.send(f"G1 X{i}", i, 0.0)  # lines 2, 3, 4
+    link.on_ok(3, 0.01)  # the ok for line 2 was lost
+    assert link.take() == [0, 1]
+    assert not link.check_timeout(0.02)
+
+
+def test_refused_lines_count_in_the_buffer_until_their_echo() -> None:
+    link = advanced_link()
+    for i in range(3):
+        link.send(f"G1 X{i}", i, 0.0)  # lines 2, 3, 4
+    link.on_resend(2, 0.0)  # line 2 was bad; 3 and 4 are still in the buffer
+    held = link.bytes_in_flight
+    assert held == len(frame(3, "G1 X1")) + len(frame(4, "G1 X2"))
+    link.next_resend(0.0)
+    link.on_resend(2, 0.0)  # the echo for line 3
+    assert link.bytes_in_flight == held - len(frame(3, "G1 X1")) + len(frame(2, "G1 X0"))
+    link.on_ok(2, 0.0)
+    assert link.take() == [0]
+
+
+def test_the_answer_timeout_follows_the_ok_latency_within_its_bounds() -> None:
+    link: LineLink[int] = LineLink(answer_timeout_s=10.0)
+    assert link.timeout_s == 10.0  # the keep-alive interval is unknown: no shortcut
+    link.keepalive_interval(1.0)
+    for i in range(20):
+        link.send("G1 X1", i, float(i))
+        link.on_ok(None, i + 0.01)
+    assert link.timeout_s == 2.5  # twice the keep-alive interval, plus a margin
+    link.send("G1 X1", 99, 30.0)
+    assert not link.check_timeout(32.0)
+    assert link.check_timeout(32.6)
+
+
+def test_a_busy_firmware_gets_the_full_timeout_until_its_next_ok() -> None:
+    link: LineLink[int] = LineLink(answer_timeout_s=10.0)
+    link.keepalive_interval(1.0)
+    link.send("G1 X1", -1, 0.0)
+    link.on_ok(None, 0.01)
+    link.send("G28", 0, 0.0)
+    link.on_keepalive(1.0)
+    assert link.timeout_s == 10.0
+    assert not link.check_timeout(9.0)
+    link.on_ok(None, 9.5)
+    assert link.timeout_s == 2.5
+
+
+def test_slow_answers_lengthen_the_timeout() -> None:
+    link: LineLink[int] = LineLink(answer_timeout_s=10.0)
+    link.keepalive_interval(0.5)
+    for i in range(20):
+        link.send("G1 X1", i, i * 10.0)
+        link.on_ok(None, i * 10.0 + (0.2 if i % 2 else 2.0))
+    assert 2.0 < link.timeout_s <= 10.0

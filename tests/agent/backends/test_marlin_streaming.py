@@ -11,7 +11,7 @@ import pytest
 from agent.backends.base import LinkChanged, PlateFinished, PlateStarted
 from agent.backends.marlin import MarlinPrinter
 from agent.journal import PrintJournal
-from tests.agent.backends.conftest import EventLog, plate_for
+from tests.agent.backends.conftest import EventLog, marlin_profile, plate_for
 from tests.support.marlin_peer import MarlinPeer, marlin_peer
 
 
@@ -102,3 +102,34 @@ def test_the_plate_starts_heating_and_reports_progress_to_the_end(
     progress = [e.progress for e in events.of(PlateProgress) if isinstance(e, PlateProgress)]
     assert progress == sorted(progress) and progress[-1] == 1.0
     assert any("M73 P50" in command for command in peer.executed)  # Cap:BUILD_PERCENT:1
+
+
+def homing_every(path: Path, lines: int, every: int) -> list[str]:
+    """Moves with a G28 (a blocking command: the firmware reads nothing) now and then."""
+    commands = [f"G1 X{i % 200}.{i % 7} Y{(i * 7) % 200} E{i * 0.01:.3f} F1800"
+                if i % every else "G28" for i in range(1, lines + 1)]
+    path.write_text("\n".join(commands) + "\n")
+    return commands
+
+
+def test_sending_ahead_never_overflows_the_firmwares_receive_buffer(
+        tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog) -> None:
+    program = tmp_path / "plate.gcode"
+    commands = homing_every(program, 600, 100)
+    with marlin_peer(advanced_ok=True, baudrate=250_000, busy_s=0.2, keepalive_s=0.05,
+                     fault_every=150, faults=("checksum", "drop", "lost_ok")) as peer:
+        printer = run_program(drive, events, peer, program)
+        assert [c for c in peer.executed if c.startswith(("G1 ", "G28"))] == commands
+        assert peer.counters.overflow_bytes == 0
+        assert printer.session is not None and printer.session.link.sending_ahead
+
+
+def test_a_host_that_sends_past_the_receive_buffer_loses_bytes_but_no_line_runs_twice(
+        tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog) -> None:
+    program = tmp_path / "plate.gcode"
+    commands = homing_every(program, 300, 100)
+    greedy = marlin_profile(reset_on_connect=False, rx_buffer_bytes=2048)
+    with marlin_peer(baudrate=250_000, busy_s=0.2, keepalive_s=0.05) as peer:
+        run_program(drive, events, peer, program, profile=greedy, in_flight=32)
+        assert peer.counters.overflow_bytes > 0
+        assert [c for c in peer.executed if c.startswith(("G1 ", "G28"))] == commands
