@@ -7,10 +7,15 @@ its id and changes nothing. A printer that goes offline with a plate on it gets 
 period (`offline_grace_s`, a durable deadline in the database); when it passes, the plate is
 interrupted and its unprinted parts go back to the queue.
 
-States are the bulk of the traffic (every printer, every second), so the worker takes every
-message already waiting and applies runs of consecutive states in ONE transaction (the newest
-state per printer; events stay one transaction each, in their place in the order). Only a
-batch that changed something wakes the other components; the summaries of printers whose
+States are the bulk of the traffic (every printer, every second), and almost all of them
+only repeat what the farm knows. `StateIngest` sorts them in memory: a heartbeat (same run,
+next sequence, same status/profile/spool) is acknowledged at once and its sequence, time and
+`last_seen` are written in one bulk UPDATE every `HEARTBEAT_SAVE_S` (a crash loses at most
+that much `last_seen`; the retained state brings the rest back). A stale report is
+acknowledged and dropped. The rest is news: the worker takes every message already waiting
+and applies runs of consecutive news in ONE transaction (the newest state per printer; events
+stay one transaction each, in their place in the order), acknowledged after the commit. Only
+a batch that changed something wakes the other components; the summaries of printers whose
 state changed are published right after the commit, so the TUI sees a change without
 waiting for the next full fleet summary.
 """
@@ -41,6 +46,7 @@ from controller.lifecycle.states import FINAL_PLATE_STATES
 from controller.lifecycle.transitions import Changes, LifecycleError
 from controller.logs import log
 from controller.mqtt_link import Inbound
+from controller.state_ingest import StateIngest, Verdict, save_heartbeats
 from protocol import topics
 from protocol.codec import decode, encode
 from protocol.errors import ProtocolError
@@ -49,6 +55,7 @@ from protocol.messages.printer import EventKind, PrinterEvent, PrinterState
 _logger = logging.getLogger(__name__)
 GRACE_CHECK_S = 1.0
 MAX_BATCH = 2000  # messages taken from the queue at once
+HEARTBEAT_SAVE_S = 5.0  # how often heartbeats' sequence and last_seen reach the database
 
 
 class Fleet(Component):
@@ -60,11 +67,21 @@ class Fleet(Component):
         self._queue: asyncio.Queue[Inbound] = asyncio.Queue()
         farm.link.route(topics.topic_filter(topics.TopicKind.PRINTER_STATE), self._enqueue)
         farm.link.route(topics.topic_filter(topics.TopicKind.PRINTER_EVENTS), self._enqueue)
+        self._ingest = StateIngest()
         self.events_applied = 0
+        self.heartbeats = 0
 
     async def start(self) -> None:
         self.spawn(self._worker, "worker", restart=True)
         self.spawn(self._grace_loop, "offline-grace", restart=True)
+        self.spawn(self._heartbeat_loop, "heartbeats", restart=True)
+
+    async def close(self) -> None:
+        await super().close()
+        try:
+            await self._save_heartbeats()
+        except Exception as exc:  # the database may be what is going away
+            log(_logger, logging.WARNING, "heartbeats not saved at close", error=repr(exc))
 
     async def _enqueue(self, message: Inbound) -> None:
         await self._queue.put(message)
@@ -100,22 +117,41 @@ class Fleet(Component):
                 message.ack()
 
     async def _apply_states(self, messages: list[Inbound]) -> None:
-        """Consecutive retained states, newest per printer, in one transaction."""
+        """Consecutive retained states: heartbeats remembered, news (newest per printer) in
+        one transaction."""
         newest: dict[tuple[str, str], PrinterState] = {}
+        seen = datetime.now(UTC)
         for message in messages:
             parsed = topics.parse_topic(message.topic)
             assert parsed.site is not None and parsed.printer is not None
             if not message.payload:
+                message.ack()
                 continue  # a cleared retained state
             try:
-                newest[(parsed.site, parsed.printer)] = decode(message.payload, PrinterState)
+                state = decode(message.payload, PrinterState)
             except ProtocolError as exc:
+                message.ack()
                 log(_logger, logging.WARNING, "printer message refused", topic=message.topic,
                     reason=str(exc))
-        if not newest:
-            return
+                continue
+            verdict = self._ingest.sort(parsed.site, parsed.printer, state, seen)
+            if verdict is Verdict.NEWS:
+                newest[(parsed.site, parsed.printer)] = state
+            else:
+                self.heartbeats += verdict is Verdict.HEARTBEAT
+                message.ack()  # nothing to commit first
+        if newest:
+            await self._apply_news(newest)
+
+    async def _apply_news(self, newest: dict[tuple[str, str], PrinterState]) -> None:
         grace_s = self._farm.settings.timing.offline_grace_s
-        changes, statuses, summaries = await self._farm.store.run(_states, newest, grace_s)
+        changes, statuses, summaries, refused = await self._farm.store.run(
+            _states, newest, grace_s)
+        for (site, printer), state in newest.items():
+            if printer in refused:
+                self._ingest.forget(printer)
+            else:
+                self._ingest.applied(site, printer, state)
         for topic, payload in summaries:
             self._farm.link.publish(topic, payload, retain=True)
         if changes.events or changes.jobs or changes.requests:
@@ -134,6 +170,16 @@ class Fleet(Component):
                     kind=event.kind.value, plate=event.plate_id, applied=applied,
                     event_id=event.event_id)
 
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SAVE_S)
+            await self._save_heartbeats()
+
+    async def _save_heartbeats(self) -> None:
+        rows = self._ingest.take_heartbeats()
+        if rows:
+            await self._farm.store.run(save_heartbeats, rows)
+
     async def _grace_loop(self) -> None:
         while True:
             await asyncio.sleep(GRACE_CHECK_S)
@@ -143,19 +189,22 @@ class Fleet(Component):
                 await self._farm.apply(_interrupt, printer_id)
 
 
-def _states(session: Session, states: dict[tuple[str, str], PrinterState],
-            grace_s: float) -> tuple[Changes, list[ShopStatus], list[tuple[str, bytes]]]:
-    """Record each printer's newest state; the fleet summaries of printers that changed."""
+def _states(session: Session, states: dict[tuple[str, str], PrinterState], grace_s: float,
+            ) -> tuple[Changes, list[ShopStatus], list[tuple[str, bytes]], set[str]]:
+    """Record each printer's newest state; the fleet summaries of printers that changed, and
+    the printers whose state was refused."""
     changes = Changes()
+    refused: set[str] = set()
     for (site, printer), state in states.items():
         try:
             changes.merge(record_printer_state(session, site, printer, state,
                                                grace_seconds=grace_s))
         except LifecycleError as exc:  # checked before anything is written for the printer
+            refused.add(printer)
             log(_logger, logging.WARNING, "printer state refused", printer=printer,
                 reason=exc.reason)
     statuses = job_statuses(session, changes.jobs)
-    return changes, statuses, _printer_summaries(session, changes.printers)
+    return changes, statuses, _printer_summaries(session, changes.printers), refused
 
 
 def _printer_summaries(session: Session, printer_ids: set[str]) -> list[tuple[str, bytes]]:

@@ -1,0 +1,109 @@
+"""Printer states sorted in memory: heartbeats, news and stale reports, and the bulk save."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session
+
+from controller.db import new_session
+from controller.db.tables import Printer
+from controller.lifecycle import record_printer_state
+from controller.state_ingest import StateIngest, Verdict, save_heartbeats
+from protocol.messages.printer import PrinterState, PrinterStatus
+from tests.controller.conftest import SITE, Farm
+
+T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+
+
+def _report(sequence: int, state: PrinterStatus = PrinterStatus.IDLE, *, run_id: str = "run1",
+            connection: int = 1, material: str | None = "PLA") -> PrinterState:
+    return PrinterState(state=state, profile_id="prusa-mk4", material=material, colour="black",
+                        agent_version="test", at=T0 + timedelta(seconds=sequence),
+                        run_id=run_id, connection=connection, sequence=sequence)
+
+
+def _known(sequence: int = 1) -> StateIngest:
+    ingest = StateIngest()
+    ingest.applied(SITE, "mk4-1", _report(sequence))
+    return ingest
+
+
+def test_the_first_report_after_start_is_news() -> None:
+    assert StateIngest().sort(SITE, "mk4-1", _report(1), T0) is Verdict.NEWS
+
+
+def test_the_next_report_repeating_status_and_spool_is_a_heartbeat() -> None:
+    ingest = _known()
+    assert ingest.sort(SITE, "mk4-1", _report(2), T0) is Verdict.HEARTBEAT
+    assert ingest.sort(SITE, "mk4-1", _report(3), T0) is Verdict.HEARTBEAT
+    assert [row["sequence"] for row in ingest.take_heartbeats()] == [3]
+    assert ingest.take_heartbeats() == []
+
+
+def test_a_changed_status_or_spool_is_news() -> None:
+    ingest = _known()
+    assert ingest.sort(SITE, "mk4-1", _report(2, PrinterStatus.PRINTING), T0) is Verdict.NEWS
+    assert ingest.sort(SITE, "mk4-1", _report(2, material="PETG"), T0) is Verdict.NEWS
+
+
+def test_a_new_run_connection_site_or_a_gap_in_the_sequence_is_news() -> None:
+    ingest = _known(sequence=5)
+    assert ingest.sort(SITE, "mk4-1", _report(1, run_id="run2"), T0) is Verdict.NEWS
+    assert ingest.sort(SITE, "mk4-1", _report(1, connection=2), T0) is Verdict.NEWS
+    assert ingest.sort("elsewhere", "mk4-1", _report(6), T0) is Verdict.NEWS
+    assert ingest.sort(SITE, "mk4-1", _report(7), T0) is Verdict.NEWS
+    assert ingest.take_heartbeats() == []
+
+
+def test_an_offline_report_is_always_news_and_an_old_one_is_stale() -> None:
+    ingest = _known(sequence=5)
+    assert ingest.sort(SITE, "mk4-1", _report(5), T0) is Verdict.STALE
+    assert ingest.sort(SITE, "mk4-1", _report(3), T0) is Verdict.STALE
+    ingest.applied(SITE, "mk4-1", _report(6, PrinterStatus.OFFLINE))
+    assert ingest.sort(SITE, "mk4-1", _report(7, PrinterStatus.OFFLINE), T0) is Verdict.NEWS
+
+
+def test_a_refused_printer_is_news_again() -> None:
+    ingest = _known()
+    ingest.forget("mk4-1")
+    assert ingest.sort(SITE, "mk4-1", _report(2), T0) is Verdict.NEWS
+
+
+def test_heartbeats_move_sequence_and_last_seen_in_the_database(farm: Farm) -> None:
+    with new_session(farm.engine) as session:
+        record_printer_state(session, SITE, "mk4-1", _report(1), now=T0)
+        session.commit()
+    ingest = _known()
+    seen = T0 + timedelta(minutes=5)
+    assert ingest.sort(SITE, "mk4-1", _report(2), seen) is Verdict.HEARTBEAT
+    with new_session(farm.engine) as session:
+        assert save_heartbeats(session, ingest.take_heartbeats()) == 1
+        session.commit()
+    printer = _printer(farm, "mk4-1")
+    assert (printer.state_seq, printer.last_seen, printer.state_at) == (
+        2, seen, T0 + timedelta(seconds=2))
+
+
+def test_a_heartbeat_never_undoes_a_newer_report_in_the_database(farm: Farm) -> None:
+    with new_session(farm.engine) as session:
+        record_printer_state(session, SITE, "mk4-1", _report(1), now=T0)
+        session.commit()
+    ingest = _known()
+    assert ingest.sort(SITE, "mk4-1", _report(2), T0) is Verdict.HEARTBEAT
+    rows = ingest.take_heartbeats()
+    with new_session(farm.engine) as session:  # a newer report got there first
+        record_printer_state(session, SITE, "mk4-1", _report(3, PrinterStatus.PAUSED), now=T0)
+        session.commit()
+    with new_session(farm.engine) as session:
+        assert save_heartbeats(session, rows) == 0
+        session.commit()
+    printer = _printer(farm, "mk4-1")
+    assert (printer.state_seq, printer.state) == (3, PrinterStatus.PAUSED.value)
+
+
+def _printer(farm: Farm, printer_id: str) -> Printer:
+    with Session(farm.engine) as session:
+        printer = session.get(Printer, printer_id)
+        assert printer is not None
+        return printer
