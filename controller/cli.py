@@ -59,6 +59,10 @@ def settings_from(args: argparse.Namespace) -> ControllerSettings:
     return ControllerSettings.model_validate(values)
 
 
+def _announce(line: str) -> None:
+    print(f"makerfarm controller: {line}", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from controller.logs import setup_logging
     from controller.service import run_until_signalled
@@ -74,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
               "127.0.0.1 (loopback only: agents and shops on other machines cannot reach it)",
               file=sys.stderr, flush=True)
     try:
-        asyncio.run(run_until_signalled(settings))
+        asyncio.run(run_until_signalled(settings, _announce))
     except KeyboardInterrupt:
         return 130
     return 0

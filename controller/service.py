@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 
 from controller.component import Component
@@ -30,8 +31,12 @@ _logger = logging.getLogger(__name__)
 class ControllerService:
     """Everything `makerfarm controller` runs, as one async object."""
 
-    def __init__(self, settings: ControllerSettings) -> None:
+    def __init__(self, settings: ControllerSettings,
+                 announce: Callable[[str], None] | None = None) -> None:
+        """`announce` receives the lines a person starting the service wants to see (where
+        the embedded broker listens); the logs have them too."""
         self.settings = settings
+        self._announce = announce
         self.ready = asyncio.Event()
         self._broker_address: BrokerAddress | None = None
         self.components: dict[str, Component] = {}
@@ -50,6 +55,9 @@ class ControllerService:
                 broker = EmbeddedBroker(settings.embedded_broker_port)
                 await stack.enter_async_context(broker)
                 self._broker_address = broker.address
+                if self._announce is not None:
+                    self._announce(f"embedded broker listening on {broker.address.url} "
+                                   "(loopback only: other machines cannot reach it)")
             else:
                 self._broker_address = settings.broker
             store = await stack.enter_async_context(Store(settings))
@@ -76,14 +84,15 @@ class ControllerService:
         log(_logger, logging.INFO, "controller stopped")
 
 
-async def run_until_signalled(settings: ControllerSettings) -> None:
+async def run_until_signalled(settings: ControllerSettings,
+                              announce: Callable[[str], None] | None = None) -> None:
     """Run the service until SIGTERM or SIGINT, then shut down cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await ControllerService(settings).run(stop)
+        await ControllerService(settings, announce).run(stop)
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
