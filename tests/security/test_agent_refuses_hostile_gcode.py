@@ -27,8 +27,10 @@ def profile_id(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def agent_and_controller(mosquitto: Broker, tmp_path: Path, profile_id: str
+def agent_and_controller(own_mosquitto: Broker, tmp_path: Path, profile_id: str
                          ) -> Iterator[tuple[Agent, TestController]]:
+    # A broker of its own: the agents' retained states must not reach other tests' farms.
+    mosquitto = own_mosquitto
     printer = f"hostile-{profile_id}"
     controller = TestController(mosquitto, printer)
     controller.start()

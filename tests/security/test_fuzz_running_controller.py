@@ -37,9 +37,9 @@ Farm = tuple[Any, Observer, Engine, mqtt.Client]
 
 
 @pytest.fixture(scope="module")
-def farm(mosquitto: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
-    with hostile_farm(mosquitto, tmp_path_factory.mktemp("fuzz")) as (running, obs, engine):
-        client = mqtt_client(mosquitto, obs, max_inflight=BATCH)
+def farm(own_mosquitto: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
+    with hostile_farm(own_mosquitto, tmp_path_factory.mktemp("fuzz")) as (running, obs, engine):
+        client = mqtt_client(own_mosquitto, obs, max_inflight=BATCH)
         yield running, obs, engine, client
         client.disconnect()
         client.loop_stop()

@@ -30,10 +30,10 @@ from tests.support.mosquitto import Broker
 
 
 @pytest.fixture(scope="module")
-def farm(mosquitto: Broker, tmp_path_factory: pytest.TempPathFactory
+def farm(own_mosquitto: Broker, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[tuple[Any, Observer, Engine, mqtt.Client]]:
-    with hostile_farm(mosquitto, tmp_path_factory.mktemp("hostile")) as (running, obs, engine):
-        client = mqtt_client(mosquitto, obs)
+    with hostile_farm(own_mosquitto, tmp_path_factory.mktemp("hostile")) as (running, obs, engine):
+        client = mqtt_client(own_mosquitto, obs)
         yield running, obs, engine, client
         client.disconnect()
         client.loop_stop()
