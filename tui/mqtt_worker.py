@@ -62,7 +62,8 @@ def subscriptions(site: str | None) -> list[tuple[str, int]]:
         (topics.fleet_alerts_topic(), 1),
         (topics.topic_filter(TopicKind.PRINTER_STATE, site=site), 0),
         (topics.topic_filter(TopicKind.PRINTER_EVENTS, site=site), 0),
-        (topics.topic_filter(TopicKind.STAFF_REPLIES), 1),
+        # A site's staff may read only their own site's replies (the broker's staff ACL).
+        (topics.topic_filter(TopicKind.STAFF_REPLIES, site=site), 1),
     ]
 
 
@@ -130,11 +131,21 @@ class FarmLink:
                 f"not connected to the broker at {self.broker}; the action was not sent"
             )
         try:
+            await self._hear_replies_of(client, site)
             await client.publish(
                 topics.staff_cmd_topic(site), encode(command), qos=1, timeout=CONNECT_TIMEOUT_S
             )
         except aiomqtt.MqttError as exc:
             raise NotConnected(f"the broker did not take the action: {exc}") from None
+
+    async def _hear_replies_of(self, client: aiomqtt.Client, site: str) -> None:
+        """A command for a site the TUI does not follow: subscribe to that site's replies."""
+        followed = {topic for topic, _qos in self._subscribed}
+        replies = topics.staff_replies_topic(site)
+        if replies in followed or topics.topic_filter(TopicKind.STAFF_REPLIES) in followed:
+            return
+        await self._subscribe(client, [(replies, 1)])
+        self._subscribed.append((replies, 1))
 
     @property
     def connected(self) -> bool:
