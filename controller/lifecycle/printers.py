@@ -319,13 +319,16 @@ def interrupt_plate(
 def printers_ready_for_dispatch(session: Session) -> list[Printer]:
     """Printers that may start their next sliced plate now: online and idle, not in
     maintenance, bed confirmed clear by staff, nothing on the bed, and the plate's material
-    and colour loaded."""
+    and colour loaded. Only printers with a sliced plate waiting are looked at (one query),
+    so an idle farm of thousands costs no per-printer queries."""
+    with_sliced_plate = select(Plate.printer_id).where(Plate.state == PlateState.SLICED.value)
     candidates = session.exec(
         select(Printer)
         .where(
             Printer.state == PrinterStatus.IDLE.value,
             col(Printer.bed_clear).is_(True),
             col(Printer.maintenance).is_(False),
+            col(Printer.id).in_(with_sliced_plate),
         )
         .order_by(col(Printer.id))
     )
