@@ -186,6 +186,7 @@ def measure(printers: int, seconds: float, workdir: Path) -> dict[str, object]:
                 time.sleep(MISSED_AFTER_S)
             finally:
                 bench.close()
+    received, db_time = _controller_totals(workdir / "controller.log")
     missed_db = bench.changes - len(bench.to_db)
     missed_tui = bench.changes - len(bench.to_tui)
     return {
@@ -197,9 +198,25 @@ def measure(printers: int, seconds: float, workdir: Path) -> dict[str, object]:
         "missed_db": missed_db, "missed_tui": missed_tui,
         "controller_cpu": round(cpu[0], 2), "swarm_cpu": round(cpu[1], 2),
         "broker_cpu": round(cpu[2], 2), "load_average": round(os.getloadavg()[0], 2),
+        "states_received": received, "db_time": db_time,
         "kept_up": missed_db == 0 and missed_tui == 0
         and max(bench.to_db + bench.to_tui, default=99) < MISSED_AFTER_S,
     }
+
+
+def _controller_totals(log_path: Path) -> tuple[dict[str, int], dict[str, str]]:
+    """What the controller logged at stop: printer states by how it sorted them, and its
+    busiest database operations."""
+    received: dict[str, int] = {}
+    db_time: dict[str, str] = {}
+    for line in log_path.read_text(errors="replace").splitlines():
+        if '"printer states received"' in line:
+            entry = json.loads(line)
+            received = {k: int(entry[k]) for k in ("heartbeat", "news", "stale") if k in entry}
+        elif '"database time by operation"' in line:
+            entry = json.loads(line)
+            db_time = {k: v for k, v in entry.items() if isinstance(v, str) and " calls, " in v}
+    return received, db_time
 
 
 def _ms(value: float | None) -> float | None:

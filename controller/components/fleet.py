@@ -64,12 +64,12 @@ class Fleet(Component):
     def __init__(self, farm: Farm) -> None:
         super().__init__()
         self._farm = farm
-        self._queue: asyncio.Queue[Inbound] = asyncio.Queue()
-        farm.link.route(topics.topic_filter(topics.TopicKind.PRINTER_STATE), self._enqueue)
-        farm.link.route(topics.topic_filter(topics.TopicKind.PRINTER_EVENTS), self._enqueue)
+        self._queue: asyncio.Queue[tuple[bool, Inbound]] = asyncio.Queue()  # (is a state, msg)
+        farm.link.route(topics.topic_filter(topics.TopicKind.PRINTER_STATE), self._enqueue_state)
+        farm.link.route(topics.topic_filter(topics.TopicKind.PRINTER_EVENTS), self._enqueue_event)
         self._ingest = StateIngest()
         self.events_applied = 0
-        self.heartbeats = 0
+        self.reports: Counter[Verdict] = Counter()  # printer states by how they were sorted
 
     async def start(self) -> None:
         self.spawn(self._worker, "worker", restart=True)
@@ -82,9 +82,14 @@ class Fleet(Component):
             await self._save_heartbeats()
         except Exception as exc:  # the database may be what is going away
             log(_logger, logging.WARNING, "heartbeats not saved at close", error=repr(exc))
+        log(_logger, logging.INFO, "printer states received",
+            **{verdict.value: self.reports[verdict] for verdict in Verdict})
 
-    async def _enqueue(self, message: Inbound) -> None:
-        await self._queue.put(message)
+    async def _enqueue_state(self, message: Inbound) -> None:
+        self._queue.put_nowait((True, message))
+
+    async def _enqueue_event(self, message: Inbound) -> None:
+        self._queue.put_nowait((False, message))
 
     async def _worker(self) -> None:
         while True:
@@ -92,8 +97,8 @@ class Fleet(Component):
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             states: list[Inbound] = []
-            for message in batch:
-                if topics.parse_topic(message.topic).kind == topics.TopicKind.PRINTER_STATE:
+            for is_state, message in batch:
+                if is_state:
                     states.append(message)
                     continue
                 await self._guarded(self._apply_states, states)
@@ -135,10 +140,10 @@ class Fleet(Component):
                     reason=str(exc))
                 continue
             verdict = self._ingest.sort(parsed.site, parsed.printer, state, seen)
+            self.reports[verdict] += 1
             if verdict is Verdict.NEWS:
                 newest[(parsed.site, parsed.printer)] = state
             else:
-                self.heartbeats += verdict is Verdict.HEARTBEAT
                 message.ack()  # nothing to commit first
         if newest:
             await self._apply_news(newest)
