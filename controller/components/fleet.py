@@ -46,6 +46,7 @@ from controller.lifecycle.states import FINAL_PLATE_STATES
 from controller.lifecycle.transitions import Changes, LifecycleError
 from controller.logs import log
 from controller.mqtt_link import Inbound
+from controller.security.limits import check_known_profile
 from controller.state_ingest import StateIngest, Verdict, save_heartbeats
 from protocol import topics
 from protocol.codec import decode, encode
@@ -56,9 +57,6 @@ _logger = logging.getLogger(__name__)
 GRACE_CHECK_S = 1.0
 MAX_BATCH = 2000  # messages taken from the queue at once
 HEARTBEAT_SAVE_S = 5.0  # how often heartbeats' sequence and last_seen reach the database
-# Heartbeats per UPDATE transaction: news waiting for the store thread runs between chunks
-# instead of behind one long write of the whole fleet.
-HEARTBEAT_CHUNK = 500
 
 
 class Fleet(Component):
@@ -137,6 +135,7 @@ class Fleet(Component):
                 continue  # a cleared retained state
             try:
                 state = decode(message.payload, PrinterState)
+                check_known_profile(state.profile_id)
             except ProtocolError as exc:
                 message.ack()
                 log(_logger, logging.WARNING, "printer message refused", topic=message.topic,
@@ -185,8 +184,8 @@ class Fleet(Component):
 
     async def _save_heartbeats(self) -> None:
         rows = self._ingest.take_heartbeats()
-        for start in range(0, len(rows), HEARTBEAT_CHUNK):
-            await self._farm.store.run(save_heartbeats, rows[start:start + HEARTBEAT_CHUNK])
+        if rows:
+            await self._farm.store.run(save_heartbeats, rows)
 
     async def _grace_loop(self) -> None:
         while True:

@@ -68,6 +68,22 @@ def check_payload_size(kind: TopicKind, payload: bytes) -> None:
                             f"topic is {limit:,} bytes", RejectionCode.PAYLOAD_TOO_LARGE)
 
 
+def check_known_profile(profile_id: str | None) -> None:
+    """An agent's state names a printer profile this controller has (every summary, plan
+    and slice of that printer loads it), or none."""
+    if profile_id is None:
+        return
+    from firmware_profiles import load_profile
+    from firmware_profiles.errors import UnknownProfileError
+
+    try:
+        load_profile(profile_id)
+    except UnknownProfileError as exc:
+        raise ProtocolError(f"printer profile {profile_id!r} is unknown to the controller "
+                            f"({exc}); set the agent's profile to one of them, or add the "
+                            "profile to the controller", RejectionCode.INVALID_MESSAGE) from None
+
+
 def check_open_jobs(open_jobs: int, quotas: ShopQuotas) -> None:
     if open_jobs >= quotas.max_open_jobs:
         raise ProtocolError(

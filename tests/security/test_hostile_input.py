@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import Engine
 
 from protocol import topics
-from protocol.codec import decode
+from protocol.codec import decode, encode
 from protocol.messages.jobs import Rejection
+from protocol.messages.printer import PrinterState, PrinterStatus
 from tests.security.hostile_farm import (
     FUZZ_SHOPS,
     QUOTA_SHOP,
@@ -112,3 +113,23 @@ def test_a_shop_over_its_rate_is_told_when_to_send_again(
     assert codes.count("unknown_job") == 3  # the quota: 3 a minute
     assert codes.count("rate_limited") == 2
     assert any("send again in" in r.reason for r in rejections)
+
+
+def test_a_printer_state_naming_an_unknown_profile_is_refused_and_changes_nothing(
+    farm: tuple[Any, Observer, Engine, mqtt.Client]
+) -> None:
+    running, observer, engine, client = farm
+    before = dump(engine)
+    state = PrinterState(state=PrinterStatus.IDLE, profile_id="no-such-printer-model",
+                         at=datetime.now(UTC), run_id="r-1", connection=1, sequence=1,
+                         agent_version="0.1.0")
+    topic = topics.printer_state_topic("kreuzberg", "kb-intruder")
+    with observer.changed:
+        mark = len(observer.refusals)
+    publish(client, [(topic, encode(state))])
+    observer.wait_for({"refused": mark + 1})
+    with observer.changed:
+        refusals = observer.refusals[mark:]
+    assert refusals and refusals[0][0] == topic
+    assert "no-such-printer-model" in refusals[0][1]
+    assert dump(engine) == before
