@@ -57,6 +57,9 @@ _logger = logging.getLogger(__name__)
 GRACE_CHECK_S = 1.0
 MAX_BATCH = 2000  # messages taken from the queue at once
 HEARTBEAT_SAVE_S = 5.0  # how often heartbeats' sequence and last_seen reach the database
+# Heartbeats per UPDATE transaction: news waiting for the store thread runs between chunks
+# instead of behind one long write of the whole fleet.
+HEARTBEAT_CHUNK = 500
 
 
 class Fleet(Component):
@@ -184,8 +187,8 @@ class Fleet(Component):
 
     async def _save_heartbeats(self) -> None:
         rows = self._ingest.take_heartbeats()
-        if rows:
-            await self._farm.store.run(save_heartbeats, rows)
+        for start in range(0, len(rows), HEARTBEAT_CHUNK):
+            await self._farm.store.run(save_heartbeats, rows[start:start + HEARTBEAT_CHUNK])
 
     async def _grace_loop(self) -> None:
         while True:
