@@ -118,7 +118,7 @@ def test_a_shop_over_its_rate_is_told_when_to_send_again(
 def test_a_printer_state_naming_an_unknown_profile_is_refused_and_changes_nothing(
     farm: tuple[Any, Observer, Engine, mqtt.Client]
 ) -> None:
-    running, observer, engine, client = farm
+    _, observer, engine, client = farm
     before = dump(engine)
     state = PrinterState(state=PrinterStatus.IDLE, profile_id="no-such-printer-model",
                          at=datetime.now(UTC), run_id="r-1", connection=1, sequence=1,
