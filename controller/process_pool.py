@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import select
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -23,6 +26,25 @@ from controller.logs import log
 _logger = logging.getLogger(__name__)
 T = TypeVar("T")
 PRELOAD = ["numpy", "trimesh", "slicing", "scheduler", "firmware_profiles"]
+
+
+def _leave_with_controller(controller_pid: int) -> None:
+    """Worker initializer: exit when the controller exits, even after `kill -9`.
+
+    Workers are children of the forkserver, not of the controller, so a killed controller
+    would otherwise leave them running forever. A pidfd becomes readable when the process
+    it names ends; a daemon thread blocks on it and ends the worker then.
+    """
+    try:
+        pidfd = os.pidfd_open(controller_pid)
+    except (AttributeError, OSError):  # not Linux >= 5.3: nothing to watch with
+        return
+
+    def watch() -> None:
+        select.select([pidfd], [], [])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="controller-watch", daemon=True).start()
 
 
 class WorkerCrashed(RuntimeError):
@@ -43,7 +65,12 @@ class ProcessPool(Component):
     def _new_executor(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
-        return ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
+        return ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=context,
+            initializer=_leave_with_controller,
+            initargs=(os.getpid(),),
+        )
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
