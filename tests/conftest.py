@@ -60,6 +60,15 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
         yield broker
 
 
+@pytest.fixture(scope="module")
+def own_mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """A broker for one module alone: no retained state left by other tests' printers
+    reaches a controller whose behaviour or tables a test depends on."""
+    require_mosquitto()
+    with run_mosquitto(tmp_path_factory.mktemp("own-mosquitto")) as broker:
+        yield broker
+
+
 @pytest.fixture
 def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[[list[str] | None], Broker]]:
     """Start brokers with a custom configuration (ACLs, passwords, TLS)."""

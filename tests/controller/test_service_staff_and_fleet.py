@@ -66,6 +66,13 @@ class Peer:
 
 
 @pytest.fixture(scope="module")
+def mosquitto(own_mosquitto: Broker) -> Broker:
+    """This module's controller keeps its own broker: retained printer states left by other
+    tests' demo farms must not change what the staff tests see."""
+    return own_mosquitto
+
+
+@pytest.fixture(scope="module")
 def controller(mosquitto: Broker, tmp_path_factory: pytest.TempPathFactory
                ) -> Iterator[ControllerThread]:
     data = tmp_path_factory.mktemp("staff")
@@ -91,11 +98,15 @@ def _bed_cleared(printer: str = PRINTER) -> StaffBedCleared:
 
 def test_bed_cleared_is_answered_and_forwarded_to_the_printers_agent(
         mosquitto: Broker, controller: ControllerThread) -> None:
+    summary_topic = topics.fleet_printer_topic(SITE, PRINTER)
     staff = Peer(mosquitto, topics.staff_replies_topic(SITE),
-                 topics.printer_cmd_topic(SITE, PRINTER))
+                 topics.printer_cmd_topic(SITE, PRINTER), summary_topic)
     try:
         staff.publish(topics.printer_state_topic(SITE, PRINTER),
-                      encode(_state(PrinterStatus.AWAITING_BED_CLEAR, 1)), retain=True)
+                      encode(_state(PrinterStatus.AWAITING_BED_CLEAR, 1,
+                                    "creality-ender3-v2")), retain=True)
+        # The controller must know the bed is full before staff say it is clear.
+        _until_state(staff, summary_topic, PrinterStatus.AWAITING_BED_CLEAR)
         command = _bed_cleared()
         staff.publish(topics.staff_cmd_topic(SITE), encode(command))
         reply = decode(staff.next_on(topics.staff_replies_topic(SITE)), StaffReply)

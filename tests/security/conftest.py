@@ -174,12 +174,3 @@ def clients() -> Iterator[Callable[..., Client]]:
     yield connect
     for client in made:
         client.close()
-
-
-@pytest.fixture(scope="module")
-def own_mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    """A broker for one module alone: no retained state of other tests' printers reaches a
-    controller whose tables a test compares before and after."""
-    require_mosquitto()
-    with run_mosquitto(tmp_path_factory.mktemp("own-mosquitto")) as broker:
-        yield broker
