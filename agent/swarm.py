@@ -112,18 +112,30 @@ class Swarm:
 
     def _connection(self, member: SwarmMember) -> _Connection:
         s = self.settings
-        topics = Topics(state=printer_state_topic(member.site, member.printer),
-                        events=printer_events_topic(member.site, member.printer),
-                        cmd=printer_cmd_topic(member.site, member.printer),
-                        gcode_filter=topic_filter(TopicKind.PRINTER_GCODE, site=member.site,
-                                                  printer=member.printer))
-        printer = SwarmPrinter(member.site, member.printer, member.profile, topics,
-                               speed=s.speed, progress_step_percent=s.progress_step_percent,
-                               plate_failure_rate=s.plate_failure_rate,
-                               rng=random.Random(self._rng.random()))
-        client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                             client_id=f"makerfarm-agent-{member.site}-{member.printer}",
-                             clean_session=False, protocol=mqtt.MQTTv311)
+        topics = Topics(
+            state=printer_state_topic(member.site, member.printer),
+            events=printer_events_topic(member.site, member.printer),
+            cmd=printer_cmd_topic(member.site, member.printer),
+            gcode_filter=topic_filter(
+                TopicKind.PRINTER_GCODE, site=member.site, printer=member.printer
+            ),
+        )
+        printer = SwarmPrinter(
+            member.site,
+            member.printer,
+            member.profile,
+            topics,
+            speed=s.speed,
+            progress_step_percent=s.progress_step_percent,
+            plate_failure_rate=s.plate_failure_rate,
+            rng=random.Random(self._rng.random()),
+        )
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"makerfarm-agent-{member.site}-{member.printer}",
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
         if s.username is not None:
             client.username_pw_set(s.username, s.password)
         if s.tls:
@@ -162,8 +174,9 @@ class Swarm:
         with contextlib.suppress(KeyError, ValueError):  # the socket is already closed
             self._selector.modify(sock, selectors.EVENT_READ, conn)
 
-    def _on_connect(self, client: mqtt.Client, conn: _Connection, flags: Any, reason: Any,
-                    properties: Any) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, conn: _Connection, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if reason.is_failure:
             log.warning("%s: the broker refused the connection: %s", conn.printer.printer, reason)
             return
@@ -174,16 +187,18 @@ class Swarm:
         conn.printer.forget_last()
         self._publish_state(conn)
 
-    def _on_disconnect(self, client: mqtt.Client, conn: _Connection, flags: Any, reason: Any,
-                       properties: Any) -> None:
+    def _on_disconnect(
+        self, client: mqtt.Client, conn: _Connection, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if conn.connected:
             self.counters.disconnects += 1
         conn.connected = conn.opened = False
         conn.retry_at = time.monotonic() + conn.backoff_s
         conn.backoff_s = min(RECONNECT_MAX_S, conn.backoff_s * 2)
 
-    def _on_message(self, client: mqtt.Client, conn: _Connection,
-                    message: mqtt.MQTTMessage) -> None:
+    def _on_message(
+        self, client: mqtt.Client, conn: _Connection, message: mqtt.MQTTMessage
+    ) -> None:
         self.counters.inbound += 1
         conn.printer.on_message(message.topic, bytes(message.payload), time.monotonic())
         if conn.printer.changed():
@@ -198,10 +213,14 @@ class Swarm:
 
     def _publish_telemetry(self, conn: _Connection) -> None:
         hot = conn.printer.plate is not None
-        temperatures = (ToolTemperature(name="T0", current_c=215.0 if hot else 22.0,
-                                        target_c=215.0 if hot else 0.0),
-                        ToolTemperature(name="bed", current_c=60.0 if hot else 22.0,
-                                        target_c=60.0 if hot else 0.0))
+        temperatures = (
+            ToolTemperature(
+                name="T0", current_c=215.0 if hot else 22.0, target_c=215.0 if hot else 0.0
+            ),
+            ToolTemperature(
+                name="bed", current_c=60.0 if hot else 22.0, target_c=60.0 if hot else 0.0
+            ),
+        )
         topic = printer_telemetry_topic(conn.printer.site, conn.printer.printer)
         payload = encode(Telemetry(temperatures=temperatures, at=datetime.now(UTC)))
         conn.client.publish(topic, payload, qos=0)
@@ -301,8 +320,9 @@ class Swarm:
             if isinstance(sock, socket.socket):  # small state messages: send them at once
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as error:
-            log.warning("%s: cannot reach the broker at %s:%s: %s", printer.printer, s.host,
-                        s.port, error)
+            log.warning(
+                "%s: cannot reach the broker at %s:%s: %s", printer.printer, s.host, s.port, error
+            )
             conn.retry_at = now + conn.backoff_s
             conn.backoff_s = min(RECONNECT_MAX_S, conn.backoff_s * 2)
 
@@ -337,8 +357,9 @@ class Swarm:
         for conn in self._connections:
             if conn.connected:
                 leaving = conn.printer.will()
-                pending.append(conn.client.publish(conn.printer.topics.state, leaving, qos=1,
-                                                   retain=True))
+                pending.append(
+                    conn.client.publish(conn.printer.topics.state, leaving, qos=1, retain=True)
+                )
         deadline = time.monotonic() + STOP_FLUSH_S
         while time.monotonic() < deadline and not all(info.is_published() for info in pending):
             self._pump(0.05)

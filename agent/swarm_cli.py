@@ -36,51 +36,92 @@ def printer_id(site: int, printer: int) -> str:
 
 def generated_roster(sites: int, printers_per_site: int, profiles: list[str]) -> list[SwarmMember]:
     """`sites` x `printers_per_site` printers, profiles taken in turn."""
-    return [SwarmMember(site_id(s), printer_id(s, p), profiles[(s + p) % len(profiles)])
-            for s in range(sites) for p in range(printers_per_site)]
+    return [
+        SwarmMember(site_id(s), printer_id(s, p), profiles[(s + p) % len(profiles)])
+        for s in range(sites)
+        for p in range(printers_per_site)
+    ]
 
 
 def load_roster(path: Path) -> list[SwarmMember]:
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))
-        return [SwarmMember(str(e["site"]), str(e["printer"]), str(e["profile"]))
-                for e in entries]
+        return [SwarmMember(str(e["site"]), str(e["printer"]), str(e["profile"])) for e in entries]
     except OSError as error:
         raise ValueError(f"cannot read the roster {path}: {error.strerror}") from None
     except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"the roster {path} must be a JSON list of objects with site, printer "
-                         f"and profile: {error}") from None
+        raise ValueError(
+            f"the roster {path} must be a JSON list of objects with site, printer "
+            f"and profile: {error}"
+        ) from None
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--broker", default="mqtt://127.0.0.1:1883", metavar="URL",
-                        help="mqtt[s]://user:pass@host:port (default mqtt://127.0.0.1:1883)")
-    parser.add_argument("--roster", type=Path, metavar="JSON",
-                        help="the printers: a JSON list of {site, printer, profile}")
+    parser.add_argument(
+        "--broker",
+        default="mqtt://127.0.0.1:1883",
+        metavar="URL",
+        help="mqtt[s]://user:pass@host:port (default mqtt://127.0.0.1:1883)",
+    )
+    parser.add_argument(
+        "--roster",
+        type=Path,
+        metavar="JSON",
+        help="the printers: a JSON list of {site, printer, profile}",
+    )
     parser.add_argument("--sites", type=int, default=1, help="sites (without --roster)")
-    parser.add_argument("--printers", type=int, default=10,
-                        help="printers per site (without --roster)")
-    parser.add_argument("--profile", action="append", dest="profiles", metavar="ID",
-                        help="profile of the generated printers (repeat to mix; "
-                             "default generic-220)")
-    parser.add_argument("--speed", type=float, default=1.0,
-                        help="simulated printers run this many times faster than real ones")
-    parser.add_argument("--state-interval", type=float, default=1.0, metavar="SECONDS",
-                        help="retained state every this many seconds (and on every change)")
-    parser.add_argument("--telemetry-interval", type=float, default=5.0, metavar="SECONDS",
-                        help="temperatures at QoS 0 every this many seconds (0: none)")
-    parser.add_argument("--plate-failure-rate", type=float, default=0.0, metavar="FRACTION",
-                        help="this fraction of plates comes loose mid-print")
-    parser.add_argument("--duration", type=float, metavar="SECONDS",
-                        help="stop after this long (default: until SIGTERM or Ctrl-C)")
+    parser.add_argument(
+        "--printers", type=int, default=10, help="printers per site (without --roster)"
+    )
+    parser.add_argument(
+        "--profile",
+        action="append",
+        dest="profiles",
+        metavar="ID",
+        help="profile of the generated printers (repeat to mix; default generic-220)",
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="simulated printers run this many times faster than real ones",
+    )
+    parser.add_argument(
+        "--state-interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="retained state every this many seconds (and on every change)",
+    )
+    parser.add_argument(
+        "--telemetry-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="temperatures at QoS 0 every this many seconds (0: none)",
+    )
+    parser.add_argument(
+        "--plate-failure-rate",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="this fraction of plates comes loose mid-print",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        metavar="SECONDS",
+        help="stop after this long (default: until SIGTERM or Ctrl-C)",
+    )
     parser.add_argument("--seed", type=int, default=0)
 
 
 def build(args: argparse.Namespace) -> Swarm:
     """The swarm the arguments describe; ValueError with what is wrong."""
     if args.speed <= 0 or args.state_interval <= 0 or args.telemetry_interval < 0:
-        raise ValueError("--speed and --state-interval must be positive, "
-                         "--telemetry-interval zero or more")
+        raise ValueError(
+            "--speed and --state-interval must be positive, --telemetry-interval zero or more"
+        )
     if not 0 <= args.plate_failure_rate <= 1:
         raise ValueError("--plate-failure-rate is a fraction between 0 and 1")
     if args.roster is not None:
@@ -96,10 +137,17 @@ def build(args: argparse.Namespace) -> Swarm:
             raise ValueError(f"profile {profile!r}: {error}") from None
     address = parse_broker_url(args.broker)
     settings = SwarmSettings(
-        host=address.host, port=address.port, username=address.username,
-        password=address.password, tls=address.tls, speed=args.speed,
-        state_interval_s=args.state_interval, telemetry_interval_s=args.telemetry_interval,
-        plate_failure_rate=args.plate_failure_rate, seed=args.seed)
+        host=address.host,
+        port=address.port,
+        username=address.username,
+        password=address.password,
+        tls=address.tls,
+        speed=args.speed,
+        state_interval_s=args.state_interval,
+        telemetry_interval_s=args.telemetry_interval,
+        plate_failure_rate=args.plate_failure_rate,
+        seed=args.seed,
+    )
     return Swarm(members, settings)
 
 
@@ -115,10 +163,12 @@ def run(args: argparse.Namespace) -> int:
     swarm.start()
     try:
         if not swarm.wait_connected(CONNECT_TIMEOUT_S):
-            print(f"makerfarm swarm: only {swarm.connected} of {len(swarm.printers())} printers "
-                  f"connected to {args.broker} within {CONNECT_TIMEOUT_S:g} s; is the broker "
-                  "up, and does its max_connections (and the open-file limit) allow them?",
-                  file=sys.stderr)
+            print(
+                f"makerfarm swarm: only {swarm.connected} of {len(swarm.printers())} printers "
+                f"connected to {args.broker} within {CONNECT_TIMEOUT_S:g} s; is the broker "
+                "up, and does its max_connections (and the open-file limit) allow them?",
+                file=sys.stderr,
+            )
             return 1
         print(json.dumps({"ready": swarm.summary()}), flush=True)
         stop.wait(args.duration)

@@ -98,9 +98,18 @@ class Topics:
 class SwarmPrinter:
     """One simulated printer and its agent; all calls come from the swarm's one thread."""
 
-    def __init__(self, site: str, printer: str, profile_id: str, topics: Topics, *,
-                 speed: float, progress_step_percent: int = 25,
-                 plate_failure_rate: float = 0.0, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        site: str,
+        printer: str,
+        profile_id: str,
+        topics: Topics,
+        *,
+        speed: float,
+        progress_step_percent: int = 25,
+        plate_failure_rate: float = 0.0,
+        rng: random.Random | None = None,
+    ) -> None:
         self.site, self.printer, self.profile_id = site, printer, profile_id
         self.topics = topics
         self.speed = speed
@@ -135,9 +144,15 @@ class SwarmPrinter:
         return PrinterStatus.IDLE
 
     def will(self) -> bytes:
-        return encode(offline_will(agent_version=AGENT_VERSION, run_id=self.run_id,
-                                   connection=self.connection, at=datetime.now(UTC),
-                                   profile_id=self.profile_id))
+        return encode(
+            offline_will(
+                agent_version=AGENT_VERSION,
+                run_id=self.run_id,
+                connection=self.connection,
+                at=datetime.now(UTC),
+                profile_id=self.profile_id,
+            )
+        )
 
     def state(self) -> bytes:
         self.sequence += 1
@@ -148,19 +163,32 @@ class SwarmPrinter:
             progress = min(1.0, plate.elapsed_s / plate.print_s) if plate.print_s else 1.0
             seconds_left = max(0.0, plate.print_s - plate.elapsed_s) * self.speed
         nozzle_target, bed_target = (215.0, 60.0) if plate is not None else (0.0, 0.0)
-        return encode(PrinterState(
-            state=self.status(), profile_id=self.profile_id, material=None,
-            plate_id=plate.command.plate_id if plate else self.last_plate_id,
-            progress=progress, seconds_left=seconds_left,
-            nozzle=Heater(current_c=nozzle_target if hot else ROOM_C, target_c=nozzle_target),
-            bed=Heater(current_c=bed_target if hot else ROOM_C, target_c=bed_target),
-            error="", agent_version=AGENT_VERSION, at=datetime.now(UTC), run_id=self.run_id,
-            connection=self.connection, sequence=self.sequence))
+        return encode(
+            PrinterState(
+                state=self.status(),
+                profile_id=self.profile_id,
+                material=None,
+                plate_id=plate.command.plate_id if plate else self.last_plate_id,
+                progress=progress,
+                seconds_left=seconds_left,
+                nozzle=Heater(current_c=nozzle_target if hot else ROOM_C, target_c=nozzle_target),
+                bed=Heater(current_c=bed_target if hot else ROOM_C, target_c=bed_target),
+                error="",
+                agent_version=AGENT_VERSION,
+                at=datetime.now(UTC),
+                run_id=self.run_id,
+                connection=self.connection,
+                sequence=self.sequence,
+            )
+        )
 
     def changed(self) -> bool:
         """True once after something worth an immediate state report changed."""
-        key = (self.status(), self.plate.command.plate_id if self.plate else None,
-               self.last_plate_id)
+        key = (
+            self.status(),
+            self.plate.command.plate_id if self.plate else None,
+            self.last_plate_id,
+        )
         if key == self._last_key:
             return False
         self._last_key = key
@@ -169,12 +197,26 @@ class SwarmPrinter:
     def forget_last(self) -> None:
         self._last_key = None
 
-    def report(self, kind: EventKind, *, plate_id: str | None = None,
-               command_id: str | None = None, part_ids: Iterable[str] = (),
-               progress: float | None = None, details: str = "") -> None:
-        event = PrinterEvent(event_id=uuid.uuid4().hex, kind=kind, plate_id=plate_id,
-                             command_id=command_id, part_ids=tuple(part_ids), progress=progress,
-                             details=details[:2000], at=datetime.now(UTC))
+    def report(
+        self,
+        kind: EventKind,
+        *,
+        plate_id: str | None = None,
+        command_id: str | None = None,
+        part_ids: Iterable[str] = (),
+        progress: float | None = None,
+        details: str = "",
+    ) -> None:
+        event = PrinterEvent(
+            event_id=uuid.uuid4().hex,
+            kind=kind,
+            plate_id=plate_id,
+            command_id=command_id,
+            part_ids=tuple(part_ids),
+            progress=progress,
+            details=details[:2000],
+            at=datetime.now(UTC),
+        )
         self.send(self.topics.events, encode(event), 1, False)
 
     # -- what comes in -----------------------------------------------------------------
@@ -221,45 +263,60 @@ class SwarmPrinter:
     def _run_plate(self, command: RunPlate, now: float) -> None:
         plate_id = command.plate_id
         if plate_id in self.ran:
-            self.report(EventKind.PLATE_RECEIVED, plate_id=plate_id,
-                        command_id=command.command_id,
-                        details=f"already received; the plate is {self.ran[plate_id]} and is "
-                                "not run again")
+            self.report(
+                EventKind.PLATE_RECEIVED,
+                plate_id=plate_id,
+                command_id=command.command_id,
+                details=f"already received; the plate is {self.ran[plate_id]} and is not run again",
+            )
             return
         reason = self._why_not_ready(command)
         if reason is not None:
             self.ran[plate_id] = "rejected"
-            self.report(EventKind.PLATE_REJECTED, plate_id=plate_id,
-                        command_id=command.command_id, details=reason)
+            self.report(
+                EventKind.PLATE_REJECTED,
+                plate_id=plate_id,
+                command_id=command.command_id,
+                details=reason,
+            )
             return
         self.ran[plate_id] = "printing"
         self.bed_clear = False
-        self.plate = _Plate(command, print_s=command.estimated_seconds / self.speed,
-                            heat_s=HEAT_UP_S / self.speed)
+        self.plate = _Plate(
+            command, print_s=command.estimated_seconds / self.speed, heat_s=HEAT_UP_S / self.speed
+        )
         if self.rng.random() < self.plate_failure_rate:
             self.plate.fail_at = self.rng.uniform(0.05, 0.95)
         self.last_plate_id = plate_id
         self.phase = Phase.HEATING
-        self.report(EventKind.PLATE_RECEIVED, plate_id=plate_id, command_id=command.command_id,
-                    details=f"G-code {command.gcode_sha256} stored and verified")
+        self.report(
+            EventKind.PLATE_RECEIVED,
+            plate_id=plate_id,
+            command_id=command.command_id,
+            details=f"G-code {command.gcode_sha256} stored and verified",
+        )
 
     def _why_not_ready(self, command: RunPlate) -> str | None:
         size = self.blobs.get(command.gcode_sha256)
         if size is None:
             return f"the G-code blob {command.gcode_sha256} did not arrive within {BLOB_WAIT_S:g} s"
         if size != command.gcode_gzip_bytes:
-            return (f"the G-code blob has {size} bytes, the run_plate says "
-                    f"{command.gcode_gzip_bytes}")
+            return (
+                f"the G-code blob has {size} bytes, the run_plate says {command.gcode_gzip_bytes}"
+            )
         if command.profile_id != self.profile_id:
-            return (f"the plate was sliced for {command.profile_id}, this printer is "
-                    f"{self.profile_id}")
+            return (
+                f"the plate was sliced for {command.profile_id}, this printer is {self.profile_id}"
+            )
         if self.plate is not None:
             return f"the printer is busy with plate {self.plate.command.plate_id}"
         if self.maintenance:
             return "the printer is in maintenance"
         if not self.bed_clear:
-            return (f"the bed is not confirmed clear since plate {self.last_plate_id or '?'}; "
-                    "staff must confirm bed_cleared first")
+            return (
+                f"the bed is not confirmed clear since plate {self.last_plate_id or '?'}; "
+                "staff must confirm bed_cleared first"
+            )
         return None
 
     def _control(self, command: Message) -> str | None:
@@ -271,22 +328,24 @@ class SwarmPrinter:
             if plate is None or (wanted is not None and wanted != plate.command.plate_id):
                 running = plate.command.plate_id if plate else "no plate"
                 return f"plate {wanted or ''} is not on the printer (it runs {running})".replace(
-                    "plate  is", "the plate is")
+                    "plate  is", "the plate is"
+                )
             return self._plate_control(command, plate, command_id)
         if isinstance(command, SetMaintenance):
             self.maintenance = command.on
             state = "in maintenance" if command.on else "back in service"
-            self.report(EventKind.COMMAND_ACCEPTED, command_id=command_id,
-                        details=f"printer {state}")
+            self.report(
+                EventKind.COMMAND_ACCEPTED, command_id=command_id, details=f"printer {state}"
+            )
         elif isinstance(command, BedCleared):
             if plate is not None:
                 return f"plate {plate.command.plate_id} is still on the printer"
             self.bed_clear, self.last_plate_id = True, None
-            self.report(EventKind.COMMAND_ACCEPTED, command_id=command_id,
-                        details="bed confirmed clear")
+            self.report(
+                EventKind.COMMAND_ACCEPTED, command_id=command_id, details="bed confirmed clear"
+            )
         elif isinstance(command, (Preheat, Cooldown)):
-            self.report(EventKind.COMMAND_ACCEPTED, command_id=command_id,
-                        details="heaters set")
+            self.report(EventKind.COMMAND_ACCEPTED, command_id=command_id, details="heaters set")
         else:
             return f"this agent does not know the command {command.type}"
         return None
@@ -301,14 +360,23 @@ class SwarmPrinter:
             self.report(EventKind.RESUMED, plate_id=plate_id, command_id=command_id)
         elif isinstance(command, CancelPlate):
             cancelled = plate.remaining()
-            self._end(EventKind.PLATE_CANCELLED, "cancelled", cancelled, command_id,
-                      "cancelled " + ", ".join(cancelled))
+            self._end(
+                EventKind.PLATE_CANCELLED,
+                "cancelled",
+                cancelled,
+                command_id,
+                "cancelled " + ", ".join(cancelled),
+            )
         elif isinstance(command, CancelPart):
             if command.part_id not in plate.remaining():
                 return f"part {command.part_id} is not on plate {plate_id}"
             plate.gone[command.part_id] = EventKind.PART_CANCELLED
-            self.report(EventKind.PART_CANCELLED, plate_id=plate_id, command_id=command_id,
-                        part_ids=[command.part_id])
+            self.report(
+                EventKind.PART_CANCELLED,
+                plate_id=plate_id,
+                command_id=command_id,
+                part_ids=[command.part_id],
+            )
         return None
 
     # -- the clock ---------------------------------------------------------------------
@@ -339,23 +407,30 @@ class SwarmPrinter:
             printed = plate.remaining()
             lost = list(plate.gone)
             self.printed_parts.extend(printed)
-            self._end(EventKind.PLATE_FINISHED, "finished", lost, None,
-                      f"printed {len(printed)} of {len(printed) + len(lost)} objects")
+            self._end(
+                EventKind.PLATE_FINISHED,
+                "finished",
+                lost,
+                None,
+                f"printed {len(printed)} of {len(printed) + len(lost)} objects",
+            )
 
     def fail_plate(self, reason: str) -> None:
         """An injected plate failure: the plate comes loose, every part left on it failed."""
         if self.plate is not None:
             self._end(EventKind.PLATE_FAILED, "failed", self.plate.remaining(), None, reason)
 
-    def _end(self, kind: EventKind, how: str, part_ids: list[str], command_id: str | None,
-             details: str) -> None:
+    def _end(
+        self, kind: EventKind, how: str, part_ids: list[str], command_id: str | None, details: str
+    ) -> None:
         assert self.plate is not None
         plate_id = self.plate.command.plate_id
         self.ran[plate_id] = how
         self.plate = None
         self.phase = Phase.IDLE
-        self.report(kind, plate_id=plate_id, command_id=command_id, part_ids=part_ids,
-                    details=details)
+        self.report(
+            kind, plate_id=plate_id, command_id=command_id, part_ids=part_ids, details=details
+        )
 
     def _expire_waiting(self, now: float) -> None:
         due = [waiting for waiting in self.waiting if now >= waiting.deadline]

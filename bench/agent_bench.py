@@ -60,8 +60,14 @@ class Case:
 def _peer(connection: object, baudrate: int, fault_every: int, advanced_ok: bool) -> None:
     from tests.support.marlin_peer import MarlinPeer
 
-    peer = MarlinPeer(baudrate=baudrate, fault_every=fault_every, faults=LINK_FAULTS,
-                      report_speedup=1.0, advanced_ok=advanced_ok, keepalive_s=0.2).start()
+    peer = MarlinPeer(
+        baudrate=baudrate,
+        fault_every=fault_every,
+        faults=LINK_FAULTS,
+        report_speedup=1.0,
+        advanced_ok=advanced_ok,
+        keepalive_s=0.2,
+    ).start()
     connection.send(peer.path)  # type: ignore[attr-defined]
     connection.recv()  # type: ignore[attr-defined]  # until the bench is done
     connection.send(peer.counters.overflow_bytes)  # type: ignore[attr-defined]
@@ -86,8 +92,15 @@ def write_program(path: Path, lines: int) -> list[str]:
         for raw in source:
             command = clean_line(raw)
             # the bench measures the link, not heating or homing
-            if command and command.split()[0] not in ("M109", "M190", "G28", "G29", "M104",
-                                                       "M140", "G4"):
+            if command and command.split()[0] not in (
+                "M109",
+                "M190",
+                "G28",
+                "G29",
+                "M104",
+                "M140",
+                "G4",
+            ):
                 commands.append(command)
             if len(commands) >= lines:
                 break
@@ -95,20 +108,26 @@ def write_program(path: Path, lines: int) -> list[str]:
     return commands
 
 
-def run_case(case: Case, program: Path, commands: list[str], work: Path,
-             idle_s: float) -> dict[str, float]:
+def run_case(
+    case: Case, program: Path, commands: list[str], work: Path, idle_s: float
+) -> dict[str, float]:
     parent, child = multiprocessing.Pipe()
-    process = multiprocessing.Process(target=_peer, args=(child, case.baudrate,
-                                                          case.fault_every, case.advanced_ok))
+    process = multiprocessing.Process(
+        target=_peer, args=(child, case.baudrate, case.fault_every, case.advanced_ok)
+    )
     process.start()
     port = parent.recv()
     events = Events()
     profile = load_profile("generic-220")
-    profile = profile.model_copy(update={"serial": profile.serial.model_copy(
-        update={"reset_on_connect": False})})
-    printer = MarlinPrinter(MarlinOptions(port=port, baudrate=case.baudrate,
-                                          answer_timeout_s=1.0),
-                            profile, events, PrintJournal(work / "journal.jsonl"))
+    profile = profile.model_copy(
+        update={"serial": profile.serial.model_copy(update={"reset_on_connect": False})}
+    )
+    printer = MarlinPrinter(
+        MarlinOptions(port=port, baudrate=case.baudrate, answer_timeout_s=1.0),
+        profile,
+        events,
+        PrintJournal(work / "journal.jsonl"),
+    )
     try:
         printer.connect()
         if not events.connected.wait(30):
@@ -158,13 +177,21 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=4000)
     parser.add_argument("--idle-s", type=float, default=3.0)
     args = parser.parse_args()
-    cases = [Case(baud, faults, advanced) for baud in (115_200, 250_000)
-             for advanced in (False, True) for faults in (0, 500)]
-    print(f"{args.lines} commands of {PROGRAM.name}; faults: one of {', '.join(LINK_FAULTS)} "
-          "every 500 lines (1 s answer timeout)")
-    print(f"{'baud':>7} {'faults':>7} {'oks':>8} {'lines/s':>8} {'ok-paced':>9} "
-          f"{'one-way':>8} {'resent':>6} {'timeouts':>8} {'timeout':>7} {'lost B':>6} "
-          f"{'CPU stream':>10} {'CPU idle':>8}")
+    cases = [
+        Case(baud, faults, advanced)
+        for baud in (115_200, 250_000)
+        for advanced in (False, True)
+        for faults in (0, 500)
+    ]
+    print(
+        f"{args.lines} commands of {PROGRAM.name}; faults: one of {', '.join(LINK_FAULTS)} "
+        "every 500 lines (1 s answer timeout)"
+    )
+    print(
+        f"{'baud':>7} {'faults':>7} {'oks':>8} {'lines/s':>8} {'ok-paced':>9} "
+        f"{'one-way':>8} {'resent':>6} {'timeouts':>8} {'timeout':>7} {'lost B':>6} "
+        f"{'CPU stream':>10} {'CPU idle':>8}"
+    )
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         program = work / "plate.gcode"
@@ -173,18 +200,24 @@ def main() -> None:
             figures = run_case(case, program, commands, work, args.idle_s)
             faults = f"1/{case.fault_every}" if case.fault_every else "none"
             oks = "N P B" if case.advanced_ok else "plain"
-            print(f"{case.baudrate:>7} {faults:>7} {oks:>8} "
-                  f"{figures['lines_s']:>8.0f} {figures['ok_paced']:>8.1%} "
-                  f"{figures['one_way']:>8.1%} {figures['resent']:>6.0f} "
-                  f"{figures['timeouts']:>8.0f} {figures['timeout_s']:>6.2f}s "
-                  f"{figures['overflow']:>6.0f} "
-                  f"{figures['cpu']:>10.1%} {figures['idle_cpu']:>8.1%}")
-        print(f"line size {figures['bytes_per_line']:.1f} bytes with N and checksum; "
-              "CPU as a share of one core")
+            print(
+                f"{case.baudrate:>7} {faults:>7} {oks:>8} "
+                f"{figures['lines_s']:>8.0f} {figures['ok_paced']:>8.1%} "
+                f"{figures['one_way']:>8.1%} {figures['resent']:>6.0f} "
+                f"{figures['timeouts']:>8.0f} {figures['timeout_s']:>6.2f}s "
+                f"{figures['overflow']:>6.0f} "
+                f"{figures['cpu']:>10.1%} {figures['idle_cpu']:>8.1%}"
+            )
+        print(
+            f"line size {figures['bytes_per_line']:.1f} bytes with N and checksum; "
+            "CPU as a share of one core"
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of the agent process (whole agent imported): {peak_mb:.1f} MB")
-    print("lost B: bytes the peer lost past its receive buffer; timeout: the adaptive "
-          "answer timeout at the end (M113 keep-alive 0.2 s)")
+    print(
+        "lost B: bytes the peer lost past its receive buffer; timeout: the adaptive "
+        "answer timeout at the end (M113 keep-alive 0.2 s)"
+    )
     print("goals: >= 95 % of the link, < 10 % of a core, < 40 MB")
 
 

@@ -66,10 +66,13 @@ def mosquitto(workdir: Path) -> Iterator[BrokerAddress]:
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     port = _free_port()
     config = workdir / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n"
-                      "persistence false\nmax_queued_messages 100000\n")
-    proc = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\n"
+        "persistence false\nmax_queued_messages 100000\n"
+    )
+    proc = subprocess.Popen(
+        [binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 10
         while True:
@@ -93,9 +96,26 @@ def controller(address: BrokerAddress, workdir: Path) -> Iterator[None]:
     log = workdir / "controller.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "makerfarm_cli", "controller", "--broker", address.url,
-             "--data", str(workdir / "data"), "--farm", str(farm), "--replan-interval", "0.5",
-             "--log-level", "info"], cwd=REPO, stdout=out, stderr=out)
+            [
+                sys.executable,
+                "-m",
+                "makerfarm_cli",
+                "controller",
+                "--broker",
+                address.url,
+                "--data",
+                str(workdir / "data"),
+                "--farm",
+                str(farm),
+                "--replan-interval",
+                "0.5",
+                "--log-level",
+                "info",
+            ],
+            cwd=REPO,
+            stdout=out,
+            stderr=out,
+        )
     try:
         _wait_for_fleet_summary(address)
         yield
@@ -131,7 +151,8 @@ class DispatchWatch:
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2)
         self._ready = threading.Event()
         self._client.on_connect = lambda c, *_: c.subscribe(
-            topics.topic_filter(topics.TopicKind.PRINTER_CMD), 1)
+            topics.topic_filter(topics.TopicKind.PRINTER_CMD), 1
+        )
         self._client.on_subscribe = lambda *_: self._ready.set()
         self._client.on_message = self._on_message
         self._client.connect(address.host, address.port)
@@ -154,8 +175,7 @@ class DispatchWatch:
         deadline = time.monotonic() + timeout_s
         with self._lock:
             while True:
-                times = [t for part, t in self.first_seen.items()
-                         if part.startswith(job_id + "-")]
+                times = [t for part, t in self.first_seen.items() if part.startswith(job_id + "-")]
                 left = deadline - time.monotonic()
                 if times or left <= 0:
                     return min(times) if times else None
@@ -175,8 +195,15 @@ def _done(tracker: JobTracker, client_ref: str) -> bool:
 
 
 def _job(n: int, tag: str, shops: int = 1) -> DemoJob:
-    return DemoJob(shop=f"bench-shop-{n % shops}", client_ref=f"{tag}-{n:05d}", mesh="cube",
-                   material="PLA", colour="black", quantity=1, ship_to=(52.52, 13.40))
+    return DemoJob(
+        shop=f"bench-shop-{n % shops}",
+        client_ref=f"{tag}-{n:05d}",
+        mesh="cube",
+        material="PLA",
+        colour="black",
+        quantity=1,
+        ship_to=(52.52, 13.40),
+    )
 
 
 def measure_idle(address: BrokerAddress, samples: int) -> tuple[list[float], list[float]]:
@@ -217,8 +244,9 @@ def measure_burst(address: BrokerAddress, count: int) -> tuple[float, int]:
         started = time.monotonic()
         for job in jobs:
             submit_job(link, job, mesh)
-        done = tracker.wait_for(lambda: all(tracker.state_of(r) not in ("submitted", "received")
-                                            for r in refs), 600)
+        done = tracker.wait_for(
+            lambda: all(tracker.state_of(r) not in ("submitted", "received") for r in refs), 600
+        )
         if not done:
             raise RuntimeError("the burst was not answered within 600 s")
         accepted_at = [_accepted_at(tracker, r) for r in refs]
@@ -244,24 +272,33 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--burst", type=int, default=1000)
-    parser.add_argument("--controller-log", type=Path,
-                        help="keep the controller's JSON log here")
+    parser.add_argument("--controller-log", type=Path, help="keep the controller's JSON log here")
     args = parser.parse_args()
     global KEEP_LOG
     KEEP_LOG = args.controller_log
     with tempfile.TemporaryDirectory(prefix="makerfarm-bench-") as tmp:
         workdir = Path(tmp)
-        with mosquitto(workdir) as address, controller(address, workdir), \
-                DemoPrinters(address, workdir / "agents", SPEED), SimulatedStaff(address):
+        with (
+            mosquitto(workdir) as address,
+            controller(address, workdir),
+            DemoPrinters(address, workdir / "agents", SPEED),
+            SimulatedStaff(address),
+        ):
             accepted, dispatched = measure_idle(address, args.samples)
             rate, count = measure_burst(address, args.burst)
     print(f"{'figure':<38} {'p50':>9} {'p99':>9} {'mean':>9}")
-    for name, values in (("submit -> accepted (idle farm), s", accepted),
-                         ("submit -> dispatched (idle farm), s", dispatched)):
-        print(f"{name:<38} {_pct(values, 0.5):9.3f} {_pct(values, 0.99):9.3f} "
-              f"{statistics.fmean(values):9.3f}")
-    print(f"{'burst: accepted jobs per second':<38} {rate:9.1f}   ({count} of {args.burst} "
-          f"jobs accepted, {BURST_SHOPS} shops)")
+    for name, values in (
+        ("submit -> accepted (idle farm), s", accepted),
+        ("submit -> dispatched (idle farm), s", dispatched),
+    ):
+        print(
+            f"{name:<38} {_pct(values, 0.5):9.3f} {_pct(values, 0.99):9.3f} "
+            f"{statistics.fmean(values):9.3f}"
+        )
+    print(
+        f"{'burst: accepted jobs per second':<38} {rate:9.1f}   ({count} of {args.burst} "
+        f"jobs accepted, {BURST_SHOPS} shops)"
+    )
     return 0
 
 

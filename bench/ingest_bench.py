@@ -79,8 +79,9 @@ class Probes:
         self._poller.start()
 
     def _probe(self, port: int, member: dict[str, str]) -> Probe:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                             client_id=f"bench-probe-{member['printer']}")
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"bench-probe-{member['printer']}"
+        )
         probe = Probe(member["site"], member["printer"], member["profile"], client)
         client.on_message = lambda c, u, m: self._on_summary(probe, bytes(m.payload))
         client.connect("127.0.0.1", port)
@@ -91,17 +92,27 @@ class Probes:
     def change_all(self, measured: bool) -> None:
         for probe in self.probes.values():
             probe.sequence += 1
-            probe.state = (PrinterStatus.MAINTENANCE if probe.state is PrinterStatus.IDLE
-                           else PrinterStatus.IDLE)
-            state = PrinterState(state=probe.state, profile_id=probe.profile,
-                                 agent_version="bench-probe", at=datetime.now(UTC),
-                                 run_id=probe.run_id, connection=1, sequence=probe.sequence)
+            probe.state = (
+                PrinterStatus.MAINTENANCE
+                if probe.state is PrinterStatus.IDLE
+                else PrinterStatus.IDLE
+            )
+            state = PrinterState(
+                state=probe.state,
+                profile_id=probe.profile,
+                agent_version="bench-probe",
+                at=datetime.now(UTC),
+                run_id=probe.run_id,
+                connection=1,
+                sequence=probe.sequence,
+            )
             with self._lock:
                 if measured:
                     probe.published[probe.sequence] = (time.monotonic(), probe.state)
                     self.changes += 1
-            probe.client.publish(printer_state_topic(probe.site, probe.printer), encode(state),
-                                 qos=1, retain=True)
+            probe.client.publish(
+                printer_state_topic(probe.site, probe.printer), encode(state), qos=1, retain=True
+            )
 
     def _on_summary(self, probe: Probe, payload: bytes) -> None:
         now = time.monotonic()
@@ -109,8 +120,11 @@ class Probes:
         with self._lock:
             for seq, (at, state) in sorted(probe.published.items()):
                 if seq > self._tui_seen[probe.printer] and state == summary.state:
-                    newest = max(s for s, (_, st) in probe.published.items()
-                                 if st == summary.state and s <= probe.sequence)
+                    newest = max(
+                        s
+                        for s, (_, st) in probe.published.items()
+                        if st == summary.state and s <= probe.sequence
+                    )
                     if seq == newest:
                         self.to_tui.append(now - at)
                         self._tui_seen[probe.printer] = seq
@@ -118,12 +132,10 @@ class Probes:
 
     def _poll_db(self) -> None:
         ids = list(self.probes)
-        query = (f"SELECT id, state_seq FROM printers WHERE id IN "
-                 f"({','.join('?' * len(ids))})")
+        query = f"SELECT id, state_seq FROM printers WHERE id IN ({','.join('?' * len(ids))})"
         while not self._stop.is_set():
             try:
-                with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True,
-                                     timeout=1) as db:
+                with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=1) as db:
                     while not self._stop.wait(0.01):
                         now = time.monotonic()
                         for printer, seq in db.execute(query, ids):
@@ -164,9 +176,12 @@ def measure(printers: int, seconds: float, workdir: Path) -> dict[str, object]:
     (workdir / "roster.json").write_text(json.dumps(swarm_members))
     with MosquittoProcess(workdir / "mosquitto") as broker:
         url = f"mqtt://127.0.0.1:{broker.port}"
-        with ControllerProcess(url, workdir, workdir / "farm.toml", None) as controller, \
-                SwarmProcess(url, workdir / "roster.json", 1.0, 0.0, 0,
-                             log_path=workdir / "swarm.log") as swarm:
+        with (
+            ControllerProcess(url, workdir, workdir / "farm.toml", None) as controller,
+            SwarmProcess(
+                url, workdir / "roster.json", 1.0, 0.0, 0, log_path=workdir / "swarm.log"
+            ) as swarm,
+        ):
             bench = Probes(broker.port, probes, workdir / "controller" / "makerfarm.db")
             try:
                 warm_until = time.monotonic() + WARM_UP_S
@@ -181,8 +196,10 @@ def measure(printers: int, seconds: float, workdir: Path) -> dict[str, object]:
                     bench.change_all(measured=True)
                     time.sleep(1.0)
                 elapsed = time.monotonic() - started
-                cpu = [(cpu_seconds(pid) - before) / elapsed
-                       for pid, before in zip(pids, cpu_before, strict=True)]
+                cpu = [
+                    (cpu_seconds(pid) - before) / elapsed
+                    for pid, before in zip(pids, cpu_before, strict=True)
+                ]
                 time.sleep(MISSED_AFTER_S)
             finally:
                 bench.close()
@@ -190,16 +207,22 @@ def measure(printers: int, seconds: float, workdir: Path) -> dict[str, object]:
     missed_db = bench.changes - len(bench.to_db)
     missed_tui = bench.changes - len(bench.to_tui)
     return {
-        "printers": printers, "probe_changes": bench.changes,
+        "printers": printers,
+        "probe_changes": bench.changes,
         "db_p50_ms": _ms(percentile(bench.to_db, 0.5)),
         "db_p99_ms": _ms(percentile(bench.to_db, 0.99)),
         "tui_p50_ms": _ms(percentile(bench.to_tui, 0.5)),
         "tui_p99_ms": _ms(percentile(bench.to_tui, 0.99)),
-        "missed_db": missed_db, "missed_tui": missed_tui,
-        "controller_cpu": round(cpu[0], 2), "swarm_cpu": round(cpu[1], 2),
-        "broker_cpu": round(cpu[2], 2), "load_average": round(os.getloadavg()[0], 2),
-        "states_received": received, "db_time": db_time,
-        "kept_up": missed_db == 0 and missed_tui == 0
+        "missed_db": missed_db,
+        "missed_tui": missed_tui,
+        "controller_cpu": round(cpu[0], 2),
+        "swarm_cpu": round(cpu[1], 2),
+        "broker_cpu": round(cpu[2], 2),
+        "load_average": round(os.getloadavg()[0], 2),
+        "states_received": received,
+        "db_time": db_time,
+        "kept_up": missed_db == 0
+        and missed_tui == 0
         and max(bench.to_db + bench.to_tui, default=99) < MISSED_AFTER_S,
     }
 
@@ -233,18 +256,24 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="ingest-bench-") as workdir:
             rows.append(measure(count, args.seconds, Path(workdir)))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    header = (f"{'printers':>8} {'changes':>8} {'db p50':>8} {'db p99':>8} {'tui p50':>8} "
-              f"{'tui p99':>8} {'missed':>7} {'ctl CPU':>8} {'swarm':>6} {'broker':>6} "
-              f"{'kept up':>8}")
+    header = (
+        f"{'printers':>8} {'changes':>8} {'db p50':>8} {'db p99':>8} {'tui p50':>8} "
+        f"{'tui p99':>8} {'missed':>7} {'ctl CPU':>8} {'swarm':>6} {'broker':>6} "
+        f"{'kept up':>8}"
+    )
     print("status latency at 1 Hz per printer (ms; one controller, mosquitto, SQLite)")
     print(header)
     for row in rows:
-        cells = [f"{row[k]:8.1f}" if row[k] is not None else f"{'-':>8}"
-                 for k in ("db_p50_ms", "db_p99_ms", "tui_p50_ms", "tui_p99_ms")]
+        cells = [
+            f"{row[k]:8.1f}" if row[k] is not None else f"{'-':>8}"
+            for k in ("db_p50_ms", "db_p99_ms", "tui_p50_ms", "tui_p99_ms")
+        ]
         missed = f"{row['missed_db']}/{row['missed_tui']}"
-        print(f"{row['printers']:8d} {row['probe_changes']:8d} {' '.join(cells)} "
-              f"{missed:>7} {row['controller_cpu']:8.0%} {row['swarm_cpu']:6.0%} "
-              f"{row['broker_cpu']:6.0%} {row['kept_up']!s:>8}")
+        print(
+            f"{row['printers']:8d} {row['probe_changes']:8d} {' '.join(cells)} "
+            f"{missed:>7} {row['controller_cpu']:8.0%} {row['swarm_cpu']:6.0%} "
+            f"{row['broker_cpu']:6.0%} {row['kept_up']!s:>8}"
+        )
     return 0
 
 

@@ -16,36 +16,64 @@ from controller.config import DEFAULT_DATA_DIR, BrokerAddress, ControllerSetting
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--broker", metavar="URL",
-                        help="mqtt[s]://user:pass@host:port of the farm's broker "
-                             "(default: start an embedded broker on 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=1883,
-                        help="port of the embedded broker (default 1883; a free port is "
-                             "used when it is taken; 0 = any free port)")
-    parser.add_argument("--db", metavar="URL",
-                        help="sqlite:///path/farm.db or postgresql://user@host/db "
-                             "(default: makerfarm.db in the data directory)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR,
-                        help=f"data directory for meshes, G-code and the database "
-                             f"(default ./{DEFAULT_DATA_DIR})")
-    parser.add_argument("--farm", type=Path, metavar="TOML",
-                        help="sites and printers to provision at start (see README)")
-    parser.add_argument("--workers", type=int, help="worker processes for mesh checks, "
-                        "planning and slicing (default: one per CPU core)")
-    parser.add_argument("--offline-grace", type=float, metavar="SECONDS",
-                        default=Timing().offline_grace_s,
-                        help="how long a printer may be offline mid-print before its plate "
-                             "is declared interrupted and its parts go back in the queue")
-    parser.add_argument("--replan-interval", type=float, metavar="SECONDS",
-                        default=Timing().replan_min_interval_s,
-                        help="re-plan at most this often")
-    parser.add_argument("--log-level", default="info",
-                        choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--broker",
+        metavar="URL",
+        help="mqtt[s]://user:pass@host:port of the farm's broker "
+        "(default: start an embedded broker on 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=1883,
+        help="port of the embedded broker (default 1883; a free port is "
+        "used when it is taken; 0 = any free port)",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="sqlite:///path/farm.db or postgresql://user@host/db "
+        "(default: makerfarm.db in the data directory)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"data directory for meshes, G-code and the database (default ./{DEFAULT_DATA_DIR})",
+    )
+    parser.add_argument(
+        "--farm",
+        type=Path,
+        metavar="TOML",
+        help="sites and printers to provision at start (see README)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes for mesh checks, planning and slicing (default: one per CPU core)",
+    )
+    parser.add_argument(
+        "--offline-grace",
+        type=float,
+        metavar="SECONDS",
+        default=Timing().offline_grace_s,
+        help="how long a printer may be offline mid-print before its plate "
+        "is declared interrupted and its parts go back in the queue",
+    )
+    parser.add_argument(
+        "--replan-interval",
+        type=float,
+        metavar="SECONDS",
+        default=Timing().replan_min_interval_s,
+        help="re-plan at most this often",
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
 
 
 def settings_from(args: argparse.Namespace) -> ControllerSettings:
-    timing = Timing(offline_grace_s=args.offline_grace,
-                    replan_min_interval_s=args.replan_interval)
+    timing = Timing(offline_grace_s=args.offline_grace, replan_min_interval_s=args.replan_interval)
     values: dict[str, object] = {
         "broker": BrokerAddress.parse(args.broker) if args.broker else None,
         "embedded_broker_port": args.port,
@@ -74,9 +102,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     setup_logging(args.log_level)
     if settings.broker is None:
-        print("makerfarm controller: no --broker given; starting an embedded broker on "
-              "127.0.0.1 (loopback only: agents and shops on other machines cannot reach it)",
-              file=sys.stderr, flush=True)
+        print(
+            "makerfarm controller: no --broker given; starting an embedded broker on "
+            "127.0.0.1 (loopback only: agents and shops on other machines cannot reach it)",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         asyncio.run(run_until_signalled(settings, _announce))
     except KeyboardInterrupt:

@@ -68,9 +68,10 @@ class Component:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                _logger.exception("task failed; restarting it",
-                                  extra={"makerfarm_fields": {"component": self.name,
-                                                              "task": task_name}})
+                _logger.exception(
+                    "task failed; restarting it",
+                    extra={"makerfarm_fields": {"component": self.name, "task": task_name}},
+                )
                 await asyncio.sleep(RESTART_PAUSE_S)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
@@ -79,8 +80,14 @@ class Component:
             return
         exc = task.exception()
         if exc is not None:
-            log(_logger, logging.ERROR, "task ended with an error", component=self.name,
-                task=task.get_name(), error=repr(exc))
+            log(
+                _logger,
+                logging.ERROR,
+                "task ended with an error",
+                component=self.name,
+                task=task.get_name(),
+                error=repr(exc),
+            )
 
     async def __aenter__(self) -> Self:
         await self.start()

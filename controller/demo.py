@@ -53,26 +53,52 @@ class DemoOptions:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--headless", action="store_true",
-                        help="print progress lines instead of opening the staff TUI")
-    parser.add_argument("--until-done", action="store_true",
-                        help="exit once every demo job is done (non-zero after --time-limit)")
-    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
-                        help=f"how many jobs the five shops submit (default {DEFAULT_JOBS})")
-    parser.add_argument("--broker", metavar="URL",
-                        help="use this broker instead of the embedded one")
-    parser.add_argument("--speed", type=float, default=DEFAULT_SPEED,
-                        help=f"simulated printers run this many times faster than real ones "
-                             f"(default {DEFAULT_SPEED:g})")
-    parser.add_argument("--data", type=Path, metavar="DIR",
-                        help="keep the demo's database, meshes and G-code here "
-                             "(default: a temporary directory, removed at the end)")
-    parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT_S,
-                        help="with --until-done: give up after this many seconds")
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="print progress lines instead of opening the staff TUI",
+    )
+    parser.add_argument(
+        "--until-done",
+        action="store_true",
+        help="exit once every demo job is done (non-zero after --time-limit)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=DEFAULT_JOBS,
+        help=f"how many jobs the five shops submit (default {DEFAULT_JOBS})",
+    )
+    parser.add_argument(
+        "--broker", metavar="URL", help="use this broker instead of the embedded one"
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=DEFAULT_SPEED,
+        help=f"simulated printers run this many times faster than real ones "
+        f"(default {DEFAULT_SPEED:g})",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="keep the demo's database, meshes and G-code here "
+        "(default: a temporary directory, removed at the end)",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=DEFAULT_TIME_LIMIT_S,
+        help="with --until-done: give up after this many seconds",
+    )
     parser.add_argument("--seed", type=int, default=7, help="which varied jobs to submit")
-    parser.add_argument("--log-level", default="warning",
-                        choices=["debug", "info", "warning", "error"],
-                        help="the controller's JSON log lines on stderr (default warning)")
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning", "error"],
+        help="the controller's JSON log lines on stderr (default warning)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,9 +110,16 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"makerfarm demo: {exc}", file=sys.stderr)
         return 2
-    options = DemoOptions(headless=args.headless, until_done=args.until_done, jobs=args.jobs,
-                          broker=broker, speed=args.speed, data_dir=args.data,
-                          time_limit_s=args.time_limit, seed=args.seed)
+    options = DemoOptions(
+        headless=args.headless,
+        until_done=args.until_done,
+        jobs=args.jobs,
+        broker=broker,
+        speed=args.speed,
+        data_dir=args.data,
+        time_limit_s=args.time_limit,
+        seed=args.seed,
+    )
     from controller.logs import setup_logging
 
     setup_logging(args.log_level)
@@ -122,9 +155,16 @@ async def _run_in(data: Path, options: DemoOptions) -> int:
     data.mkdir(parents=True, exist_ok=True)
     farm_path.write_text(farm_toml())
     settings = ControllerSettings(
-        broker=options.broker, data_dir=data / "controller", farm_file=farm_path,
-        timing=Timing(replan_min_interval_s=1.0, replan_debounce_s=0.3,
-                      fleet_publish_interval_s=0.5, offline_grace_s=30.0))
+        broker=options.broker,
+        data_dir=data / "controller",
+        farm_file=farm_path,
+        timing=Timing(
+            replan_min_interval_s=1.0,
+            replan_debounce_s=0.3,
+            fleet_publish_interval_s=0.5,
+            offline_grace_s=30.0,
+        ),
+    )
     service = ControllerService(settings)
     stop = asyncio.Event()
     runner = asyncio.create_task(service.run(stop))
@@ -132,23 +172,31 @@ async def _run_in(data: Path, options: DemoOptions) -> int:
         await _wait_ready(service, runner)
         address = service.broker_address
         where = "embedded broker, loopback only" if options.broker is None else "your broker"
-        print(f"demo: broker {address.url} ({where}); controller data in {settings.data_dir}",
-              flush=True)
-        print("demo: staff are simulated: beds are cleared and spools loaded automatically",
-              flush=True)
+        print(
+            f"demo: broker {address.url} ({where}); controller data in {settings.data_dir}",
+            flush=True,
+        )
+        print(
+            "demo: staff are simulated: beds are cleared and spools loaded automatically",
+            flush=True,
+        )
         # The demo's own clients block while they connect: they start off the event loop,
         # which serves the embedded broker.
         stack = ExitStack()
         try:
             printers = await asyncio.to_thread(
-                stack.enter_context, DemoPrinters(address, data / "agents", options.speed))
+                stack.enter_context, DemoPrinters(address, data / "agents", options.speed)
+            )
             staff = await asyncio.to_thread(stack.enter_context, SimulatedStaff(address))
             tracker = await asyncio.to_thread(stack.enter_context, JobTracker(address.url))
             jobs = demo_jobs(options.jobs, seed=options.seed)
             await asyncio.to_thread(_submit_all, address.url, jobs)
-            print(f"demo: {len(jobs)} jobs submitted by {len({j.shop for j in jobs})} shops "
-                  f"({sum(j.quantity for j in jobs)} parts); {len(PRINTERS)} printers at "
-                  f"3 makerspaces, speed x{options.speed:g}", flush=True)
+            print(
+                f"demo: {len(jobs)} jobs submitted by {len({j.shop for j in jobs})} shops "
+                f"({sum(j.quantity for j in jobs)} parts); {len(PRINTERS)} printers at "
+                f"3 makerspaces, speed x{options.speed:g}",
+                flush=True,
+            )
             if not options.headless and _tui_available() and sys.stdout.isatty():
                 return await _run_tui(address, data / "demo.log")
             return await _follow(jobs, tracker, staff, printers, options)
@@ -173,12 +221,25 @@ def farm_toml() -> str:
     farm = farm_file()
     lines = []
     for site in farm.sites:
-        lines += ["[[sites]]", f'id = "{site.id}"', f'name = "{site.name}"',
-                  f"lat = {site.lat}", f"lon = {site.lon}", f'tz = "{site.tz}"', ""]
+        lines += [
+            "[[sites]]",
+            f'id = "{site.id}"',
+            f'name = "{site.name}"',
+            f"lat = {site.lat}",
+            f"lon = {site.lon}",
+            f'tz = "{site.tz}"',
+            "",
+        ]
     for printer in farm.printers:
-        lines += ["[[printers]]", f'id = "{printer.id}"', f'site = "{printer.site}"',
-                  f'profile = "{printer.profile}"', f'material = "{printer.material}"',
-                  f'colour = "{printer.colour}"', ""]
+        lines += [
+            "[[printers]]",
+            f'id = "{printer.id}"',
+            f'site = "{printer.site}"',
+            f'profile = "{printer.profile}"',
+            f'material = "{printer.material}"',
+            f'colour = "{printer.colour}"',
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -191,8 +252,13 @@ def _submit_all(broker_url: str, jobs: list[DemoJob]) -> None:
 class DemoPrinters:
     """The nine simulated printers: the real agent, in-process, one thread each."""
 
-    def __init__(self, broker: BrokerAddress, spool_root: Path, speed: float,
-                 faults: dict[str, list[dict[str, Any]]] | None = None) -> None:
+    def __init__(
+        self,
+        broker: BrokerAddress,
+        spool_root: Path,
+        speed: float,
+        faults: dict[str, list[dict[str, Any]]] | None = None,
+    ) -> None:
         from controller.demo_farm import agent_config
 
         agent_module = importlib.import_module("agent.agent")
@@ -202,8 +268,13 @@ class DemoPrinters:
             config = agent_config(printer_id, broker_url(broker), spool_root, speed)
             if faults and printer_id in faults:
                 backend = config.backend.model_copy(  # type: ignore[attr-defined]
-                    update={"faults": [config_module.FaultSettings.model_validate(f)
-                                       for f in faults[printer_id]]})
+                    update={
+                        "faults": [
+                            config_module.FaultSettings.model_validate(f)
+                            for f in faults[printer_id]
+                        ]
+                    }
+                )
                 config = config.model_copy(update={"backend": backend})  # type: ignore[attr-defined]
             self.agents[printer_id] = agent_module.Agent(config)
 
@@ -229,8 +300,13 @@ def broker_url(address: BrokerAddress) -> str:
     return f"{scheme}://{user}{address.host}:{address.port}"
 
 
-async def _follow(jobs: list[DemoJob], tracker: JobTracker, staff: SimulatedStaff,
-                  printers: DemoPrinters, options: DemoOptions) -> int:
+async def _follow(
+    jobs: list[DemoJob],
+    tracker: JobTracker,
+    staff: SimulatedStaff,
+    printers: DemoPrinters,
+    options: DemoOptions,
+) -> int:
     refs = [job.client_ref for job in jobs]
     started = time.monotonic()
     while True:
@@ -247,29 +323,44 @@ async def _follow(jobs: list[DemoJob], tracker: JobTracker, staff: SimulatedStaf
     return _summary(jobs, tracker, staff, printers, time.monotonic() - started)
 
 
-def _progress_line(elapsed: float, refs: list[str], tracker: JobTracker,
-                   staff: SimulatedStaff) -> str:
+def _progress_line(
+    elapsed: float, refs: list[str], tracker: JobTracker, staff: SimulatedStaff
+) -> str:
     states = Counter(tracker.state_of(ref) for ref in refs)
     parts = tracker.part_totals(refs)
     printer_states = Counter(staff.printer_states().values())
     jobs = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
     fleet = ", ".join(f"{n} {state}" for state, n in sorted(printer_states.items()))
-    return (f"[{elapsed:6.1f}s] jobs: {jobs} | parts printed {parts['printed']}/"
-            f"{parts['total']} | printers: {fleet} | beds cleared "
-            f"{sum(len(v) for v in staff.cleared_at.values())}")
+    return (
+        f"[{elapsed:6.1f}s] jobs: {jobs} | parts printed {parts['printed']}/"
+        f"{parts['total']} | printers: {fleet} | beds cleared "
+        f"{sum(len(v) for v in staff.cleared_at.values())}"
+    )
 
 
-def _summary(jobs: list[DemoJob], tracker: JobTracker, staff: SimulatedStaff,
-             printers: DemoPrinters, seconds: float) -> int:
+def _summary(
+    jobs: list[DemoJob],
+    tracker: JobTracker,
+    staff: SimulatedStaff,
+    printers: DemoPrinters,
+    seconds: float,
+) -> int:
     refs = [job.client_ref for job in jobs]
     states = Counter(tracker.state_of(ref) for ref in refs)
-    plates = sum(1 for entries in printers.journal_entries().values() for e in entries
-                 if getattr(e, "outcome", "") == "finished")
+    plates = sum(
+        1
+        for entries in printers.journal_entries().values()
+        for e in entries
+        if getattr(e, "outcome", "") == "finished"
+    )
     parts = tracker.part_totals(refs)
-    print(f"demo: done in {seconds:.1f} s: {states.get('done', 0)}/{len(jobs)} jobs done, "
-          f"{parts['printed']} parts printed on {plates} plates, "
-          f"{sum(len(v) for v in staff.cleared_at.values())} beds cleared, "
-          f"{staff.spools_loaded} spools loaded", flush=True)
+    print(
+        f"demo: done in {seconds:.1f} s: {states.get('done', 0)}/{len(jobs)} jobs done, "
+        f"{parts['printed']} parts printed on {plates} plates, "
+        f"{sum(len(v) for v in staff.cleared_at.values())} beds cleared, "
+        f"{staff.spools_loaded} spools loaded",
+        flush=True,
+    )
     return 0 if states.get("done", 0) == len(jobs) else 1
 
 
@@ -287,11 +378,17 @@ async def _run_tui(address: BrokerAddress, log_path: Path) -> int:
     root = logging.getLogger()
     with open(log_path, "a", encoding="utf-8") as log_file:
         setup_logging(logging.getLevelName(root.level).lower(), stream=log_file)
-        print(f"demo: opening the staff TUI (quit it to end the demo; log: {log_path})",
-              flush=True)
+        print(f"demo: opening the staff TUI (quit it to end the demo; log: {log_path})", flush=True)
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "makerfarm_cli", "tui", "--broker", broker_url(address),
-            "--user", "demo-visitor")
+            sys.executable,
+            "-m",
+            "makerfarm_cli",
+            "tui",
+            "--broker",
+            broker_url(address),
+            "--user",
+            "demo-visitor",
+        )
         code = await process.wait()
         setup_logging(logging.getLevelName(root.level).lower())
     return code

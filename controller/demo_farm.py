@@ -16,12 +16,11 @@ from controller.demo_meshes import BUILDERS
 from controller.farm_file import FarmFile, PrinterEntry, SiteEntry
 
 SITES = (
-    SiteEntry(id="kreuzberg", name="Kreuzberg Makerspace", lat=52.4986, lon=13.4030,
-              tz="Europe/Berlin"),
-    SiteEntry(id="wedding", name="Wedding FabLab", lat=52.5502, lon=13.3667,
-              tz="Europe/Berlin"),
-    SiteEntry(id="potsdam", name="Potsdam Werkstatt", lat=52.3906, lon=13.0645,
-              tz="Europe/Berlin"),
+    SiteEntry(
+        id="kreuzberg", name="Kreuzberg Makerspace", lat=52.4986, lon=13.4030, tz="Europe/Berlin"
+    ),
+    SiteEntry(id="wedding", name="Wedding FabLab", lat=52.5502, lon=13.3667, tz="Europe/Berlin"),
+    SiteEntry(id="potsdam", name="Potsdam Werkstatt", lat=52.3906, lon=13.0645, tz="Europe/Berlin"),
 )
 
 # (printer id, site, profile, material, colour)
@@ -38,16 +37,23 @@ PRINTERS = (
 )
 
 SHOPS = ("acme-gifts", "keyring-co", "boxworks", "coaster-club", "clip-shop")
-MATERIAL_COLOURS = (("PLA", "black"), ("PLA", "white"), ("PETG", "white"), ("PETG", "black"),
-                    ("ABS", "black"))
+MATERIAL_COLOURS = (
+    ("PLA", "black"),
+    ("PLA", "white"),
+    ("PETG", "white"),
+    ("PETG", "black"),
+    ("ABS", "black"),
+)
 SHIP_TO = ((52.52, 13.40), (52.48, 13.43), (52.40, 13.07), (52.54, 13.35), (52.45, 13.30))
 
 
 def farm_file() -> FarmFile:
     return FarmFile(
         sites=list(SITES),
-        printers=[PrinterEntry(id=pid, site=site, profile=profile, material=mat, colour=col)
-                  for pid, site, profile, mat, col in PRINTERS],
+        printers=[
+            PrinterEntry(id=pid, site=site, profile=profile, material=mat, colour=col)
+            for pid, site, profile, mat, col in PRINTERS
+        ],
     )
 
 
@@ -70,15 +76,23 @@ def demo_jobs(count: int, seed: int = 7, max_quantity: int = 3) -> list[DemoJob]
     for n in range(count):
         shop = SHOPS[n % len(SHOPS)]
         material, colour = MATERIAL_COLOURS[n % len(MATERIAL_COLOURS)]
-        jobs.append(DemoJob(shop=shop, client_ref=f"order-{n + 1:04d}",
-                            mesh=meshes[rng.randrange(len(meshes))], material=material,
-                            colour=colour, quantity=rng.randint(1, max_quantity),
-                            ship_to=SHIP_TO[rng.randrange(len(SHIP_TO))]))
+        jobs.append(
+            DemoJob(
+                shop=shop,
+                client_ref=f"order-{n + 1:04d}",
+                mesh=meshes[rng.randrange(len(meshes))],
+                material=material,
+                colour=colour,
+                quantity=rng.randint(1, max_quantity),
+                ship_to=SHIP_TO[rng.randrange(len(SHIP_TO))],
+            )
+        )
     return jobs
 
 
-def agent_config(printer_id: str, broker_url: str, spool_root: Path, speed: float,
-                 state_interval_s: float = 0.5) -> object:
+def agent_config(
+    printer_id: str, broker_url: str, spool_root: Path, speed: float, state_interval_s: float = 0.5
+) -> object:
     """An agent configuration for one demo printer with the simulated back-end."""
     # The demo is the farm's one composition root that runs agents in-process; the agent is
     # reached through importlib so the controller package itself never imports it.
@@ -88,9 +102,15 @@ def agent_config(printer_id: str, broker_url: str, spool_root: Path, speed: floa
     for pid, site, profile, _material, _colour in PRINTERS:
         if pid == printer_id:
             return config.AgentConfig(
-                site=site, printer=pid, profile=profile, spool_dir=spool_root / pid,
-                state_interval_s=state_interval_s, progress_step_percent=25,
-                broker=config.BrokerSettings(url=broker_url, reconnect_min_s=0.2,
-                                             reconnect_max_s=2.0),
-                backend=config.SimulatedBackendSettings(speed=speed, heat_rate_c_s=500.0))
+                site=site,
+                printer=pid,
+                profile=profile,
+                spool_dir=spool_root / pid,
+                state_interval_s=state_interval_s,
+                progress_step_percent=25,
+                broker=config.BrokerSettings(
+                    url=broker_url, reconnect_min_s=0.2, reconnect_max_s=2.0
+                ),
+                backend=config.SimulatedBackendSettings(speed=speed, heat_rate_c_s=500.0),
+            )
     raise KeyError(printer_id)

@@ -51,8 +51,9 @@ class SimulatedStaff:
         self._needs: dict[str, tuple[str, str]] = {}  # printer -> spool its next plate needs
         self._broker = broker
         self._ready = threading.Event()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                   client_id=f"demo-staff-{uuid.uuid4().hex[:8]}")
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"demo-staff-{uuid.uuid4().hex[:8]}"
+        )
         if broker.username:
             self._client.username_pw_set(broker.username, broker.password)
         self._client.on_connect = self._on_connect
@@ -66,20 +67,25 @@ class SimulatedStaff:
             raise RuntimeError(f"simulated staff could not subscribe at {self._broker.url}")
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._client.disconnect()
         self._client.loop_stop()
 
     def _on_connect(self, client: mqtt.Client, *_: object) -> None:
-        client.subscribe([
-            (topics.topic_filter(topics.TopicKind.PRINTER_STATE), 1),
-            (topics.topic_filter(topics.TopicKind.FLEET_SITE), 1),
-            (topics.topic_filter(topics.TopicKind.STAFF_REPLIES), 1),
-        ])
+        client.subscribe(
+            [
+                (topics.topic_filter(topics.TopicKind.PRINTER_STATE), 1),
+                (topics.topic_filter(topics.TopicKind.FLEET_SITE), 1),
+                (topics.topic_filter(topics.TopicKind.STAFF_REPLIES), 1),
+            ]
+        )
 
-    def _on_message(self, client: mqtt.Client, userdata: object,
-                    message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         try:
             parsed = topics.parse_topic(message.topic)
             payload = bytes(message.payload)
@@ -102,21 +108,34 @@ class SimulatedStaff:
             self._states[printer] = state
             self._sites[printer] = site
             key = (printer, state.plate_id)
-            clear = (self.clear_beds and state.state == PrinterStatus.AWAITING_BED_CLEAR
-                     and key not in self._asked_clear)
+            clear = (
+                self.clear_beds
+                and state.state == PrinterStatus.AWAITING_BED_CLEAR
+                and key not in self._asked_clear
+            )
             if clear:
                 self._asked_clear.add(key)
         if not clear:
             self._load_spool_if_needed(site, printer)
             return
-        self._send(site, printer, StaffBedCleared(
-            command_id=_command_id(), staff_user=STAFF_USER, issued_at=datetime.now(UTC),
-            printer_id=printer))
+        self._send(
+            site,
+            printer,
+            StaffBedCleared(
+                command_id=_command_id(),
+                staff_user=STAFF_USER,
+                issued_at=datetime.now(UTC),
+                printer_id=printer,
+            ),
+        )
 
     def _on_site(self, site: str, summary: SiteSummary) -> None:
         """Remember which spool each printer's next plate needs; load it when it is idle."""
-        needs = {need.printer_id: (need.material, need.colour)
-                 for need in summary.materials_needed_next if need.printer_id is not None}
+        needs = {
+            need.printer_id: (need.material, need.colour)
+            for need in summary.materials_needed_next
+            if need.printer_id is not None
+        }
         with self._lock:
             for printer, printer_site in self._sites.items():
                 if printer_site == site:
@@ -131,14 +150,26 @@ class SimulatedStaff:
             wanted = self._needs.get(printer)
             asked = self._loaded.get(printer)
             now = time.monotonic()
-            if (wanted is None or state is None or state.state != PrinterStatus.IDLE
-                    or (asked is not None and asked[0] == wanted
-                        and now - asked[1] < SPOOL_RETRY_S)):
+            if (
+                wanted is None
+                or state is None
+                or state.state != PrinterStatus.IDLE
+                or (asked is not None and asked[0] == wanted and now - asked[1] < SPOOL_RETRY_S)
+            ):
                 return
             self._loaded[printer] = (wanted, now)
-        self._send(site, printer, StaffSpoolLoaded(
-            command_id=_command_id(), staff_user=STAFF_USER, issued_at=datetime.now(UTC),
-            printer_id=printer, material=wanted[0], colour=wanted[1]))
+        self._send(
+            site,
+            printer,
+            StaffSpoolLoaded(
+                command_id=_command_id(),
+                staff_user=STAFF_USER,
+                issued_at=datetime.now(UTC),
+                printer_id=printer,
+                material=wanted[0],
+                colour=wanted[1],
+            ),
+        )
 
     def _on_reply(self, reply: StaffReply) -> None:
         with self._lock:
@@ -168,9 +199,16 @@ class SimulatedStaff:
         """Clear one printer's bed now (for tests that hold the staff back)."""
         with self._lock:
             site = self._sites[printer]
-        self._send(site, printer, StaffBedCleared(
-            command_id=_command_id(), staff_user=STAFF_USER, issued_at=datetime.now(UTC),
-            printer_id=printer))
+        self._send(
+            site,
+            printer,
+            StaffBedCleared(
+                command_id=_command_id(),
+                staff_user=STAFF_USER,
+                issued_at=datetime.now(UTC),
+                printer_id=printer,
+            ),
+        )
 
     def printer_states(self) -> dict[str, PrinterStatus]:
         with self._lock:

@@ -19,11 +19,19 @@ from protocol.messages.jobs import JobStatus
 
 # State changes the controller's own pipeline makes (plan -> slice -> dispatch -> print):
 # they follow a plan, so they need no new one.
-_PIPELINE_STATES = frozenset({
-    PlateState.PLANNED, PlateState.SLICING, PlateState.SLICED, PlateState.DISPATCHED,
-    PlateState.PRINTING, PartState.PLANNED, PartState.SLICED, PartState.DISPATCHED,
-    PartState.PRINTING,
-})
+_PIPELINE_STATES = frozenset(
+    {
+        PlateState.PLANNED,
+        PlateState.SLICING,
+        PlateState.SLICED,
+        PlateState.DISPATCHED,
+        PlateState.PRINTING,
+        PartState.PLANNED,
+        PartState.SLICED,
+        PartState.DISPATCHED,
+        PartState.PRINTING,
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -36,34 +36,45 @@ class Eligibility:
 
 
 def fleet_profiles(session: Session) -> list[FleetPrinter]:
-    return [FleetPrinter(p.id, p.site_id, p.profile_id, p.maintenance)
-            for p in session.exec(select(Printer).order_by(col(Printer.id)))]
+    return [
+        FleetPrinter(p.id, p.site_id, p.profile_id, p.maintenance)
+        for p in session.exec(select(Printer).order_by(col(Printer.id)))
+    ]
 
 
 def runs_material(profile_id: str, material: str) -> bool:
     return any(name.upper() == material.upper() for name in profile(profile_id).materials)
 
 
-def judge(facts: MeshFacts, printers: list[FleetPrinter],
-          material: str) -> Eligibility | tuple[RejectionCode, str]:
+def judge(
+    facts: MeshFacts, printers: list[FleetPrinter], material: str
+) -> Eligibility | tuple[RejectionCode, str]:
     able = [p for p in printers if runs_material(p.profile_id, material)]
     if not able:
         known = sorted({name.upper() for p in printers for name in profile(p.profile_id).materials})
         return RejectionCode.MATERIAL_UNAVAILABLE, (
-            f"no printer in the farm runs {material}; printers run {', '.join(known)}")
+            f"no printer in the farm runs {material}; printers run {', '.join(known)}"
+        )
     fitting = [p for p in able if facts.fits.get(p.profile_id)]
     if not fitting:
         return RejectionCode.DOES_NOT_FIT, _does_not_fit(facts, able, material)
-    estimates = [facts.estimates[(p.profile_id, material)] for p in fitting
-                 if (p.profile_id, material) in facts.estimates]
+    estimates = [
+        facts.estimates[(p.profile_id, material)]
+        for p in fitting
+        if (p.profile_id, material) in facts.estimates
+    ]
     estimate = max(estimates) if estimates else (0.0, 0.0)
     return Eligibility(facts, tuple(p.printer_id for p in fitting), estimate)
 
 
 def _does_not_fit(facts: MeshFacts, able: list[FleetPrinter], material: str) -> str:
     x, y, z = facts.size_mm
-    largest = max((profile(p.profile_id).machine for p in able),
-                  key=lambda m: (m.bed_x_mm * m.bed_y_mm, m.max_z_mm))
-    return (f"the part is {x:.1f} x {y:.1f} x {z:.1f} mm; the largest bed of a printer that "
-            f"runs {material} is {largest.bed_x_mm:g} x {largest.bed_y_mm:g} mm, "
-            f"{largest.max_z_mm:g} mm high; scale the part down or split it")
+    largest = max(
+        (profile(p.profile_id).machine for p in able),
+        key=lambda m: (m.bed_x_mm * m.bed_y_mm, m.max_z_mm),
+    )
+    return (
+        f"the part is {x:.1f} x {y:.1f} x {z:.1f} mm; the largest bed of a printer that "
+        f"runs {material} is {largest.bed_x_mm:g} x {largest.bed_y_mm:g} mm, "
+        f"{largest.max_z_mm:g} mm high; scale the part down or split it"
+    )

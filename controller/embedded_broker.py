@@ -53,11 +53,16 @@ class EmbeddedBroker:
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE or self._wanted_port == 0:
                 raise
-            log(_logger, logging.WARNING, "embedded broker port taken; using a free port",
-                port=self._wanted_port)
+            log(
+                _logger,
+                logging.WARNING,
+                "embedded broker port taken; using a free port",
+                port=self._wanted_port,
+            )
             await self._start_on(0)
-        log(_logger, logging.INFO, "embedded broker listening (loopback only)",
-            url=self.address.url)
+        log(
+            _logger, logging.INFO, "embedded broker listening (loopback only)", url=self.address.url
+        )
         return self.address
 
     async def _start_on(self, port: int) -> None:

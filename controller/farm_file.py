@@ -69,8 +69,10 @@ class SiteEntry(BaseModel):
         """The table's form: weekday number (0 = Monday) -> [[start, end], ...]."""
         if self.staffed is None:
             return dict(ALWAYS)
-        return {str(WEEKDAYS.index(day)): [span.split("-") for span in spans]
-                for day, spans in self.staffed.items()}
+        return {
+            str(WEEKDAYS.index(day)): [span.split("-") for span in spans]
+            for day, spans in self.staffed.items()
+        }
 
 
 class PrinterEntry(BaseModel):
@@ -114,24 +116,35 @@ def check_farm(farm: FarmFile) -> None:
     sites = {site.id for site in farm.sites}
     for printer in farm.printers:
         if printer.site not in sites:
-            raise FarmFileError(f"printer {printer.id} is at site {printer.site!r}, which the "
-                                "farm file does not list under [[sites]]")
+            raise FarmFileError(
+                f"printer {printer.id} is at site {printer.site!r}, which the "
+                "farm file does not list under [[sites]]"
+            )
         try:
             load_profile(printer.profile)
         except Exception as exc:
-            raise FarmFileError(f"printer {printer.id}: profile {printer.profile!r}: "
-                                f"{exc}") from None
+            raise FarmFileError(
+                f"printer {printer.id}: profile {printer.profile!r}: {exc}"
+            ) from None
 
 
 def provision(session: Session, farm: FarmFile) -> None:
     """Add or update the farm file's sites and printers (never removes any)."""
     for entry in farm.sites:
-        upsert_site(session, entry.id, name=entry.name, lat=entry.lat, lon=entry.lon,
-                    tz=entry.tz, staffed_hours=entry.staffed_hours())
+        upsert_site(
+            session,
+            entry.id,
+            name=entry.name,
+            lat=entry.lat,
+            lon=entry.lon,
+            tz=entry.tz,
+            staffed_hours=entry.staffed_hours(),
+        )
     for pentry in farm.printers:
         new = session.get(Printer, pentry.id) is None
-        printer = register_printer(session, pentry.id, site_id=pentry.site,
-                                   profile_id=pentry.profile)
+        printer = register_printer(
+            session, pentry.id, site_id=pentry.site, profile_id=pentry.profile
+        )
         # The spool is the printer's first one only: later changes are staff's, and a
         # restart must not undo them.
         if new and pentry.material:

@@ -24,10 +24,15 @@ from protocol.states import FINAL_JOB_STATES
 
 
 def submit_job(link: ShopLink, job: DemoJob, mesh: bytes) -> JobSubmit:
-    submit = JobSubmit(client_ref=job.client_ref, mesh_sha256=hashlib.sha256(mesh).hexdigest(),
-                       mesh_format=MeshFormat.STL, material=job.material, colour=job.colour,
-                       quantity=job.quantity,
-                       ship_to=ShipTo(lat=job.ship_to[0], lon=job.ship_to[1]))
+    submit = JobSubmit(
+        client_ref=job.client_ref,
+        mesh_sha256=hashlib.sha256(mesh).hexdigest(),
+        mesh_format=MeshFormat.STL,
+        material=job.material,
+        colour=job.colour,
+        quantity=job.quantity,
+        ship_to=ShipTo(lat=job.ship_to[0], lon=job.ship_to[1]),
+    )
     link.publish(topics.mesh_topic(job.shop, submit.mesh_sha256), mesh)
     link.publish(topics.job_submit_topic(job.shop), encode(submit))
     return submit
@@ -48,8 +53,12 @@ class JobTracker:
         self._link.__enter__()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._link.__exit__(exc_type, exc, tb)
 
     def _on_message(self, topic: str, message: JobStatus | Rejection) -> None:
@@ -74,8 +83,10 @@ class JobTracker:
         return status.state.value if status else "submitted"
 
     def all_final(self, refs: list[str]) -> bool:
-        return all(self.state_of(ref) in FINAL_JOB_STATES or self.state_of(ref) == "refused"
-                   for ref in refs)
+        return all(
+            self.state_of(ref) in FINAL_JOB_STATES or self.state_of(ref) == "refused"
+            for ref in refs
+        )
 
     def part_totals(self, refs: list[str]) -> dict[str, int]:
         totals = {"total": 0, "printed": 0, "printing": 0, "failed": 0}
@@ -99,9 +110,11 @@ class JobTracker:
                 lines.append(f"{ref}: no status (never accepted)")
             elif status.state.value != "done":
                 parts = status.parts
-                lines.append(f"{ref} (job {status.job_id}): {status.state.value}, "
-                             f"{parts.printed}/{parts.total} printed, {parts.printing} "
-                             f"printing, {parts.queued} queued {status.reason}".rstrip())
+                lines.append(
+                    f"{ref} (job {status.job_id}): {status.state.value}, "
+                    f"{parts.printed}/{parts.total} printed, {parts.printing} "
+                    f"printing, {parts.queued} queued {status.reason}".rstrip()
+                )
         return lines
 
     def wait_for(self, condition: Callable[[], bool], timeout_s: float) -> bool:

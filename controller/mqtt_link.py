@@ -132,8 +132,7 @@ class MqttLink(Component):
                 while self.outbox_size:
                     await asyncio.sleep(0.02)
         except TimeoutError:
-            log(_logger, logging.WARNING, "shutdown with unsent messages",
-                count=self.outbox_size)
+            log(_logger, logging.WARNING, "shutdown with unsent messages", count=self.outbox_size)
 
     async def _connection_loop(self) -> None:
         delay = RECONNECT_MIN_S
@@ -142,8 +141,14 @@ class MqttLink(Component):
                 await self._run_connection()
                 delay = RECONNECT_MIN_S
             except aiomqtt.MqttError as exc:
-                log(_logger, logging.WARNING, "broker link down; reconnecting",
-                    broker=self._address.url, error=str(exc), retry_in_s=delay)
+                log(
+                    _logger,
+                    logging.WARNING,
+                    "broker link down; reconnecting",
+                    broker=self._address.url,
+                    error=str(exc),
+                    retry_in_s=delay,
+                )
             finally:
                 self.connected.clear()
                 self._client = None
@@ -176,8 +181,13 @@ class MqttLink(Component):
             for route in self._routes:
                 await client.subscribe(route.topic_filter, qos=route.qos)
             self.connected.set()
-            log(_logger, logging.INFO, "connected to broker", broker=self._address.url,
-                subscriptions=len(self._routes))
+            log(
+                _logger,
+                logging.INFO,
+                "connected to broker",
+                broker=self._address.url,
+                subscriptions=len(self._routes),
+            )
             sender = asyncio.get_running_loop().create_task(self._send_loop(client))
             try:
                 async for message in client.messages:
@@ -211,13 +221,27 @@ class MqttLink(Component):
             batch = list(self._retry)
             # gather starts the publishes in list order, so the client sends them in order.
             results = await asyncio.gather(
-                *(client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain,
-                                 timeout=PUBLISH_TIMEOUT_S) for item in batch),
-                return_exceptions=True)
+                *(
+                    client.publish(
+                        item.topic,
+                        item.payload,
+                        qos=item.qos,
+                        retain=item.retain,
+                        timeout=PUBLISH_TIMEOUT_S,
+                    )
+                    for item in batch
+                ),
+                return_exceptions=True,
+            )
             for item, result in zip(batch, results, strict=True):
                 if isinstance(result, aiomqtt.MqttError):
-                    log(_logger, logging.WARNING, "publish failed; will resend after reconnect",
-                        topic=item.topic, error=str(result))
+                    log(
+                        _logger,
+                        logging.WARNING,
+                        "publish failed; will resend after reconnect",
+                        topic=item.topic,
+                        error=str(result),
+                    )
                     return
                 if isinstance(result, BaseException):
                     raise result

@@ -80,12 +80,17 @@ class ProcessPool(Component):
             return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
         except BrokenProcessPool as exc:
             if self._executor is executor:
-                log(_logger, logging.ERROR, "a worker process died; restarting the pool",
-                    function=getattr(fn, "__name__", str(fn)))
+                log(
+                    _logger,
+                    logging.ERROR,
+                    "a worker process died; restarting the pool",
+                    function=getattr(fn, "__name__", str(fn)),
+                )
                 executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = self._new_executor()
-            raise WorkerCrashed(f"a worker process died while running "
-                                f"{getattr(fn, '__name__', fn)}") from exc
+            raise WorkerCrashed(
+                f"a worker process died while running {getattr(fn, '__name__', fn)}"
+            ) from exc
 
     async def close(self) -> None:
         await super().close()

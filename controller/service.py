@@ -31,8 +31,9 @@ _logger = logging.getLogger(__name__)
 class ControllerService:
     """Everything `makerfarm controller` runs, as one async object."""
 
-    def __init__(self, settings: ControllerSettings,
-                 announce: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, settings: ControllerSettings, announce: Callable[[str], None] | None = None
+    ) -> None:
         """`announce` receives the lines a person starting the service wants to see (where
         the embedded broker listens); the logs have them too."""
         self.settings = settings
@@ -56,16 +57,23 @@ class ControllerService:
                 await stack.enter_async_context(broker)
                 self._broker_address = broker.address
                 if self._announce is not None:
-                    self._announce(f"embedded broker listening on {broker.address.url} "
-                                   "(loopback only: other machines cannot reach it)")
+                    self._announce(
+                        f"embedded broker listening on {broker.address.url} "
+                        "(loopback only: other machines cannot reach it)"
+                    )
             else:
                 self._broker_address = settings.broker
             store = await stack.enter_async_context(Store(settings))
             if settings.farm_file is not None:
                 farm = await asyncio.to_thread(load_farm_file, settings.farm_file)
                 await store.run(provision, farm)
-                log(_logger, logging.INFO, "farm provisioned", sites=len(farm.sites),
-                    printers=len(farm.printers))
+                log(
+                    _logger,
+                    logging.INFO,
+                    "farm provisioned",
+                    sites=len(farm.sites),
+                    printers=len(farm.printers),
+                )
             pool = await stack.enter_async_context(ProcessPool(settings.workers))
             link = MqttLink(self._broker_address, settings.client_id)
             components = build_components(settings, store, pool, link)
@@ -75,17 +83,24 @@ class ControllerService:
             for component in components:
                 await stack.enter_async_context(component)
                 self.components[component.name] = component
-            log(_logger, logging.INFO, "controller running", broker=self._broker_address.url,
-                database=store.safe_url, data_dir=str(settings.data_dir.resolve()),
-                workers=settings.workers)
+            log(
+                _logger,
+                logging.INFO,
+                "controller running",
+                broker=self._broker_address.url,
+                database=store.safe_url,
+                data_dir=str(settings.data_dir.resolve()),
+                workers=settings.workers,
+            )
             self.ready.set()
             await stop.wait()
             log(_logger, logging.INFO, "controller stopping")
         log(_logger, logging.INFO, "controller stopped")
 
 
-async def run_until_signalled(settings: ControllerSettings,
-                              announce: Callable[[str], None] | None = None) -> None:
+async def run_until_signalled(
+    settings: ControllerSettings, announce: Callable[[str], None] | None = None
+) -> None:
     """Run the service until SIGTERM or SIGINT, then shut down cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -41,9 +41,10 @@ class ShopLink:
         except ValueError as exc:
             raise ShopLinkError(str(exc)) from None
         self.shop = shop
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                   client_id=client_id or f"shop-{shop or 'all'}-"
-                                   f"{uuid.uuid4().hex[:8]}")
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"shop-{shop or 'all'}-{uuid.uuid4().hex[:8]}",
+        )
         if self._address.username:
             self._client.username_pw_set(self._address.username, self._address.password)
         if self._address.tls:
@@ -64,37 +65,58 @@ class ShopLink:
         try:
             self._client.connect(self._address.host, self._address.port, keepalive=30)
         except OSError as exc:
-            raise ShopLinkError(f"cannot reach the broker at {self._address.url}: "
-                                f"{exc.strerror or exc}") from None
+            raise ShopLinkError(
+                f"cannot reach the broker at {self._address.url}: {exc.strerror or exc}"
+            ) from None
         self._client.loop_start()
         if not self._subscribed.wait(CONNECT_TIMEOUT_S) or self._refused:
             self._client.loop_stop()
-            raise ShopLinkError(self._refused or f"the broker at {self._address.url} did not "
-                                f"answer within {CONNECT_TIMEOUT_S:g} s")
+            raise ShopLinkError(
+                self._refused
+                or f"the broker at {self._address.url} did not "
+                f"answer within {CONNECT_TIMEOUT_S:g} s"
+            )
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._client.disconnect()
         self._client.loop_stop()
 
-    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object,
-                    reason: object, properties: object = None) -> None:
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: object,
+        reason: object,
+        properties: object = None,
+    ) -> None:
         if getattr(reason, "is_failure", False):
             self._refused = f"the broker at {self._address.url} refused the login: {reason}"
             self._subscribed.set()
             return
-        client.subscribe([
-            (topics.topic_filter(topics.TopicKind.JOB_STATUS, shop=self.shop), 1),
-            (topics.topic_filter(topics.TopicKind.SHOP_ERRORS, shop=self.shop), 1),
-        ])
+        client.subscribe(
+            [
+                (topics.topic_filter(topics.TopicKind.JOB_STATUS, shop=self.shop), 1),
+                (topics.topic_filter(topics.TopicKind.SHOP_ERRORS, shop=self.shop), 1),
+            ]
+        )
 
-    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int,
-                      reasons: object, properties: object = None) -> None:
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reasons: object,
+        properties: object = None,
+    ) -> None:
         self._subscribed.set()
 
-    def _on_message(self, client: mqtt.Client, userdata: object,
-                    message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         decoded = decode_shop_message(message.topic, bytes(message.payload))
         if decoded is None:
             return
@@ -110,8 +132,9 @@ class ShopLink:
         except (RuntimeError, ValueError) as exc:
             raise ShopLinkError(f"could not publish to {topic}: {exc}") from None
         if not info.is_published():
-            raise ShopLinkError(f"the broker did not acknowledge {topic} within "
-                                f"{PUBLISH_TIMEOUT_S:g} s")
+            raise ShopLinkError(
+                f"the broker did not acknowledge {topic} within {PUBLISH_TIMEOUT_S:g} s"
+            )
 
     def next_message(self, timeout: float | None) -> JobStatus | Rejection:
         """The next status or rejection for this shop; queue.Empty after `timeout`."""

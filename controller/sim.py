@@ -44,30 +44,56 @@ PROGRESS_EVERY_S = 5.0
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sites", type=int, default=3, help="makerspaces (default 3)")
-    parser.add_argument("--printers", type=int, default=10,
-                        help="printers per makerspace (default 10)")
+    parser.add_argument(
+        "--printers", type=int, default=10, help="printers per makerspace (default 10)"
+    )
     parser.add_argument("--jobs", type=int, default=50, help="jobs the shops submit")
-    parser.add_argument("--speed", type=float, default=1000.0,
-                        help="simulated printers run this many times faster (default 1000)")
-    parser.add_argument("--broker", metavar="URL",
-                        help="mqtt://host:port of the broker (default: start mosquitto on a "
-                             "free loopback port)")
-    parser.add_argument("--db", metavar="URL", help="the controller's database "
-                        "(default: SQLite in a temporary directory)")
-    parser.add_argument("--duration", type=float, default=DEFAULT_DURATION_S, metavar="S",
-                        help=f"give up after this many seconds (default {DEFAULT_DURATION_S:g})")
-    parser.add_argument("--plate-failure-rate", type=float, default=0.0, metavar="FRACTION",
-                        help="this fraction of plates comes loose mid-print (reprinted)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1000.0,
+        help="simulated printers run this many times faster (default 1000)",
+    )
+    parser.add_argument(
+        "--broker",
+        metavar="URL",
+        help="mqtt://host:port of the broker (default: start mosquitto on a free loopback port)",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="the controller's database (default: SQLite in a temporary directory)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=DEFAULT_DURATION_S,
+        metavar="S",
+        help=f"give up after this many seconds (default {DEFAULT_DURATION_S:g})",
+    )
+    parser.add_argument(
+        "--plate-failure-rate",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="this fraction of plates comes loose mid-print (reprinted)",
+    )
     parser.add_argument("--seed", type=int, default=7, help="which varied jobs to submit")
-    parser.add_argument("--data", type=Path, metavar="DIR",
-                        help="keep the controller's data and logs here (default: temporary)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="keep the controller's data and logs here (default: temporary)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     if min(args.sites, args.printers, args.jobs) < 1 or args.speed <= 0:
-        print("makerfarm sim: --sites, --printers and --jobs must be at least 1, --speed "
-              "positive", file=sys.stderr)
+        print(
+            "makerfarm sim: --sites, --printers and --jobs must be at least 1, --speed positive",
+            file=sys.stderr,
+        )
         return 2
     try:
         broker = BrokerAddress.parse(args.broker) if args.broker else None
@@ -95,9 +121,16 @@ def simulate(args: argparse.Namespace, broker: BrokerAddress | None, data: Path)
             broker = stack.enter_context(MosquittoProcess(data / "mosquitto")).address
         url = _url(broker)
         stack.enter_context(ControllerProcess(url, data, data / "farm.toml", args.db))
-        swarm = stack.enter_context(SwarmProcess(
-            url, data / "roster.json", args.speed, args.plate_failure_rate, args.seed,
-            log_path=data / "swarm.log"))
+        swarm = stack.enter_context(
+            SwarmProcess(
+                url,
+                data / "roster.json",
+                args.speed,
+                args.plate_failure_rate,
+                args.seed,
+                log_path=data / "swarm.log",
+            )
+        )
         staff = stack.enter_context(SimulatedStaff(broker))
         tracker = stack.enter_context(JobTracker(url))
         jobs = demo_jobs(args.jobs, seed=args.seed)
@@ -118,12 +151,18 @@ def simulate(args: argparse.Namespace, broker: BrokerAddress | None, data: Path)
         beds = sum(len(v) for v in staff.cleared_at.values())
     return {
         "farm": {"sites": args.sites, "printers": len(farm.printers), "speed": args.speed},
-        "jobs": {"submitted": len(jobs), "done": states.get("done", 0),
-                 "by_state": dict(states), "parts": sum(j.quantity for j in jobs),
-                 "parts_printed": parts["printed"]},
+        "jobs": {
+            "submitted": len(jobs),
+            "done": states.get("done", 0),
+            "by_state": dict(states),
+            "parts": sum(j.quantity for j in jobs),
+            "parts_printed": parts["printed"],
+        },
         "elapsed_s": round(elapsed, 2),
-        "throughput": {"jobs_done_per_min": round(60 * states.get("done", 0) / elapsed, 2),
-                       "parts_printed_per_min": round(60 * parts["printed"] / elapsed, 2)},
+        "throughput": {
+            "jobs_done_per_min": round(60 * states.get("done", 0) / elapsed, 2),
+            "parts_printed_per_min": round(60 * parts["printed"] / elapsed, 2),
+        },
         "latency": figures.table(),
         "printers": printers,
         "beds_cleared": beds,
@@ -131,18 +170,19 @@ def simulate(args: argparse.Namespace, broker: BrokerAddress | None, data: Path)
     }
 
 
-def _follow(tracker: JobTracker, refs: list[str], started: float, duration_s: float,
-            quiet: bool) -> None:
+def _follow(
+    tracker: JobTracker, refs: list[str], started: float, duration_s: float, quiet: bool
+) -> None:
     deadline = started + duration_s
     while time.monotonic() < deadline:
-        if tracker.wait_for(lambda: tracker.all_final(refs),
-                            min(PROGRESS_EVERY_S, deadline - time.monotonic())):
+        if tracker.wait_for(
+            lambda: tracker.all_final(refs), min(PROGRESS_EVERY_S, deadline - time.monotonic())
+        ):
             return
         if not quiet:
             states = Counter(tracker.state_of(ref) for ref in refs)
             line = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
-            print(f"[{time.monotonic() - started:6.1f}s] jobs: {line}", file=sys.stderr,
-                  flush=True)
+            print(f"[{time.monotonic() - started:6.1f}s] jobs: {line}", file=sys.stderr, flush=True)
 
 
 def _url(address: BrokerAddress) -> str:
@@ -166,8 +206,9 @@ def render(report: dict[str, Any]) -> str:
         f"{'latency (s)':34} {'n':>6} {'p50':>9} {'p99':>9} {'max':>9}",
     ]
     for name, row in report["latency"].items():
-        cells = [f"{row[k]:9.3f}" if row[k] is not None else f"{'-':>9}"
-                 for k in ("p50", "p99", "max")]
+        cells = [
+            f"{row[k]:9.3f}" if row[k] is not None else f"{'-':>9}" for k in ("p50", "p99", "max")
+        ]
         lines.append(f"{name:34} {row['n']:6d} " + " ".join(cells))
     lines += [
         "",

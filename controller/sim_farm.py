@@ -34,29 +34,55 @@ def sim_farm(sites: int, printers_per_site: int) -> FarmFile:
     site_entries = []
     for s in range(sites):
         angle = 2 * math.pi * s / max(1, sites)
-        site_entries.append(SiteEntry(
-            id=site_id(s), name=f"Simulated makerspace {s + 1}", tz="Europe/Berlin",
-            lat=round(CENTRE[0] + RADIUS_DEG * math.sin(angle) * 0.6, 4),
-            lon=round(CENTRE[1] + RADIUS_DEG * math.cos(angle), 4)))
+        site_entries.append(
+            SiteEntry(
+                id=site_id(s),
+                name=f"Simulated makerspace {s + 1}",
+                tz="Europe/Berlin",
+                lat=round(CENTRE[0] + RADIUS_DEG * math.sin(angle) * 0.6, 4),
+                lon=round(CENTRE[1] + RADIUS_DEG * math.cos(angle), 4),
+            )
+        )
     printers = []
     for s in range(sites):
         for p in range(printers_per_site):
-            _pid, _site, profile, material, colour = PRINTERS[(s * printers_per_site + p)
-                                                              % len(PRINTERS)]
-            printers.append(PrinterEntry(id=printer_id(s, p), site=site_id(s), profile=profile,
-                                         material=material, colour=colour))
+            _pid, _site, profile, material, colour = PRINTERS[
+                (s * printers_per_site + p) % len(PRINTERS)
+            ]
+            printers.append(
+                PrinterEntry(
+                    id=printer_id(s, p),
+                    site=site_id(s),
+                    profile=profile,
+                    material=material,
+                    colour=colour,
+                )
+            )
     return FarmFile(sites=site_entries, printers=printers)
 
 
 def farm_toml(farm: FarmFile) -> str:
     lines = []
     for site in farm.sites:
-        lines += ["[[sites]]", f'id = "{site.id}"', f'name = "{site.name}"',
-                  f"lat = {site.lat}", f"lon = {site.lon}", f'tz = "{site.tz}"', ""]
+        lines += [
+            "[[sites]]",
+            f'id = "{site.id}"',
+            f'name = "{site.name}"',
+            f"lat = {site.lat}",
+            f"lon = {site.lon}",
+            f'tz = "{site.tz}"',
+            "",
+        ]
     for printer in farm.printers:
-        lines += ["[[printers]]", f'id = "{printer.id}"', f'site = "{printer.site}"',
-                  f'profile = "{printer.profile}"', f'material = "{printer.material}"',
-                  f'colour = "{printer.colour}"', ""]
+        lines += [
+            "[[printers]]",
+            f'id = "{printer.id}"',
+            f'site = "{printer.site}"',
+            f'profile = "{printer.profile}"',
+            f'material = "{printer.material}"',
+            f'colour = "{printer.colour}"',
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -80,22 +106,34 @@ class JobFigures:
     to_done: list[float]
 
     @classmethod
-    def from_history(cls, submitted_at: dict[str, float],
-                     history: dict[str, list[JobStatus]],
-                     arrived_at: dict[str, list[float]]) -> JobFigures:
+    def from_history(
+        cls,
+        submitted_at: dict[str, float],
+        history: dict[str, list[JobStatus]],
+        arrived_at: dict[str, list[float]],
+    ) -> JobFigures:
         figures = cls([], [], [])
         for ref, submitted in submitted_at.items():
             seen = list(zip(history.get(ref, []), arrived_at.get(ref, []), strict=False))
-            figures._first(figures.to_accepted, seen, submitted,
-                           lambda s: s.state is not JobState.RECEIVED)
-            figures._first(figures.to_first_part_printing, seen, submitted,
-                           lambda s: s.parts.printing + s.parts.printed > 0)
+            figures._first(
+                figures.to_accepted, seen, submitted, lambda s: s.state is not JobState.RECEIVED
+            )
+            figures._first(
+                figures.to_first_part_printing,
+                seen,
+                submitted,
+                lambda s: s.parts.printing + s.parts.printed > 0,
+            )
             figures._first(figures.to_done, seen, submitted, lambda s: s.state is JobState.DONE)
         return figures
 
     @staticmethod
-    def _first(into: list[float], seen: list[tuple[JobStatus, float]], submitted: float,
-               condition: Callable[[JobStatus], bool]) -> None:
+    def _first(
+        into: list[float],
+        seen: list[tuple[JobStatus, float]],
+        submitted: float,
+        condition: Callable[[JobStatus], bool],
+    ) -> None:
         for status, at in seen:
             if condition(status):
                 into.append(at - submitted)
@@ -103,12 +141,17 @@ class JobFigures:
 
     def table(self) -> dict[str, dict[str, float | int | None]]:
         out: dict[str, dict[str, float | int | None]] = {}
-        for name, values in (("submit_to_accepted_s", self.to_accepted),
-                             ("submit_to_first_part_printing_s", self.to_first_part_printing),
-                             ("submit_to_done_s", self.to_done)):
-            out[name] = {"n": len(values), "p50": _round(percentile(values, 0.5)),
-                         "p99": _round(percentile(values, 0.99)),
-                         "max": _round(max(values) if values else None)}
+        for name, values in (
+            ("submit_to_accepted_s", self.to_accepted),
+            ("submit_to_first_part_printing_s", self.to_first_part_printing),
+            ("submit_to_done_s", self.to_done),
+        ):
+            out[name] = {
+                "n": len(values),
+                "p50": _round(percentile(values, 0.5)),
+                "p99": _round(percentile(values, 0.99)),
+                "max": _round(max(values) if values else None),
+            }
         return out
 
 

@@ -47,8 +47,12 @@ class _Process:
     def __enter__(self) -> Any:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.terminate()
 
     def terminate(self) -> int | None:
@@ -68,8 +72,10 @@ class _Process:
         assert self.proc is not None
         if self.proc.poll() is not None:
             tail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
-            raise RuntimeError(f"the {self.name} exited with status {self.proc.returncode} "
-                               f"during start-up; its log ({log_path}) ends:\n{tail}")
+            raise RuntimeError(
+                f"the {self.name} exited with status {self.proc.returncode} "
+                f"during start-up; its log ({log_path}) ends:\n{tail}"
+            )
 
 
 class MosquittoProcess(_Process):
@@ -80,21 +86,40 @@ class MosquittoProcess(_Process):
     def __init__(self, workdir: Path) -> None:
         super().__init__()
         binary = shutil.which("mosquitto") or next(
-            (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
-             if os.access(p, os.X_OK)), None)
+            (
+                p
+                for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
+                if os.access(p, os.X_OK)
+            ),
+            None,
+        )
         if binary is None:
-            raise RuntimeError("mosquitto is not installed: install it (apt-get install "
-                               "mosquitto) or give --broker mqtt://host:port")
+            raise RuntimeError(
+                "mosquitto is not installed: install it (apt-get install "
+                "mosquitto) or give --broker mqtt://host:port"
+            )
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.log_path = workdir / "mosquitto.log"
         config = workdir / "mosquitto.conf"
-        config.write_text("\n".join([
-            f"listener {self.port} 127.0.0.1", "allow_anonymous true", "persistence false",
-            "max_queued_messages 100000", "max_inflight_messages 100",
-            f"log_dest file {self.log_path}", "log_type error", "log_type warning", ""]))
-        self.proc = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.STDOUT)
+        config.write_text(
+            "\n".join(
+                [
+                    f"listener {self.port} 127.0.0.1",
+                    "allow_anonymous true",
+                    "persistence false",
+                    "max_queued_messages 100000",
+                    "max_inflight_messages 100",
+                    f"log_dest file {self.log_path}",
+                    "log_type error",
+                    "log_type warning",
+                    "",
+                ]
+            )
+        )
+        self.proc = subprocess.Popen(
+            [binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 10
         while True:
             self._check_alive(self.log_path)
@@ -117,12 +142,27 @@ class ControllerProcess(_Process):
 
     name = "controller"
 
-    def __init__(self, broker_url: str, data: Path, farm: Path | None, db_url: str | None,
-                 *extra: str, log_name: str = "controller.log") -> None:
+    def __init__(
+        self,
+        broker_url: str,
+        data: Path,
+        farm: Path | None,
+        db_url: str | None,
+        *extra: str,
+        log_name: str = "controller.log",
+    ) -> None:
         super().__init__()
         self.log_path = data / log_name
-        args = ["controller", "--broker", broker_url, "--data", str(data / "controller"),
-                "--log-level", "info", *extra]
+        args = [
+            "controller",
+            "--broker",
+            broker_url,
+            "--data",
+            str(data / "controller"),
+            "--log-level",
+            "info",
+            *extra,
+        ]
         if farm is not None:
             args += ["--farm", str(farm)]
         if db_url:
@@ -137,8 +177,10 @@ class ControllerProcess(_Process):
             self._check_alive(self.log_path)
             if time.monotonic() > deadline:
                 self.terminate()
-                raise RuntimeError(f"the controller was not running after {START_TIMEOUT_S:g} s; "
-                                   f"see {self.log_path}")
+                raise RuntimeError(
+                    f"the controller was not running after {START_TIMEOUT_S:g} s; "
+                    f"see {self.log_path}"
+                )
             time.sleep(0.1)
 
     def terminate(self) -> int | None:
@@ -152,15 +194,37 @@ class SwarmProcess(_Process):
 
     name = "swarm of simulated printers"
 
-    def __init__(self, broker_url: str, roster: Path, speed: float, plate_failure_rate: float,
-                 seed: int, *extra: str, log_path: Path) -> None:
+    def __init__(
+        self,
+        broker_url: str,
+        roster: Path,
+        speed: float,
+        plate_failure_rate: float,
+        seed: int,
+        *extra: str,
+        log_path: Path,
+    ) -> None:
         super().__init__()
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
-            _cli("swarm", "--broker", broker_url, "--roster", str(roster), "--speed", str(speed),
-                 "--plate-failure-rate", str(plate_failure_rate), "--seed", str(seed), *extra),
-            stdout=subprocess.PIPE, stderr=self._log)
+            _cli(
+                "swarm",
+                "--broker",
+                broker_url,
+                "--roster",
+                str(roster),
+                "--speed",
+                str(speed),
+                "--plate-failure-rate",
+                str(plate_failure_rate),
+                "--seed",
+                str(seed),
+                *extra,
+            ),
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+        )
         assert self.proc.stdout is not None
         self.ready = self._read_line(self.proc.stdout, "ready")
 

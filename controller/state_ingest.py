@@ -71,22 +71,30 @@ class StateIngest:
             return Verdict.NEWS
         if (state.connection, state.sequence) <= (known.connection, known.sequence):
             return Verdict.STALE
-        if (state.state == PrinterStatus.OFFLINE or state.connection != known.connection
-                or state.sequence != known.sequence + 1
-                or _content(site, state) != known.content):
+        if (
+            state.state == PrinterStatus.OFFLINE
+            or state.connection != known.connection
+            or state.sequence != known.sequence + 1
+            or _content(site, state) != known.content
+        ):
             return Verdict.NEWS
         known.sequence = state.sequence
         self._heartbeats[printer] = {
-            "printer": printer, "run_id": state.run_id, "connection": state.connection,
-            "sequence": state.sequence, "at": state.at, "seen": seen,
+            "printer": printer,
+            "run_id": state.run_id,
+            "connection": state.connection,
+            "sequence": state.sequence,
+            "at": state.at,
+            "seen": seen,
         }
         return Verdict.HEARTBEAT
 
     def applied(self, site: str, printer: str, state: PrinterState) -> None:
         """`record_printer_state` committed this report: it is the printer's newest."""
         self._heartbeats.pop(printer, None)
-        self._known[printer] = _Known(site, state.run_id, state.connection, state.sequence,
-                                      _content(site, state))
+        self._known[printer] = _Known(
+            site, state.run_id, state.connection, state.sequence, _content(site, state)
+        )
 
     def forget(self, printer: str) -> None:
         """The printer's report was refused: treat its next one as news again."""
@@ -104,12 +112,13 @@ class StateIngest:
 # never undoes a newer report `record_printer_state` wrote meanwhile.
 _SAVE_HEARTBEAT = (
     update(_PRINTERS)
-    .where(_PRINTERS.c.id == bindparam("printer"),
-           _PRINTERS.c.state_run_id == bindparam("run_id"),
-           _PRINTERS.c.state_connection == bindparam("connection"),
-           _PRINTERS.c.state_seq < bindparam("sequence"))
-    .values(state_seq=bindparam("sequence"), state_at=bindparam("at"),
-            last_seen=bindparam("seen"))
+    .where(
+        _PRINTERS.c.id == bindparam("printer"),
+        _PRINTERS.c.state_run_id == bindparam("run_id"),
+        _PRINTERS.c.state_connection == bindparam("connection"),
+        _PRINTERS.c.state_seq < bindparam("sequence"),
+    )
+    .values(state_seq=bindparam("sequence"), state_at=bindparam("at"), last_seen=bindparam("seen"))
 )
 
 

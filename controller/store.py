@@ -58,8 +58,7 @@ class Store(Component):
             migrate(engine)
             return engine
 
-        self._engine = await asyncio.get_running_loop().run_in_executor(
-            self._thread, open_database)
+        self._engine = await asyncio.get_running_loop().run_in_executor(self._thread, open_database)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(session, *args)` in one transaction, in the store's thread."""
@@ -85,8 +84,12 @@ class Store(Component):
     async def close(self) -> None:
         await super().close()
         busiest = sorted(self.seconds_by_operation.items(), key=lambda kv: -kv[1][1])[:8]
-        log(_logger, logging.INFO, "database time by operation",
-            **{name: f"{calls} calls, {seconds:.2f} s" for name, (calls, seconds) in busiest})
+        log(
+            _logger,
+            logging.INFO,
+            "database time by operation",
+            **{name: f"{calls} calls, {seconds:.2f} s" for name, (calls, seconds) in busiest},
+        )
         engine, self._engine = self._engine, None
         loop = asyncio.get_running_loop()
         if engine is not None:

@@ -58,22 +58,37 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--material", required=True, help="PLA, PETG, ABS, ASA, TPU, ...")
     parser.add_argument("--colour", "--color", required=True, help="e.g. black or #ff8800")
     parser.add_argument("--quantity", type=int, default=1, help="how many prints (1-1000)")
-    parser.add_argument("--ship-to", required=True, metavar="LAT,LON",
-                        help="where the parts go, e.g. 52.52,13.40")
+    parser.add_argument(
+        "--ship-to", required=True, metavar="LAT,LON", help="where the parts go, e.g. 52.52,13.40"
+    )
     parser.add_argument("--due", help="when the parts must be printed, ISO 8601 with zone")
     parser.add_argument("--priority", choices=[p.value for p in Priority], default="normal")
     parser.add_argument("--quality", choices=[q.value for q in Quality], default="standard")
     parser.add_argument("--notes", default="", help="free text for the farm")
-    parser.add_argument("--client-ref", help="your id for this job (default: a new one); "
-                        "submitting again with the same one is the same job")
-    parser.add_argument("--broker", default=DEFAULT_BROKER,
-                        help=f"mqtt[s]://user:pass@host:port (default {DEFAULT_BROKER})")
-    parser.add_argument("--no-wait", action="store_true",
-                        help="exit once the job is accepted or rejected")
-    parser.add_argument("--timeout", type=float, default=60.0,
-                        help="seconds to wait for the controller's first answer (default 60)")
-    parser.add_argument("--json", action="store_true",
-                        help="print each status as one JSON line instead of progress text")
+    parser.add_argument(
+        "--client-ref",
+        help="your id for this job (default: a new one); "
+        "submitting again with the same one is the same job",
+    )
+    parser.add_argument(
+        "--broker",
+        default=DEFAULT_BROKER,
+        help=f"mqtt[s]://user:pass@host:port (default {DEFAULT_BROKER})",
+    )
+    parser.add_argument(
+        "--no-wait", action="store_true", help="exit once the job is accepted or rejected"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the controller's first answer (default 60)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print each status as one JSON line instead of progress text",
+    )
 
 
 def _ship_to(text: str) -> ShipTo:
@@ -81,8 +96,9 @@ def _ship_to(text: str) -> ShipTo:
         lat_text, lon_text = text.split(",")
         return ShipTo(lat=float(lat_text), lon=float(lon_text))
     except (ValueError, ValidationError):
-        raise SubmitFailed(f"--ship-to {text!r} must be LAT,LON in degrees, "
-                           "e.g. 52.52,13.40", EXIT_USAGE) from None
+        raise SubmitFailed(
+            f"--ship-to {text!r} must be LAT,LON in degrees, e.g. 52.52,13.40", EXIT_USAGE
+        ) from None
 
 
 def _due(text: str | None) -> datetime | None:
@@ -91,8 +107,9 @@ def _due(text: str | None) -> datetime | None:
     try:
         due = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise SubmitFailed(f"--due {text!r} is not an ISO 8601 time, "
-                           "e.g. 2026-12-01T17:00:00Z", EXIT_USAGE) from None
+        raise SubmitFailed(
+            f"--due {text!r} is not an ISO 8601 time, e.g. 2026-12-01T17:00:00Z", EXIT_USAGE
+        ) from None
     if due.tzinfo is None:
         raise SubmitFailed(f"--due {text!r} has no time zone; add Z for UTC", EXIT_USAGE)
     return due.astimezone(UTC)
@@ -101,8 +118,9 @@ def _due(text: str | None) -> datetime | None:
 def _read_mesh(path: Path) -> tuple[bytes, MeshFormat]:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise SubmitFailed(f"{path}: unknown mesh format {path.suffix!r}; "
-                           "use .stl, .3mf or .obj", EXIT_USAGE)
+        raise SubmitFailed(
+            f"{path}: unknown mesh format {path.suffix!r}; use .stl, .3mf or .obj", EXIT_USAGE
+        )
     try:
         return path.read_bytes(), fmt
     except OSError as exc:
@@ -113,10 +131,17 @@ def build_submit(args: argparse.Namespace, mesh: bytes, fmt: MeshFormat) -> JobS
     client_ref = args.client_ref or f"cli-{uuid.uuid4().hex[:16]}"
     try:
         return JobSubmit(
-            client_ref=client_ref, mesh_sha256=hashlib.sha256(mesh).hexdigest(),
-            mesh_format=fmt, material=args.material, colour=args.colour,
-            quantity=args.quantity, ship_to=_ship_to(args.ship_to), due=_due(args.due),
-            priority=Priority(args.priority), quality=Quality(args.quality), notes=args.notes,
+            client_ref=client_ref,
+            mesh_sha256=hashlib.sha256(mesh).hexdigest(),
+            mesh_format=fmt,
+            material=args.material,
+            colour=args.colour,
+            quantity=args.quantity,
+            ship_to=_ship_to(args.ship_to),
+            due=_due(args.due),
+            priority=Priority(args.priority),
+            quality=Quality(args.quality),
+            notes=args.notes,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -144,9 +169,11 @@ class Progress:
         width = 30
         filled = round(width * parts.printed / total)
         bar = "#" * filled + "." * (width - filled)
-        line = (f"job {status.job_id} {status.state.value:<9} [{bar}] "
-                f"{parts.printed}/{parts.total} printed, {parts.printing} printing, "
-                f"{parts.queued} queued")
+        line = (
+            f"job {status.job_id} {status.state.value:<9} [{bar}] "
+            f"{parts.printed}/{parts.total} printed, {parts.printing} printing, "
+            f"{parts.queued} queued"
+        )
         if parts.failed:
             line += f", {parts.failed} failed (reprinting)"
         if status.reason:
@@ -162,9 +189,12 @@ def follow(args: argparse.Namespace, submit: JobSubmit, mesh: bytes) -> int:
         link.publish(topics.mesh_topic(shop, submit.mesh_sha256), mesh)
         link.publish(topics.job_submit_topic(shop), encode(submit))
         if not args.json:
-            print(f"submitted {submit.client_ref}: {submit.quantity} x {args.mesh.name} in "
-                  f"{submit.material} {submit.colour} (mesh {submit.mesh_sha256[:12]}, "
-                  f"{len(mesh)} bytes)", flush=True)
+            print(
+                f"submitted {submit.client_ref}: {submit.quantity} x {args.mesh.name} in "
+                f"{submit.material} {submit.colour} (mesh {submit.mesh_sha256[:12]}, "
+                f"{len(mesh)} bytes)",
+                flush=True,
+            )
         timeout: float | None = args.timeout
         while True:
             try:
@@ -173,15 +203,18 @@ def follow(args: argparse.Namespace, submit: JobSubmit, mesh: bytes) -> int:
                 raise SubmitFailed(
                     f"no answer for job {submit.client_ref} within {args.timeout:g} s from "
                     f"the controller at {link.address_url}; is `makerfarm controller` "
-                    "running against this broker?", EXIT_TIMEOUT) from None
+                    "running against this broker?",
+                    EXIT_TIMEOUT,
+                ) from None
             result = _handle(message, submit, progress, args.no_wait)
             if result is not None:
                 return result
             timeout = None  # the controller answered; a print may take hours
 
 
-def _handle(message: JobStatus | Rejection, submit: JobSubmit, progress: Progress,
-            no_wait: bool) -> int | None:
+def _handle(
+    message: JobStatus | Rejection, submit: JobSubmit, progress: Progress, no_wait: bool
+) -> int | None:
     if message.client_ref != submit.client_ref:
         return None
     if isinstance(message, Rejection):
@@ -206,4 +239,3 @@ def run(args: argparse.Namespace) -> int:
     except ShopLinkError as exc:
         print(f"makerfarm submit: {exc}", file=sys.stderr)
         return EXIT_TIMEOUT
-

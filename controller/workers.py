@@ -63,9 +63,15 @@ def prepared_mesh(path: str, fmt: str, scale: float = 1.0) -> PreparedMesh:
     return prepare_mesh(raw.vertices * scale, raw.faces)
 
 
-def analyse_mesh(path: str, sha256: str, fmt: str, profile_ids: tuple[str, ...],
-                 material: str | None, quality: str,
-                 scale: float = 1.0) -> MeshFacts | MeshProblem:
+def analyse_mesh(
+    path: str,
+    sha256: str,
+    fmt: str,
+    profile_ids: tuple[str, ...],
+    material: str | None,
+    quality: str,
+    scale: float = 1.0,
+) -> MeshFacts | MeshProblem:
     """Load and check a stored mesh; which of `profile_ids` it fits; part estimates for
     `material` on the profiles it fits."""
     from slicing import MeshRejected, SliceSettings, SlicingError, fits_bed
@@ -81,21 +87,27 @@ def analyse_mesh(path: str, sha256: str, fmt: str, profile_ids: tuple[str, ...],
         for pid, ok in fits.items():
             if ok and _runs(profile(pid), material):
                 try:
-                    estimates[(pid, material)] = _estimate(mesh, profile(pid), material,
-                                                           settings)
+                    estimates[(pid, material)] = _estimate(mesh, profile(pid), material, settings)
                 except SlicingError:
                     continue  # this printer cannot run it now; intake judges the others
     x, y, z = mesh.size_mm
-    return MeshFacts(sha256=sha256, fmt=fmt, size_bytes=Path(path).stat().st_size,
-                     triangles=mesh.triangles,
-                     size_mm=(round(x, 3), round(y, 3), round(z, 3)),
-                     footprint=[(round(px, 3), round(py, 3)) for px, py in mesh.footprint_xy],
-                     volume_mm3=float(mesh.volume_mm3), repairs=tuple(mesh.repairs),
-                     fits=fits, estimates=estimates)
+    return MeshFacts(
+        sha256=sha256,
+        fmt=fmt,
+        size_bytes=Path(path).stat().st_size,
+        triangles=mesh.triangles,
+        size_mm=(round(x, 3), round(y, 3), round(z, 3)),
+        footprint=[(round(px, 3), round(py, 3)) for px, py in mesh.footprint_xy],
+        volume_mm3=float(mesh.volume_mm3),
+        repairs=tuple(mesh.repairs),
+        fits=fits,
+        estimates=estimates,
+    )
 
 
-def _estimate(mesh: PreparedMesh, printer_profile: Profile, material: str,
-              settings: SliceSettings) -> tuple[float, float]:
+def _estimate(
+    mesh: PreparedMesh, printer_profile: Profile, material: str, settings: SliceSettings
+) -> tuple[float, float]:
     """(print seconds, filament grams) of one part, from the slicer's estimate; when that
     cannot give a figure, from slicing the part alone on a plate."""
     from slicing import PlatePart, estimate_part, slice_plate
@@ -156,8 +168,9 @@ class SliceProblem:
     reason: str
 
 
-def slice_plate_to_store(parts: tuple[PartOnPlate, ...], profile_id: str, material: str,
-                         quality: str, gcode_dir: str) -> SlicedPlate | SliceProblem:
+def slice_plate_to_store(
+    parts: tuple[PartOnPlate, ...], profile_id: str, material: str, quality: str, gcode_dir: str
+) -> SlicedPlate | SliceProblem:
     """Slice a plate, check it, gzip it and store it by content; a plate with the same
     meshes, placements, profile, material and settings is sliced once."""
     import hashlib
@@ -167,12 +180,28 @@ def slice_plate_to_store(parts: tuple[PartOnPlate, ...], profile_id: str, materi
     from slicing import PlatePart, SliceSettings, SlicingError, slice_plate
 
     settings = SliceSettings.for_quality(quality, material=material)
-    key = hashlib.sha256(json.dumps({
-        "parts": [(p.label, Path(p.mesh_path).name, p.mesh_format, p.scale, p.x_mm, p.y_mm,
-                   p.rotation_deg) for p in parts],
-        "profile": profile(profile_id).model_dump(mode="json"), "material": material,
-        "settings": settings.model_dump(mode="json"),
-    }, sort_keys=True).encode()).hexdigest()
+    key = hashlib.sha256(
+        json.dumps(
+            {
+                "parts": [
+                    (
+                        p.label,
+                        Path(p.mesh_path).name,
+                        p.mesh_format,
+                        p.scale,
+                        p.x_mm,
+                        p.y_mm,
+                        p.rotation_deg,
+                    )
+                    for p in parts
+                ],
+                "profile": profile(profile_id).model_dump(mode="json"),
+                "material": material,
+                "settings": settings.model_dump(mode="json"),
+            },
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()
     directory = Path(gcode_dir)
     index = directory / "by-content" / f"{key}.json"
     if index.is_file():
@@ -182,9 +211,17 @@ def slice_plate_to_store(parts: tuple[PartOnPlate, ...], profile_id: str, materi
     printer_profile = profile(profile_id)
     low_x, low_y, _, _ = printer_profile.machine.bed_bounds()
     try:
-        plate_parts = [PlatePart(prepared_mesh(p.mesh_path, p.mesh_format, p.scale),
-                                 low_x + p.x_mm, low_y + p.y_mm, p.rotation_deg, p.label,
-                                 p.part_id) for p in parts]
+        plate_parts = [
+            PlatePart(
+                prepared_mesh(p.mesh_path, p.mesh_format, p.scale),
+                low_x + p.x_mm,
+                low_y + p.y_mm,
+                p.rotation_deg,
+                p.label,
+                p.part_id,
+            )
+            for p in parts
+        ]
         result = slice_plate(plate_parts, printer_profile, material, settings)
     except SlicingError as exc:
         return SliceProblem(exc.code, exc.reason)
@@ -195,11 +232,17 @@ def slice_plate_to_store(parts: tuple[PartOnPlate, ...], profile_id: str, materi
 
     store = BlobStore(directory, ".gcode.gz")
     store.put(packed, sha)
-    sliced = SlicedPlate(gcode_sha256=sha, gcode_path=str(store.path(sha)), gcode_bytes=len(raw),
-                         gcode_gzip_bytes=len(packed), print_seconds=result.print_seconds,
-                         filament_g=result.filament_g, layers=result.layers, from_cache=False)
+    sliced = SlicedPlate(
+        gcode_sha256=sha,
+        gcode_path=str(store.path(sha)),
+        gcode_bytes=len(raw),
+        gcode_gzip_bytes=len(packed),
+        print_seconds=result.print_seconds,
+        filament_g=result.filament_g,
+        layers=result.layers,
+        from_cache=False,
+    )
     index.parent.mkdir(parents=True, exist_ok=True)
     fields = {k: v for k, v in sliced.__dict__.items() if k != "from_cache"}
     index.write_text(json.dumps(fields))
     return sliced
-

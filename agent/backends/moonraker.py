@@ -50,8 +50,17 @@ from agent.journal import JournalEntry, PrintJournal
 
 log = logging.getLogger(__name__)
 
-SUBSCRIBED: dict[str, None] = {name: None for name in (
-    "print_stats", "virtual_sdcard", "extruder", "heater_bed", "webhooks", "exclude_object")}
+SUBSCRIBED: dict[str, None] = {
+    name: None
+    for name in (
+        "print_stats",
+        "virtual_sdcard",
+        "extruder",
+        "heater_bed",
+        "webhooks",
+        "exclude_object",
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -84,21 +93,25 @@ class MoonrakerRun:
         return tuple(label for label in self.plate.objects if label not in gone)
 
     def label_of(self, name: str) -> str | None:
-        return next((label for label in self.plate.objects
-                     if klipper_name(label).upper() == name.upper()), None)
+        return next(
+            (label for label in self.plate.objects if klipper_name(label).upper() == name.upper()),
+            None,
+        )
 
 
 class MoonrakerPrinter:
     """A PrinterBackend for one Klipper printer behind Moonraker."""
 
-    def __init__(self, options: MoonrakerOptions, on_event: EventSink,
-                 journal: PrintJournal) -> None:
+    def __init__(
+        self, options: MoonrakerOptions, on_event: EventSink, journal: PrintJournal
+    ) -> None:
         self.options = options
         self._emit = on_event
         self._journal = journal
         self.lock = threading.RLock()
-        self.api = MoonrakerApi(options.url, self._notified, api_key=options.api_key,
-                                timeout_s=options.timeout_s)
+        self.api = MoonrakerApi(
+            options.url, self._notified, api_key=options.api_key, timeout_s=options.timeout_s
+        )
         self.status_tracker = StatusTracker(self)
         self.run: MoonrakerRun | None = None
         self.connected = False
@@ -147,8 +160,9 @@ class MoonrakerPrinter:
         run = self._require((Phase.HEATING, Phase.PRINTING, Phase.PAUSED), "cancel an object")
         with self.lock:
             if label not in run.plate.objects:
-                raise BackendError(f"the plate has no object {label!r}; it has: "
-                                   + ", ".join(run.plate.objects))
+                raise BackendError(
+                    f"the plate has no object {label!r}; it has: " + ", ".join(run.plate.objects)
+                )
             if label not in run.remaining_objects():
                 raise BackendError(f"object {label!r} is already cancelled")
         script = f"EXCLUDE_OBJECT NAME={klipper_name(label)}"
@@ -156,8 +170,10 @@ class MoonrakerPrinter:
 
     def set_temperatures(self, hotend_c: float, bed_c: float) -> None:
         self._require((Phase.IDLE,), "change temperatures", need_run=False)
-        script = (f"SET_HEATER_TEMPERATURE HEATER=extruder TARGET={hotend_c:g}\n"
-                  f"SET_HEATER_TEMPERATURE HEATER=heater_bed TARGET={bed_c:g}")
+        script = (
+            f"SET_HEATER_TEMPERATURE HEATER=extruder TARGET={hotend_c:g}\n"
+            f"SET_HEATER_TEMPERATURE HEATER=heater_bed TARGET={bed_c:g}"
+        )
         self._requests.put(lambda: self._call("printer.gcode.script", {"script": script}))
 
     def status(self) -> BackendStatus:
@@ -244,8 +260,7 @@ class MoonrakerPrinter:
         except MoonrakerError as error:
             with self.lock:
                 if self.run is not None and self.run.plate.plate_id == plate.plate_id:
-                    self.status_tracker.end_failed(f"the printer did not start the plate: "
-                                                   f"{error}")
+                    self.status_tracker.end_failed(f"the printer did not start the plate: {error}")
 
     def _call(self, method: str, params: dict[str, Any] | None = None) -> None:
         self.api.call(method, params)
@@ -260,12 +275,15 @@ class MoonrakerPrinter:
                 self.api.close()
         self.flush_events()
 
-    def _require(self, phases: tuple[Phase, ...], action: str,
-                 need_run: bool = True) -> MoonrakerRun:
+    def _require(
+        self, phases: tuple[Phase, ...], action: str, need_run: bool = True
+    ) -> MoonrakerRun:
         with self.lock:
             phase = self.status_tracker.phase()
             run = self.run
             if phase not in phases or (need_run and run is None):
-                raise BackendError(f"cannot {action}: the printer is {phase.value}"
-                                   + ("" if run or not need_run else " with no plate"))
+                raise BackendError(
+                    f"cannot {action}: the printer is {phase.value}"
+                    + ("" if run or not need_run else " with no plate")
+                )
             return run  # type: ignore[return-value]

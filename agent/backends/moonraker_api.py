@@ -47,15 +47,22 @@ class _Pending:
 
 
 class MoonrakerApi:
-    def __init__(self, url: str, on_notification: Notification, *, api_key: str | None = None,
-                 timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        on_notification: Notification,
+        *,
+        api_key: str | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
         parts = urlsplit(url if "://" in url else f"http://{url}")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"the Moonraker URL {url!r} must look like http://printer:7125")
         self.base_url = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
         socket_scheme = "wss" if parts.scheme == "https" else "ws"
-        self.websocket_url = urlunsplit((socket_scheme, parts.netloc,
-                                         parts.path.rstrip("/") + "/websocket", "", ""))
+        self.websocket_url = urlunsplit(
+            (socket_scheme, parts.netloc, parts.path.rstrip("/") + "/websocket", "", "")
+        )
         self.api_key = api_key
         self.timeout_s = timeout_s
         self._on_notification = on_notification
@@ -72,8 +79,12 @@ class MoonrakerApi:
     def open(self) -> None:
         headers = {"X-Api-Key": self.api_key} if self.api_key else None
         try:
-            self._socket = connect(self.websocket_url, additional_headers=headers,
-                                   open_timeout=self.timeout_s, max_size=2**24)
+            self._socket = connect(
+                self.websocket_url,
+                additional_headers=headers,
+                open_timeout=self.timeout_s,
+                max_size=2**24,
+            )
         except (OSError, WebSocketException, TimeoutError) as error:
             raise MoonrakerError(f"cannot open {self.websocket_url}: {error}") from error
         self.closed.clear()
@@ -89,8 +100,9 @@ class MoonrakerApi:
             reader.join(timeout=5)
         self.closed.set()
 
-    def call(self, method: str, params: dict[str, Any] | None = None,
-             timeout_s: float | None = None) -> Any:
+    def call(
+        self, method: str, params: dict[str, Any] | None = None, timeout_s: float | None = None
+    ) -> Any:
         """Send one JSON-RPC request and return its result (MoonrakerError otherwise)."""
         socket = self._socket
         if socket is None or self.closed.is_set():
@@ -105,8 +117,9 @@ class MoonrakerApi:
         try:
             socket.send(json.dumps(message))
             if not pending.done.wait(timeout_s or self.timeout_s):
-                raise MoonrakerError(f"Moonraker did not answer {method} within "
-                                     f"{timeout_s or self.timeout_s:g} s")
+                raise MoonrakerError(
+                    f"Moonraker did not answer {method} within {timeout_s or self.timeout_s:g} s"
+                )
         except (OSError, WebSocketException) as error:
             raise MoonrakerError(f"lost Moonraker while calling {method}: {error}") from error
         finally:
@@ -144,8 +157,9 @@ class MoonrakerApi:
             if pending is not None:
                 error = message.get("error")
                 if error is not None:
-                    pending.error = str(error.get("message", error)
-                                        if isinstance(error, dict) else error)
+                    pending.error = str(
+                        error.get("message", error) if isinstance(error, dict) else error
+                    )
                 pending.result = message.get("result")
                 pending.done.set()
         elif isinstance(message.get("method"), str):
@@ -160,21 +174,28 @@ class MoonrakerApi:
         boundary = "makerfarm-" + uuid.uuid4().hex
         head = b"".join(
             _form_field(boundary, key, value)
-            for key, value in (("root", "gcodes"), ("path", directory), ("checksum", sha256)))
-        head += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-                 f"filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+            for key, value in (("root", "gcodes"), ("path", directory), ("checksum", sha256))
+        )
+        head += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        ).encode()
         body = head + program.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
         request = urllib.request.Request(
-            self.base_url + "/server/files/upload", data=body, method="POST",
+            self.base_url + "/server/files/upload",
+            data=body,
+            method="POST",
             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
-            | ({"X-Api-Key": self.api_key} if self.api_key else {}))
+            | ({"X-Api-Key": self.api_key} if self.api_key else {}),
+        )
         try:
             with urllib.request.urlopen(request, timeout=max(60.0, self.timeout_s)) as answer:
                 reply = json.loads(answer.read() or b"{}")
         except urllib.error.HTTPError as error:
             detail = error.read().decode("utf-8", "replace")[:300]
-            raise MoonrakerError(f"Moonraker refused the upload of {name} "
-                                 f"({error.code}): {detail}") from error
+            raise MoonrakerError(
+                f"Moonraker refused the upload of {name} ({error.code}): {detail}"
+            ) from error
         except (OSError, ValueError) as error:
             raise MoonrakerError(f"cannot upload {name} to Moonraker: {error}") from error
         item = reply.get("result", reply).get("item", {}) if isinstance(reply, dict) else {}
@@ -182,5 +203,6 @@ class MoonrakerApi:
 
 
 def _form_field(boundary: str, name: str, value: str) -> bytes:
-    return (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-            f"{value}\r\n").encode()
+    return (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+    ).encode()

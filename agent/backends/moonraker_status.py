@@ -104,8 +104,10 @@ class StatusTracker:
         if state not in ("shutdown", "error") or self.printer.error:
             return
         message = self.value("webhooks", "state_message", "") or "Klipper shut down"
-        self.printer.error = (f"Klipper stopped: {message.strip()}. Check the printer, "
-                              "run FIRMWARE_RESTART, then restart the agent")
+        self.printer.error = (
+            f"Klipper stopped: {message.strip()}. Check the printer, "
+            "run FIRMWARE_RESTART, then restart the agent"
+        )
         self.printer.queue_event(PrinterFault(self.printer.error))
         self.end_failed(self.printer.error)
 
@@ -140,8 +142,11 @@ class StatusTracker:
             if label is None or label in run.cancelled:
                 continue
             run.cancelled.append(label)
-            self.printer.queue_event(ObjectCancelled(run.plate.plate_id, label, failed=False,
-                                                     reason="excluded (EXCLUDE_OBJECT)"))
+            self.printer.queue_event(
+                ObjectCancelled(
+                    run.plate.plate_id, label, failed=False, reason="excluded (EXCLUDE_OBJECT)"
+                )
+            )
 
     def _follow_progress(self, run: MoonrakerRun) -> None:
         if not run.on_printer:
@@ -159,15 +164,29 @@ class StatusTracker:
         plate = run.plate
         remaining = run.remaining_objects()
         if outcome == "finished":
-            self.printer.record(JournalEntry(plate.plate_id, plate.sha256, "finished",
-                                             printed=remaining, cancelled=tuple(run.cancelled),
-                                             failed=tuple(run.failed)))
-            self.printer.queue_event(PlateFinished(plate.plate_id, remaining,
-                                                   tuple(run.cancelled), tuple(run.failed)))
+            self.printer.record(
+                JournalEntry(
+                    plate.plate_id,
+                    plate.sha256,
+                    "finished",
+                    printed=remaining,
+                    cancelled=tuple(run.cancelled),
+                    failed=tuple(run.failed),
+                )
+            )
+            self.printer.queue_event(
+                PlateFinished(plate.plate_id, remaining, tuple(run.cancelled), tuple(run.failed))
+            )
         else:
-            self.printer.record(JournalEntry(plate.plate_id, plate.sha256, "cancelled",
-                                             cancelled=remaining + tuple(run.cancelled),
-                                             reason="cancelled"))
+            self.printer.record(
+                JournalEntry(
+                    plate.plate_id,
+                    plate.sha256,
+                    "cancelled",
+                    cancelled=remaining + tuple(run.cancelled),
+                    reason="cancelled",
+                )
+            )
             self.printer.queue_event(PlateCancelled(plate.plate_id, remaining))
         self.printer.run = None
 
@@ -177,8 +196,17 @@ class StatusTracker:
             return
         plate = run.plate
         lost = tuple(run.failed) + run.remaining_objects()
-        self.printer.record(JournalEntry(plate.plate_id, plate.sha256, "failed", failed=lost,
-                                         cancelled=tuple(run.cancelled), reason=reason))
-        self.printer.queue_event(PlateFailed(plate.plate_id, reason, failed=lost,
-                                             cancelled=tuple(run.cancelled)))
+        self.printer.record(
+            JournalEntry(
+                plate.plate_id,
+                plate.sha256,
+                "failed",
+                failed=lost,
+                cancelled=tuple(run.cancelled),
+                reason=reason,
+            )
+        )
+        self.printer.queue_event(
+            PlateFailed(plate.plate_id, reason, failed=lost, cancelled=tuple(run.cancelled))
+        )
         self.printer.run = None

@@ -69,14 +69,16 @@ class Farm:
     signals: Signals
     publisher: Publisher
 
-    async def apply(self, fn: Callable[..., tuple[T, Changes]], *args: Any,
-                    replan: bool = True) -> T:
+    async def apply(
+        self, fn: Callable[..., tuple[T, Changes]], *args: Any, replan: bool = True
+    ) -> T:
         """Run a domain operation in one transaction, then make its effects known.
 
         `fn(session, *args)` returns (value, Changes). In the same transaction the statuses
         of the jobs it touched are read; after the commit they are published (in commit
         order), the agents get the commands the operation asked for, and the components
         that care are woken (`replan=False`: not the re-planner, for its own changes)."""
+
         def work(session: Session) -> tuple[T, Changes, list[ShopStatus]]:
             value, changes = fn(session, *args)
             return value, changes, job_statuses(session, changes.jobs)
@@ -97,8 +99,9 @@ class Farm:
         self.signals.dispatch.poke()
 
 
-def build_components(settings: ControllerSettings, store: Store, pool: ProcessPool,
-                     link: MqttLink) -> list[Component]:
+def build_components(
+    settings: ControllerSettings, store: Store, pool: ProcessPool, link: MqttLink
+) -> list[Component]:
     """Every component, in start order; their routes are registered on `link` here."""
     from controller.components.dispatch import Dispatcher
     from controller.components.fleet import Fleet
@@ -110,5 +113,12 @@ def build_components(settings: ControllerSettings, store: Store, pool: ProcessPo
 
     publisher = Publisher(settings, store, link)
     farm = Farm(settings, store, pool, link, Signals(), publisher)
-    return [publisher, Intake(farm), Fleet(farm), StaffDesk(farm), Replanner(farm),
-            Slicer(farm), Dispatcher(farm)]
+    return [
+        publisher,
+        Intake(farm),
+        Fleet(farm),
+        StaffDesk(farm),
+        Replanner(farm),
+        Slicer(farm),
+        Dispatcher(farm),
+    ]

@@ -69,11 +69,18 @@ class Dispatcher(Component):
         for shipment in recovery.shipments:
             await self._send(shipment, resend=True)
         for request in recovery.requests:
-            self._farm.publisher.command(request.site_id, request.printer_id,
-                                         agent_command(request))
-        log(_logger, logging.INFO, "in-flight work recovered", resent=len(recovery.shipments),
-            cancels=len(recovery.requests), open_jobs=recovery.open_jobs,
-            offline_timers=recovery.timers)
+            self._farm.publisher.command(
+                request.site_id, request.printer_id, agent_command(request)
+            )
+        log(
+            _logger,
+            logging.INFO,
+            "in-flight work recovered",
+            resent=len(recovery.shipments),
+            cancels=len(recovery.requests),
+            open_jobs=recovery.open_jobs,
+            offline_timers=recovery.timers,
+        )
         self._farm.signals.dispatch.poke()
         self.spawn(self._loop, "loop", restart=True)
         self.spawn(self._resend_loop, "resend", restart=True)
@@ -100,25 +107,47 @@ class Dispatcher(Component):
         try:
             packed = await asyncio.to_thread(Path(shipment.gcode_path).read_bytes)
         except OSError as exc:
-            log(_logger, logging.ERROR, "sliced program missing; plate not sent",
-                plate=shipment.plate_id, path=shipment.gcode_path, error=str(exc))
+            log(
+                _logger,
+                logging.ERROR,
+                "sliced program missing; plate not sent",
+                plate=shipment.plate_id,
+                path=shipment.gcode_path,
+                error=str(exc),
+            )
             return
         command = RunPlate(
-            command_id="c" + uuid.uuid4().hex[:15], issued_at=datetime.now(UTC),
-            plate_id=shipment.plate_id, profile_id=shipment.profile_id,
-            gcode_sha256=shipment.gcode_sha256, gcode_gzip_bytes=len(packed),
+            command_id="c" + uuid.uuid4().hex[:15],
+            issued_at=datetime.now(UTC),
+            plate_id=shipment.plate_id,
+            profile_id=shipment.profile_id,
+            gcode_sha256=shipment.gcode_sha256,
+            gcode_gzip_bytes=len(packed),
             gcode_bytes=shipment.gcode_bytes,
             parts=tuple(PlatePart(part_id=p, label=label) for p, label in shipment.parts),
-            material=shipment.material, colour=shipment.colour,
-            estimated_seconds=shipment.estimated_seconds)
+            material=shipment.material,
+            colour=shipment.colour,
+            estimated_seconds=shipment.estimated_seconds,
+        )
         link = self._farm.link
-        link.publish(topics.printer_gcode_topic(shipment.site_id, shipment.printer_id,
-                                                shipment.gcode_sha256), packed)
-        link.publish(topics.printer_cmd_topic(shipment.site_id, shipment.printer_id),
-                     encode(command))
-        log(_logger, logging.INFO, "plate resent" if resend else "plate dispatched",
-            plate=shipment.plate_id, printer=shipment.printer_id, parts=len(shipment.parts),
-            gzip_bytes=len(packed))
+        link.publish(
+            topics.printer_gcode_topic(
+                shipment.site_id, shipment.printer_id, shipment.gcode_sha256
+            ),
+            packed,
+        )
+        link.publish(
+            topics.printer_cmd_topic(shipment.site_id, shipment.printer_id), encode(command)
+        )
+        log(
+            _logger,
+            logging.INFO,
+            "plate resent" if resend else "plate dispatched",
+            plate=shipment.plate_id,
+            printer=shipment.printer_id,
+            parts=len(shipment.parts),
+            gzip_bytes=len(packed),
+        )
 
 
 @dataclass(frozen=True)
@@ -132,10 +161,15 @@ class _Recovered:
 def _recover(session: Session) -> _Recovered:
     found = recover(session)
     return _Recovered(
-        shipments=[_shipment(d.plate, d.site_id, d.profile_id, d.parts)
-                   for d in found.unacknowledged_dispatches if d.parts],
-        requests=found.cancel_requests, open_jobs=len(found.open_jobs),
-        timers=len(found.grace_deadlines))
+        shipments=[
+            _shipment(d.plate, d.site_id, d.profile_id, d.parts)
+            for d in found.unacknowledged_dispatches
+            if d.parts
+        ],
+        requests=found.cancel_requests,
+        open_jobs=len(found.open_jobs),
+        timers=len(found.grace_deadlines),
+    )
 
 
 def _ready_printer_ids(session: Session) -> list[str]:
@@ -149,24 +183,41 @@ def _claim(session: Session, printer_id: str) -> tuple[Shipment | None, Changes]
     return _shipment(claim.plate, claim.site_id, claim.profile_id, claim.parts), claim.changes
 
 
-def _shipment(plate: Plate, site_id: str, profile_id: str,
-              parts: list[tuple[str, str]]) -> Shipment:
+def _shipment(
+    plate: Plate, site_id: str, profile_id: str, parts: list[tuple[str, str]]
+) -> Shipment:
     assert plate.gcode_sha256 and plate.gcode_path and plate.gcode_bytes
-    return Shipment(plate.id, site_id, plate.printer_id, profile_id, plate.material,
-                    plate.colour, plate.gcode_sha256, plate.gcode_path, plate.gcode_bytes,
-                    plate.estimated_seconds, tuple(parts))
+    return Shipment(
+        plate.id,
+        site_id,
+        plate.printer_id,
+        profile_id,
+        plate.material,
+        plate.colour,
+        plate.gcode_sha256,
+        plate.gcode_path,
+        plate.gcode_bytes,
+        plate.estimated_seconds,
+        tuple(parts),
+    )
 
 
 def unacknowledged(session: Session, before: datetime | None) -> list[Shipment]:
     """Dispatched plates the agent has not acknowledged (sent before `before`, if given)."""
-    query = select(Plate, Printer).join(Printer, col(Printer.id) == Plate.printer_id).where(
-        Plate.state == PlateState.DISPATCHED.value, col(Plate.acknowledged_at).is_(None))
+    query = (
+        select(Plate, Printer)
+        .join(Printer, col(Printer.id) == Plate.printer_id)
+        .where(Plate.state == PlateState.DISPATCHED.value, col(Plate.acknowledged_at).is_(None))
+    )
     if before is not None:
         query = query.where(col(Plate.dispatched_at) <= before)
     shipments = []
     for plate, printer in session.exec(query):
-        parts = [(part.id, placed.object_label) for placed, part in placements(session, plate.id)
-                 if part.plate_id == plate.id and part.state == PartState.DISPATCHED]
+        parts = [
+            (part.id, placed.object_label)
+            for placed, part in placements(session, plate.id)
+            if part.plate_id == plate.id and part.state == PartState.DISPATCHED
+        ]
         if parts:
             shipments.append(_shipment(plate, printer.site_id, printer.profile_id, parts))
     return shipments

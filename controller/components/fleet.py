@@ -86,8 +86,12 @@ class Fleet(Component):
             await self._save_heartbeats()
         except Exception as exc:  # the database may be what is going away
             log(_logger, logging.WARNING, "heartbeats not saved at close", error=repr(exc))
-        log(_logger, logging.INFO, "printer states received",
-            **{verdict.value: self.reports[verdict] for verdict in Verdict})
+        log(
+            _logger,
+            logging.INFO,
+            "printer states received",
+            **{verdict.value: self.reports[verdict] for verdict in Verdict},
+        )
 
     async def _enqueue_state(self, message: Inbound) -> None:
         self._queue.put_nowait((True, message))
@@ -119,8 +123,13 @@ class Fleet(Component):
             await handler(what)
         except (ProtocolError, LifecycleError) as exc:
             reason = exc.reason if isinstance(exc, LifecycleError) else str(exc)
-            log(_logger, logging.WARNING, "printer message refused",
-                topic=messages[0].topic, reason=reason)
+            log(
+                _logger,
+                logging.WARNING,
+                "printer message refused",
+                topic=messages[0].topic,
+                reason=reason,
+            )
         finally:
             for message in messages:
                 message.ack()
@@ -141,8 +150,13 @@ class Fleet(Component):
                 check_known_profile(state.profile_id)
             except ProtocolError as exc:
                 message.ack()
-                log(_logger, logging.WARNING, "printer message refused", topic=message.topic,
-                    reason=str(exc))
+                log(
+                    _logger,
+                    logging.WARNING,
+                    "printer message refused",
+                    topic=message.topic,
+                    reason=str(exc),
+                )
                 continue
             verdict = self._ingest.sort(parsed.site, parsed.printer, state, seen)
             self.reports[verdict] += 1
@@ -155,8 +169,7 @@ class Fleet(Component):
 
     async def _apply_news(self, newest: dict[tuple[str, str], PrinterState]) -> None:
         grace_s = self._farm.settings.timing.offline_grace_s
-        changes, statuses, summaries, refused = await self._farm.store.run(
-            _states, newest, grace_s)
+        changes, statuses, summaries, refused = await self._farm.store.run(_states, newest, grace_s)
         for (site, printer), state in newest.items():
             if printer in refused:
                 self._ingest.forget(printer)
@@ -176,9 +189,16 @@ class Fleet(Component):
             applied = await self._farm.apply(_event, parsed.site, parsed.printer, event)
             self.events_applied += applied
             if event.kind is not EventKind.PROGRESS:
-                log(_logger, logging.INFO, "printer event", printer=parsed.printer,
-                    kind=event.kind.value, plate=event.plate_id, applied=applied,
-                    event_id=event.event_id)
+                log(
+                    _logger,
+                    logging.INFO,
+                    "printer event",
+                    printer=parsed.printer,
+                    kind=event.kind.value,
+                    plate=event.plate_id,
+                    applied=applied,
+                    event_id=event.event_id,
+                )
 
     async def _heartbeat_loop(self) -> None:
         while True:
@@ -188,31 +208,44 @@ class Fleet(Component):
     async def _save_heartbeats(self) -> None:
         rows = self._ingest.take_heartbeats()
         for start in range(0, len(rows), HEARTBEAT_CHUNK):
-            await self._farm.store.run(save_heartbeats, rows[start:start + HEARTBEAT_CHUNK])
+            await self._farm.store.run(save_heartbeats, rows[start : start + HEARTBEAT_CHUNK])
 
     async def _grace_loop(self) -> None:
         while True:
             await asyncio.sleep(GRACE_CHECK_S)
             for printer_id in await self._farm.store.run(expired_grace_deadlines):
-                log(_logger, logging.WARNING, "printer offline past its grace period; "
-                    "its plate is interrupted", printer=printer_id)
+                log(
+                    _logger,
+                    logging.WARNING,
+                    "printer offline past its grace period; its plate is interrupted",
+                    printer=printer_id,
+                )
                 await self._farm.apply(_interrupt, printer_id)
 
 
-def _states(session: Session, states: dict[tuple[str, str], PrinterState], grace_s: float,
-            ) -> tuple[Changes, list[ShopStatus], list[tuple[str, bytes]], set[str]]:
+def _states(
+    session: Session,
+    states: dict[tuple[str, str], PrinterState],
+    grace_s: float,
+) -> tuple[Changes, list[ShopStatus], list[tuple[str, bytes]], set[str]]:
     """Record each printer's newest state; the fleet summaries of printers that changed, and
     the printers whose state was refused."""
     changes = Changes()
     refused: set[str] = set()
     for (site, printer), state in states.items():
         try:
-            changes.merge(record_printer_state(session, site, printer, state,
-                                               grace_seconds=grace_s))
+            changes.merge(
+                record_printer_state(session, site, printer, state, grace_seconds=grace_s)
+            )
         except LifecycleError as exc:  # checked before anything is written for the printer
             refused.add(printer)
-            log(_logger, logging.WARNING, "printer state refused", printer=printer,
-                reason=exc.reason)
+            log(
+                _logger,
+                logging.WARNING,
+                "printer state refused",
+                printer=printer,
+                reason=exc.reason,
+            )
     statuses = job_statuses(session, changes.jobs)
     return changes, statuses, _printer_summaries(session, changes.printers), refused
 
@@ -223,16 +256,25 @@ def _printer_summaries(session: Session, printer_ids: set[str]) -> list[tuple[st
     session.flush()
     now = datetime.now(UTC)
     printers = session.exec(select(Printer).where(col(Printer.id).in_(printer_ids)))
-    plates = list(session.exec(select(Plate).where(
-        col(Plate.printer_id).in_(printer_ids),
-        col(Plate.state).not_in([s.value for s in FINAL_PLATE_STATES]))))
+    plates = list(
+        session.exec(
+            select(Plate).where(
+                col(Plate.printer_id).in_(printer_ids),
+                col(Plate.state).not_in([s.value for s in FINAL_PLATE_STATES]),
+            )
+        )
+    )
     queued = Counter(plate.printer_id for plate in plates)
-    return [(topics.fleet_printer_topic(p.site_id, p.id),
-             encode(_printer_summary(p, queued[p.id], plates, now))) for p in printers]
+    return [
+        (
+            topics.fleet_printer_topic(p.site_id, p.id),
+            encode(_printer_summary(p, queued[p.id], plates, now)),
+        )
+        for p in printers
+    ]
 
 
-def _event(session: Session, site: str, printer: str,
-           event: PrinterEvent) -> tuple[bool, Changes]:
+def _event(session: Session, site: str, printer: str, event: PrinterEvent) -> tuple[bool, Changes]:
     outcome = apply_printer_event(session, site, printer, event)
     return outcome.applied, outcome.changes
 

@@ -111,11 +111,16 @@ class Intake(Component):
             self._refuse(parsed.shop, message, exc, _client_ref_of(message.payload))
         except Exception:
             # A bug or an unavailable part of the farm: the shop hears it, the service lives.
-            _logger.exception("could not process a shop's message",
-                              extra={"makerfarm_fields": {"topic": message.topic}})
-            error = ProtocolError("the controller could not process this message; send it "
-                                  "again later (the farm's operator has the details in the "
-                                  "controller's log)", RejectionCode.INTERNAL_ERROR)
+            _logger.exception(
+                "could not process a shop's message",
+                extra={"makerfarm_fields": {"topic": message.topic}},
+            )
+            error = ProtocolError(
+                "the controller could not process this message; send it "
+                "again later (the farm's operator has the details in the "
+                "controller's log)",
+                RejectionCode.INTERNAL_ERROR,
+            )
             self._refuse(parsed.shop, message, error, _client_ref_of(message.payload))
 
     async def _quota_of(self, shop: str) -> ShopQuotas:
@@ -125,7 +130,8 @@ class Intake(Component):
             if len(self._quotas) > 100_000:  # ids from an open broker: keep the map bounded
                 self._quotas.clear()
             _, read = await self._farm.store.run(
-                shop_admission, shop, self._farm.settings.limits.max_open_jobs_per_shop)
+                shop_admission, shop, self._farm.settings.limits.max_open_jobs_per_shop
+            )
             self._quotas[shop] = quotas = read
         return quotas
 
@@ -135,8 +141,9 @@ class Intake(Component):
         try:
             parsed = topics.parse_topic(message.topic)
             assert parsed.shop is not None and parsed.sha256 is not None
-            check_blob(message.payload, parsed.sha256,
-                       self._farm.settings.limits.max_mesh_bytes, "mesh")
+            check_blob(
+                message.payload, parsed.sha256, self._farm.settings.limits.max_mesh_bytes, "mesh"
+            )
             check_mesh_upload(message.payload)
         except ProtocolError as exc:
             shop = _shop_of(message.topic)
@@ -147,8 +154,14 @@ class Intake(Component):
         await asyncio.to_thread(self._meshes.put, message.payload, parsed.sha256)
         message.ack()
         self._arrival(parsed.sha256).set()
-        log(_logger, logging.INFO, "mesh stored", shop=parsed.shop, sha256=parsed.sha256,
-            bytes=len(message.payload))
+        log(
+            _logger,
+            logging.INFO,
+            "mesh stored",
+            shop=parsed.shop,
+            sha256=parsed.sha256,
+            bytes=len(message.payload),
+        )
 
     def _arrival(self, sha256: str) -> asyncio.Event:
         return self._arrived.setdefault(sha256, asyncio.Event())
@@ -174,35 +187,56 @@ class Intake(Component):
             return
         check_due(submit.due, datetime.now(UTC))
         open_jobs, self._quotas[shop] = await self._farm.store.run(
-            shop_admission, shop, self._farm.settings.limits.max_open_jobs_per_shop)
+            shop_admission, shop, self._farm.settings.limits.max_open_jobs_per_shop
+        )
         check_open_jobs(open_jobs, self._quotas[shop])
         verdict = await self._validate(shop, submit)
         if isinstance(verdict, Eligibility):
             estimate = PartEstimate(*verdict.estimate)
             facts = verdict.facts
-            job_id = await self._farm.apply(_accept, shop, submit, facts,
-                                            str(self._meshes.path(facts.sha256)), estimate)
-            log(_logger, logging.INFO, "job accepted", shop=shop, job=job_id,
-                client_ref=submit.client_ref, quantity=submit.quantity,
-                material=submit.material, printers=len(verdict.printers))
+            job_id = await self._farm.apply(
+                _accept, shop, submit, facts, str(self._meshes.path(facts.sha256)), estimate
+            )
+            log(
+                _logger,
+                logging.INFO,
+                "job accepted",
+                shop=shop,
+                job=job_id,
+                client_ref=submit.client_ref,
+                quantity=submit.quantity,
+                material=submit.material,
+                printers=len(verdict.printers),
+            )
         else:
             code, reason = verdict
             job_id = await self._farm.apply(_reject, shop, submit, reason, code)
-            log(_logger, logging.INFO, "job rejected", shop=shop, job=job_id,
-                client_ref=submit.client_ref, code=str(code), reason=reason)
+            log(
+                _logger,
+                logging.INFO,
+                "job rejected",
+                shop=shop,
+                job=job_id,
+                client_ref=submit.client_ref,
+                code=str(code),
+                reason=reason,
+            )
 
-    async def _validate(self, shop: str,
-                        submit: JobSubmit) -> Eligibility | tuple[RejectionCode, str]:
+    async def _validate(
+        self, shop: str, submit: JobSubmit
+    ) -> Eligibility | tuple[RejectionCode, str]:
         sha = submit.mesh_sha256
         if not await self._wait_for_mesh(sha):
             return RejectionCode.MESH_MISSING, (
                 f"mesh {sha} has not been uploaded; publish the mesh file's bytes to "
                 f"{topics.mesh_topic(shop, sha)} first, "
-                "then submit again with the same client_ref")
+                "then submit again with the same client_ref"
+            )
         printers = await self._fleet()
         if not printers:
             return RejectionCode.MATERIAL_UNAVAILABLE, (
-                "the farm has no printers yet; try again once makerspaces are connected")
+                "the farm has no printers yet; try again once makerspaces are connected"
+            )
         facts = await self._facts_for(submit, tuple(sorted({p.profile_id for p in printers})))
         if isinstance(facts, MeshProblem):
             return RejectionCode.MESH_INVALID, facts.reason
@@ -215,21 +249,31 @@ class Intake(Component):
             self._fleet_cache = (now, await self._farm.store.run(fleet_profiles))
         return self._fleet_cache[1]
 
-    async def _facts_for(self, submit: JobSubmit,
-                         profiles: tuple[str, ...]) -> MeshFacts | MeshProblem:
-        key = (submit.mesh_sha256, submit.material, submit.quality.value, submit.scale,
-               profiles)
+    async def _facts_for(
+        self, submit: JobSubmit, profiles: tuple[str, ...]
+    ) -> MeshFacts | MeshProblem:
+        key = (submit.mesh_sha256, submit.material, submit.quality.value, submit.scale, profiles)
         cached = self._facts.get(key)
         if cached is not None:
             return cached
         path = str(self._meshes.path(submit.mesh_sha256))
         try:
             facts = await self._farm.pool.run(
-                analyse_mesh, path, submit.mesh_sha256, submit.mesh_format.value, profiles,
-                submit.material, submit.quality.value, submit.scale)
+                analyse_mesh,
+                path,
+                submit.mesh_sha256,
+                submit.mesh_format.value,
+                profiles,
+                submit.material,
+                submit.quality.value,
+                submit.scale,
+            )
         except WorkerCrashed:
-            return MeshProblem("mesh_crashed", "checking the mesh crashed the mesh checker; "
-                               "re-export it from your CAD tool as a binary STL")
+            return MeshProblem(
+                "mesh_crashed",
+                "checking the mesh crashed the mesh checker; "
+                "re-export it from your CAD tool as a binary STL",
+            )
         if isinstance(facts, MeshFacts):
             self._facts[key] = facts
             while len(self._facts) > FACTS_CACHE_SIZE:
@@ -248,10 +292,18 @@ class Intake(Component):
             return
         log(_logger, logging.INFO, "job cancelled by shop", shop=shop, job=job_id)
 
-    def _refuse(self, shop: str, message: Inbound, error: ProtocolError,
-                client_ref: str | None = None) -> None:
-        log(_logger, logging.INFO, "message refused", shop=shop, topic=message.topic,
-            code=str(error.code), reason=error.reason)
+    def _refuse(
+        self, shop: str, message: Inbound, error: ProtocolError, client_ref: str | None = None
+    ) -> None:
+        log(
+            _logger,
+            logging.INFO,
+            "message refused",
+            shop=shop,
+            topic=message.topic,
+            code=str(error.code),
+            reason=error.reason,
+        )
         rejection = Rejection.of(message.topic, error, datetime.now(UTC), client_ref)
         self._farm.publisher.rejection(shop, rejection)
 
@@ -266,22 +318,37 @@ def _accepted_job_id(session: Session, shop: str, client_ref: str) -> str | None
     return job.id
 
 
-def _accept(session: Session, shop: str, submit: JobSubmit, facts: MeshFacts, path: str,
-            estimate: PartEstimate) -> tuple[str, Changes]:
+def _accept(
+    session: Session,
+    shop: str,
+    submit: JobSubmit,
+    facts: MeshFacts,
+    path: str,
+    estimate: PartEstimate,
+) -> tuple[str, Changes]:
     # The row describes the mesh as uploaded; a job's scale is applied where it is used.
     k = 1.0 / submit.scale
-    record_mesh(session, StoredMesh(
-        sha256=facts.sha256, format=facts.fmt, size_bytes=facts.size_bytes, stored_path=path,
-        triangles=facts.triangles, size_mm=(facts.size_mm[0] * k, facts.size_mm[1] * k,
-                                            facts.size_mm[2] * k),
-        footprint=[(x * k, y * k) for x, y in facts.footprint],
-        volume_mm3=facts.volume_mm3 * k**3), uploaded_by=shop)
+    record_mesh(
+        session,
+        StoredMesh(
+            sha256=facts.sha256,
+            format=facts.fmt,
+            size_bytes=facts.size_bytes,
+            stored_path=path,
+            triangles=facts.triangles,
+            size_mm=(facts.size_mm[0] * k, facts.size_mm[1] * k, facts.size_mm[2] * k),
+            footprint=[(x * k, y * k) for x, y in facts.footprint],
+            volume_mm3=facts.volume_mm3 * k**3,
+        ),
+        uploaded_by=shop,
+    )
     outcome = accept_job(session, shop, submit, estimate=estimate)
     return outcome.job.id, outcome.changes
 
 
-def _reject(session: Session, shop: str, submit: JobSubmit, reason: str,
-            code: RejectionCode) -> tuple[str, Changes]:
+def _reject(
+    session: Session, shop: str, submit: JobSubmit, reason: str, code: RejectionCode
+) -> tuple[str, Changes]:
     outcome = reject_job(session, shop, submit, reason=reason, code=code)
     return outcome.job.id, outcome.changes
 
@@ -290,8 +357,9 @@ def _cancel(session: Session, shop: str, job_id: str, reason: str) -> tuple[None
     job = session.get(Job, job_id)
     if job is None or job.shop_id != shop:
         raise LifecycleError(f"shop {shop} has no job {job_id}", code=RejectionCode.UNKNOWN_JOB)
-    return None, cancel_job(session, job_id, actor=f"shop:{shop}",
-                            reason=reason or "cancelled by the shop")
+    return None, cancel_job(
+        session, job_id, actor=f"shop:{shop}", reason=reason or "cancelled by the shop"
+    )
 
 
 def _code(value: str) -> RejectionCode:

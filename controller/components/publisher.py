@@ -62,8 +62,9 @@ def agent_command(request: AgentRequest) -> Message:
     common: dict[str, Any] = {"command_id": new_command_id(), "issued_at": datetime.now(UTC)}
     action = str(request.action)
     if action == AgentAction.CANCEL_PART:
-        return CancelPart(plate_id=request.plate_id, part_id=request.part_id,
-                          reason=request.reason, **common)
+        return CancelPart(
+            plate_id=request.plate_id, part_id=request.part_id, reason=request.reason, **common
+        )
     if action == AgentAction.CANCEL_PLATE:
         return CancelPlate(plate_id=request.plate_id, reason=request.reason, **common)
     if action == AgentAction.PAUSE:
@@ -103,8 +104,11 @@ class Publisher(Component):
         self.fleet_changed.poke()
 
     def job_status(self, entry: ShopStatus) -> None:
-        self._link.publish(topics.job_status_topic(entry.shop_id, entry.status.job_id),
-                           encode(entry.status), retain=True)
+        self._link.publish(
+            topics.job_status_topic(entry.shop_id, entry.status.job_id),
+            encode(entry.status),
+            retain=True,
+        )
 
     def command(self, site_id: str, printer_id: str, command: Message) -> None:
         log(_logger, logging.INFO, "command to agent", printer=printer_id, command=command.type)
@@ -136,8 +140,7 @@ class Publisher(Component):
 def _statuses_to_announce(session: Session) -> list[ShopStatus]:
     cutoff = datetime.fromtimestamp(datetime.now(UTC).timestamp() - RECENT_FINAL_S, UTC)
     open_states = [state.value for state in OPEN_JOB_STATES]
-    query = select(Job.id).where(
-        col(Job.state).in_(open_states) | (col(Job.updated_at) >= cutoff))
+    query = select(Job.id).where(col(Job.state).in_(open_states) | (col(Job.updated_at) >= cutoff))
     return job_statuses(session, list(session.exec(query)))
 
 

@@ -68,16 +68,25 @@ class Replanner(Component):
             return
         started = time.monotonic()
         plan_json = await self._farm.pool.run(
-            plan_farm, instance.model_dump_json(by_alias=True),
+            plan_farm,
+            instance.model_dump_json(by_alias=True),
             self._previous.model_dump_json(by_alias=True) if self._previous else None,
-            self._farm.settings.plan_seed)
+            self._farm.settings.plan_seed,
+        )
         plan = Plan.model_validate_json(plan_json)
         planned = await self._farm.apply(_record, plan, replan=False)
         self._previous = plan
         self.plans_made += 1
-        log(_logger, logging.INFO, "plan recorded", parts=len(instance.parts),
-            plates=len(plan.plates), unplaced=len(plan.unplaced), to_slice=planned,
-            seconds=round(time.monotonic() - started, 3))
+        log(
+            _logger,
+            logging.INFO,
+            "plan recorded",
+            parts=len(instance.parts),
+            plates=len(plan.plates),
+            unplaced=len(plan.unplaced),
+            to_slice=planned,
+            seconds=round(time.monotonic() - started, 3),
+        )
 
 
 def _record(session: Session, plan: Plan) -> tuple[int, Changes]:

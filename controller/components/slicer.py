@@ -70,8 +70,13 @@ class Slicer(Component):
                 parts, profile_id, material, quality = job
                 try:
                     result = await self._farm.pool.run(
-                        slice_plate_to_store, parts, profile_id, material, quality,
-                        str(self._farm.settings.gcode_dir))
+                        slice_plate_to_store,
+                        parts,
+                        profile_id,
+                        material,
+                        quality,
+                        str(self._farm.settings.gcode_dir),
+                    )
                 except WorkerCrashed as exc:
                     result = SliceProblem("slicer_crashed", str(exc))
                 await self._finish(plate_id, result)
@@ -81,30 +86,52 @@ class Slicer(Component):
 
     async def _finish(self, plate_id: str, result: SlicedPlate | SliceProblem) -> None:
         if isinstance(result, SliceProblem):
-            log(_logger, logging.WARNING, "plate could not be sliced", plate=plate_id,
-                code=result.code, reason=result.reason)
+            log(
+                _logger,
+                logging.WARNING,
+                "plate could not be sliced",
+                plate=plate_id,
+                code=result.code,
+                reason=result.reason,
+            )
             await self._farm.apply(_failed, plate_id, f"{result.code}: {result.reason}")
             return
         try:
             await self._farm.apply(_sliced, plate_id, result, replan=False)
         except LifecycleError as exc:
-            log(_logger, logging.INFO, "sliced plate was dropped meanwhile", plate=plate_id,
-                reason=exc.reason)
+            log(
+                _logger,
+                logging.INFO,
+                "sliced plate was dropped meanwhile",
+                plate=plate_id,
+                reason=exc.reason,
+            )
             return
         self.sliced += 1
         self.cache_hits += result.from_cache
-        log(_logger, logging.INFO, "plate sliced", plate=plate_id, sha256=result.gcode_sha256,
-            seconds=round(result.print_seconds), layers=result.layers,
-            cached=result.from_cache)
+        log(
+            _logger,
+            logging.INFO,
+            "plate sliced",
+            plate=plate_id,
+            sha256=result.gcode_sha256,
+            seconds=round(result.print_seconds),
+            layers=result.layers,
+            cached=result.from_cache,
+        )
 
 
 def plates_to_slice(session: Session, lookahead: int) -> list[str]:
     """Planned plates next in their printer's queue, at most `lookahead` ahead per printer."""
-    ahead = Counter(session.exec(select(Plate.printer_id).where(
-        col(Plate.state).in_(_AHEAD_STATES))))
+    ahead = Counter(
+        session.exec(select(Plate.printer_id).where(col(Plate.state).in_(_AHEAD_STATES)))
+    )
     chosen = []
-    query = (select(Plate.id, Plate.printer_id).where(Plate.state == PlateState.PLANNED.value)
-             .order_by(col(Plate.sequence), col(Plate.planned_start), col(Plate.id)))
+    query = (
+        select(Plate.id, Plate.printer_id)
+        .where(Plate.state == PlateState.PLANNED.value)
+        .order_by(col(Plate.sequence), col(Plate.planned_start), col(Plate.id))
+    )
     for plate_id, printer_id in session.exec(query):
         if ahead[printer_id] < lookahead:
             ahead[printer_id] += 1
@@ -127,16 +154,29 @@ def _begin(session: Session, plate_id: str) -> tuple[SliceJob | None, Changes]:
 
 def _slice_job(session: Session, plate: Plate, profile_id: str) -> SliceJob:
     rows = session.exec(
-        select(PlatePart, Part, Job, Mesh).join(Part, col(Part.id) == PlatePart.part_id)
-        .join(Job, col(Job.id) == Part.job_id).join(Mesh, col(Mesh.sha256) == Job.mesh_sha256)
+        select(PlatePart, Part, Job, Mesh)
+        .join(Part, col(Part.id) == PlatePart.part_id)
+        .join(Job, col(Job.id) == Part.job_id)
+        .join(Mesh, col(Mesh.sha256) == Job.mesh_sha256)
         .where(PlatePart.plate_id == plate.id, Part.plate_id == plate.id)
-        .order_by(col(PlatePart.object_label)))
+        .order_by(col(PlatePart.object_label))
+    )
     parts, qualities = [], Counter[str]()
     for placed, part, job, mesh in rows:
         if part.state not in (PartState.PLANNED, PartState.SLICED):
             continue
-        parts.append(PartOnPlate(part.id, placed.object_label, mesh.stored_path, mesh.format,
-                                 job.scale, placed.x_mm, placed.y_mm, placed.rotation_deg))
+        parts.append(
+            PartOnPlate(
+                part.id,
+                placed.object_label,
+                mesh.stored_path,
+                mesh.format,
+                job.scale,
+                placed.x_mm,
+                placed.y_mm,
+                placed.rotation_deg,
+            )
+        )
         qualities[job.quality] += 1
     quality = qualities.most_common(1)[0][0] if qualities else "standard"
     return tuple(parts), profile_id, plate.material, quality
@@ -144,10 +184,18 @@ def _slice_job(session: Session, plate: Plate, profile_id: str) -> SliceJob:
 
 def _sliced(session: Session, plate_id: str, result: SlicedPlate) -> tuple[None, Changes]:
     changes = mark_plate_sliced(
-        session, plate_id, gcode_sha256=result.gcode_sha256, gcode_path=result.gcode_path,
-        gcode_bytes=result.gcode_bytes, estimated_seconds=result.print_seconds,
-        stats={"filament_g": result.filament_g, "layers": result.layers,
-               "gcode_gzip_bytes": result.gcode_gzip_bytes})
+        session,
+        plate_id,
+        gcode_sha256=result.gcode_sha256,
+        gcode_path=result.gcode_path,
+        gcode_bytes=result.gcode_bytes,
+        estimated_seconds=result.print_seconds,
+        stats={
+            "filament_g": result.filament_g,
+            "layers": result.layers,
+            "gcode_gzip_bytes": result.gcode_gzip_bytes,
+        },
+    )
     return None, changes
 
 
@@ -159,5 +207,6 @@ def _restart_interrupted_slices(session: Session) -> None:
     """Plates left `slicing` by a crash are sliced again (the cache makes it cheap)."""
     for plate in session.exec(select(Plate).where(Plate.state == PlateState.SLICING.value)):
         changes = Changes()
-        changes.move(session, plate, PlateState.PLANNED, actor="slicer",
-                     kind="plate.slice_restarted")
+        changes.move(
+            session, plate, PlateState.PLANNED, actor="slicer", kind="plate.slice_restarted"
+        )

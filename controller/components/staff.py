@@ -72,21 +72,39 @@ class StaffDesk(Component):
             return
         staff_command = cast(StaffCommand, command)
         outcome = await self._farm.apply(_apply, site, staff_command)
-        log(_logger, logging.INFO, "staff command", site=site, action=command.type,
-            user=staff_command.staff_user, accepted=outcome.accepted, reason=outcome.reason)
+        log(
+            _logger,
+            logging.INFO,
+            "staff command",
+            site=site,
+            action=command.type,
+            user=staff_command.staff_user,
+            accepted=outcome.accepted,
+            reason=outcome.reason,
+        )
         forwarded = any(str(r.action) == "bed_cleared" for r in outcome.changes.requests)
         if outcome.accepted and not outcome.replayed and not forwarded:
             await self._forward(site, staff_command)
-        self._farm.publisher.staff_reply(site, StaffReply(
-            command_id=staff_command.command_id, action=command.type,
-            staff_user=staff_command.staff_user, accepted=outcome.accepted,
-            reason=outcome.reason[:500], at=datetime.now(UTC)))
+        self._farm.publisher.staff_reply(
+            site,
+            StaffReply(
+                command_id=staff_command.command_id,
+                action=command.type,
+                staff_user=staff_command.staff_user,
+                accepted=outcome.accepted,
+                reason=outcome.reason[:500],
+                at=datetime.now(UTC),
+            ),
+        )
 
     async def _forward(self, site: str, command: StaffCommand) -> None:
         """What the lifecycle does not turn into agent commands itself."""
         if isinstance(command, StaffBedCleared):
-            forwarded = BedCleared(command_id="c" + uuid.uuid4().hex[:15],
-                                   issued_at=datetime.now(UTC), staff_user=command.staff_user)
+            forwarded = BedCleared(
+                command_id="c" + uuid.uuid4().hex[:15],
+                issued_at=datetime.now(UTC),
+                staff_user=command.staff_user,
+            )
             printer_site = await self._farm.store.run(_site_of, command.printer_id)
             self._farm.publisher.command(printer_site or site, command.printer_id, forwarded)
 
@@ -99,13 +117,27 @@ class StaffDesk(Component):
         if not isinstance(data, dict):
             return
         command_id, user, action = data.get("command_id"), data.get("staff_user"), data.get("type")
-        if not (isinstance(command_id, str) and _ID.fullmatch(command_id)
-                and isinstance(user, str) and 0 < len(user) <= 64 and user.isprintable()
-                and isinstance(action, str) and _ACTION.fullmatch(action)):
+        if not (
+            isinstance(command_id, str)
+            and _ID.fullmatch(command_id)
+            and isinstance(user, str)
+            and 0 < len(user) <= 64
+            and user.isprintable()
+            and isinstance(action, str)
+            and _ACTION.fullmatch(action)
+        ):
             return
-        self._farm.publisher.staff_reply(site, StaffReply(
-            command_id=command_id, action=action, staff_user=user, accepted=False,
-            reason=reason[:500] or "malformed command", at=datetime.now(UTC)))
+        self._farm.publisher.staff_reply(
+            site,
+            StaffReply(
+                command_id=command_id,
+                action=action,
+                staff_user=user,
+                accepted=False,
+                reason=reason[:500] or "malformed command",
+                at=datetime.now(UTC),
+            ),
+        )
 
 
 def _apply(session: Session, site: str, command: StaffCommand) -> tuple[StaffOutcome, Changes]:

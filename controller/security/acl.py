@@ -94,8 +94,11 @@ def rules_for(identity: Identity) -> list[Rule]:
 
 
 def acl_file_text(identities: list[Identity]) -> str:
-    lines = ["# makerfarm broker ACLs, written by `makerfarm broker-config`: do not edit,",
-             "# provision identities and write it again. Anonymous clients have no rule.", ""]
+    lines = [
+        "# makerfarm broker ACLs, written by `makerfarm broker-config`: do not edit,",
+        "# provision identities and write it again. Anonymous clients have no rule.",
+        "",
+    ]
     for identity in sorted(identities, key=lambda i: (i.role, i.username)):
         lines.append(f"# {identity.role} {subject_of(identity)}")
         lines.append(f"user {identity.username}")

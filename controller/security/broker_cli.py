@@ -23,29 +23,49 @@ if TYPE_CHECKING:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
-                        help="directory for mosquitto.conf, passwords and acl")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="directory for mosquitto.conf, passwords and acl",
+    )
     parser.add_argument("--db", metavar="URL", help="the controller's database")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR,
-                        help=f"the controller's data directory (default ./{DEFAULT_DATA_DIR})")
-    parser.add_argument("--port", type=int, metavar="N",
-                        help="plaintext listener port (default 1883; none with --tls unless "
-                             "given)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"the controller's data directory (default ./{DEFAULT_DATA_DIR})",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        metavar="N",
+        help="plaintext listener port (default 1883; none with --tls unless given)",
+    )
     parser.add_argument("--bind", default="0.0.0.0", help="listen address (default 0.0.0.0)")
-    parser.add_argument("--persistence-dir", type=Path, metavar="DIR",
-                        help="keep retained messages and sessions across broker restarts here")
+    parser.add_argument(
+        "--persistence-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep retained messages and sessions across broker restarts here",
+    )
     tls = parser.add_argument_group("TLS")
     tls.add_argument("--tls", action="store_true", help="add a TLS listener")
     tls.add_argument("--tls-port", type=int, default=8883)
     tls.add_argument("--ca", type=Path, help="CA certificate (PEM) clients are checked with")
     tls.add_argument("--cert", type=Path, help="the broker's certificate (PEM)")
     tls.add_argument("--key", type=Path, help="the broker's private key (PEM)")
-    tls.add_argument("--require-client-cert", action="store_true",
-                     help="clients must show a certificate signed by --ca as well")
+    tls.add_argument(
+        "--require-client-cert",
+        action="store_true",
+        help="clients must show a certificate signed by --ca as well",
+    )
     bridge = parser.add_argument_group("site broker bridged to the central one")
     bridge.add_argument("--bridge", metavar="SITE", help="write a site broker's configuration")
-    bridge.add_argument("--central", metavar="URL",
-                        help="mqtt[s]://bridge.SITE:KEY@host:port of the central broker")
+    bridge.add_argument(
+        "--central", metavar="URL", help="mqtt[s]://bridge.SITE:KEY@host:port of the central broker"
+    )
     bridge.add_argument("--central-ca", type=Path, help="CA of the central broker (mqtts)")
 
 
@@ -68,8 +88,13 @@ def _options(args: argparse.Namespace) -> BrokerOptions:
             raise BrokerConfigError("--bridge needs --central URL of the central broker")
         bridge = Bridge(args.bridge, BrokerAddress.parse(args.central), args.central_ca)
     port = args.port if args.port is not None else (None if args.tls else 1883)
-    return BrokerOptions(port=port or None, bind=args.bind, tls=tls, bridge=bridge,
-                         persistence_dir=args.persistence_dir)
+    return BrokerOptions(
+        port=port or None,
+        bind=args.bind,
+        tls=tls,
+        bridge=bridge,
+        persistence_dir=args.persistence_dir,
+    )
 
 
 def run(args: argparse.Namespace) -> int:

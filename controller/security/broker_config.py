@@ -58,16 +58,27 @@ class BrokerOptions:
 def _listener_lines(options: BrokerOptions) -> list[str]:
     lines: list[str] = []
     if options.port is not None:
-        lines += ["", "# plaintext MQTT: use it on a trusted network or loopback only",
-                  f"listener {options.port} {options.bind}"]
+        lines += [
+            "",
+            "# plaintext MQTT: use it on a trusted network or loopback only",
+            f"listener {options.port} {options.bind}",
+        ]
     tls = options.tls
     if tls is not None:
-        lines += ["", "# MQTT over TLS", f"listener {tls.port} {options.bind}",
-                  f"cafile {tls.ca_file.resolve()}", f"certfile {tls.cert_file.resolve()}",
-                  f"keyfile {tls.key_file.resolve()}", "tls_version tlsv1.2"]
+        lines += [
+            "",
+            "# MQTT over TLS",
+            f"listener {tls.port} {options.bind}",
+            f"cafile {tls.ca_file.resolve()}",
+            f"certfile {tls.cert_file.resolve()}",
+            f"keyfile {tls.key_file.resolve()}",
+            "tls_version tlsv1.2",
+        ]
         if tls.require_client_cert:
-            lines += ["# clients must also show a certificate signed by the CA",
-                      "require_certificate true"]
+            lines += [
+                "# clients must also show a certificate signed by the CA",
+                "require_certificate true",
+            ]
     if not lines:
         raise BrokerConfigError("no listener: give --port, or --tls with its certificates")
     return lines
@@ -78,19 +89,23 @@ def _bridge_lines(bridge: Bridge) -> list[str]:
     if not central.username or not central.password:
         raise BrokerConfigError(
             f"--central needs the bridge's login: mqtts://bridge.{bridge.site}:KEY@host:8883 "
-            f"(make one with `makerfarm provision bridge add {bridge.site}`)")
-    lines = ["", f"# bridge: site {bridge.site}'s topics both ways, fleet summaries in",
-             f"connection makerfarm-{bridge.site}",
-             f"address {central.host}:{central.port}",
-             f"remote_clientid makerfarm-bridge-{bridge.site}",
-             f"remote_username {central.username}",
-             f"remote_password {central.password}",
-             "bridge_protocol_version mqttv311",
-             "cleansession false",
-             "try_private true",
-             "restart_timeout 2 30",
-             f"topic {topics.site_filter(bridge.site)} both 1",
-             f"topic {topics.fleet_filter()} in 1"]
+            f"(make one with `makerfarm provision bridge add {bridge.site}`)"
+        )
+    lines = [
+        "",
+        f"# bridge: site {bridge.site}'s topics both ways, fleet summaries in",
+        f"connection makerfarm-{bridge.site}",
+        f"address {central.host}:{central.port}",
+        f"remote_clientid makerfarm-bridge-{bridge.site}",
+        f"remote_username {central.username}",
+        f"remote_password {central.password}",
+        "bridge_protocol_version mqttv311",
+        "cleansession false",
+        "try_private true",
+        "restart_timeout 2 30",
+        f"topic {topics.site_filter(bridge.site)} both 1",
+        f"topic {topics.fleet_filter()} in 1",
+    ]
     if central.tls:
         ca = bridge.ca_file.resolve() if bridge.ca_file else Path("/etc/ssl/certs")
         key = "bridge_cafile" if bridge.ca_file else "bridge_capath"
@@ -101,14 +116,16 @@ def _bridge_lines(bridge: Bridge) -> list[str]:
 def mosquitto_conf_text(options: BrokerOptions, out_dir: Path, counts: dict[str, int]) -> str:
     out = out_dir.resolve()
     summary = ", ".join(f"{count} {role}" for role, count in sorted(counts.items())) or "none"
-    lines = [f"# makerfarm broker configuration, written by `makerfarm broker-config` at "
-             f"{datetime.now(UTC).isoformat(timespec='seconds')}",
-             f"# identities: {summary}",
-             "per_listener_settings false",
-             "allow_anonymous false",
-             f"password_file {out / 'passwords'}",
-             f"acl_file {out / 'acl'}",
-             f"max_packet_size {MAX_PACKET_BYTES}"]
+    lines = [
+        f"# makerfarm broker configuration, written by `makerfarm broker-config` at "
+        f"{datetime.now(UTC).isoformat(timespec='seconds')}",
+        f"# identities: {summary}",
+        "per_listener_settings false",
+        "allow_anonymous false",
+        f"password_file {out / 'passwords'}",
+        f"acl_file {out / 'acl'}",
+        f"max_packet_size {MAX_PACKET_BYTES}",
+    ]
     if options.persistence_dir is not None:
         lines += ["persistence true", f"persistence_location {options.persistence_dir.resolve()}/"]
     lines += _listener_lines(options)
@@ -133,16 +150,19 @@ def _private(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def write_broker_config(out_dir: Path, identities: list[Identity],
-                        options: BrokerOptions) -> dict[str, Path]:
+def write_broker_config(
+    out_dir: Path, identities: list[Identity], options: BrokerOptions
+) -> dict[str, Path]:
     """Write mosquitto.conf, passwords and acl into `out_dir`; returns their paths."""
     chosen = identities_for(identities, options.bridge)
     counts: dict[str, int] = {}
     for identity in chosen:
         counts[identity.role] = counts.get(identity.role, 0) + 1
     conf = mosquitto_conf_text(options, out_dir, counts)
-    passwords = "".join(f"{i.username}:{check_hash(i.password_hash)}\n"
-                        for i in sorted(chosen, key=lambda i: i.username))
+    passwords = "".join(
+        f"{i.username}:{check_hash(i.password_hash)}\n"
+        for i in sorted(chosen, key=lambda i: i.username)
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: out_dir / name for name in ("mosquitto.conf", "passwords", "acl")}
     _private(paths["passwords"], passwords)

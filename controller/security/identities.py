@@ -64,20 +64,26 @@ def username_for(role: Role, subject: str) -> str:
 
 def check_id(what: str, value: str) -> str:
     if not ID_RE.fullmatch(value):
-        raise ProvisionError(f"{what} id {value!r} is not valid: ids are 1-64 characters of "
-                             "a-z, 0-9, '_' and '-', starting with a letter or digit")
+        raise ProvisionError(
+            f"{what} id {value!r} is not valid: ids are 1-64 characters of "
+            "a-z, 0-9, '_' and '-', starting with a letter or digit"
+        )
     return value
 
 
-def _issue(session: Session, role: Role, subject: str, key: str | None = None,
-           **owner: Any) -> Issued:
+def _issue(
+    session: Session, role: Role, subject: str, key: str | None = None, **owner: Any
+) -> Issued:
     username = username_for(role, subject)
     if session.get(Identity, username) is not None:
-        raise ProvisionError(f"{username} already has a key; use `makerfarm provision "
-                             f"rotate-key {username}` to replace it")
+        raise ProvisionError(
+            f"{username} already has a key; use `makerfarm provision "
+            f"rotate-key {username}` to replace it"
+        )
     key = key or new_key()
-    session.add(Identity(username=username, role=role.value, password_hash=hash_password(key),
-                         **owner))
+    session.add(
+        Identity(username=username, role=role.value, password_hash=hash_password(key), **owner)
+    )
     session.flush()
     return Issued(username, key, role, subject)
 
@@ -85,39 +91,54 @@ def _issue(session: Session, role: Role, subject: str, key: str | None = None,
 def _site(session: Session, site_id: str) -> Site:
     site = session.get(Site, check_id("site", site_id))
     if site is None:
-        raise ProvisionError(f"site {site_id} is not provisioned; add it first with "
-                             f"`makerfarm provision site add {site_id} --lat .. --lon ..`")
+        raise ProvisionError(
+            f"site {site_id} is not provisioned; add it first with "
+            f"`makerfarm provision site add {site_id} --lat .. --lon ..`"
+        )
     return site
 
 
 # --- adding ----------------------------------------------------------------------------------
 
 
-def add_site(session: Session, site_id: str, *, name: str = "", lat: float, lon: float,
-             tz: str = "UTC") -> Site:
+def add_site(
+    session: Session, site_id: str, *, name: str = "", lat: float, lon: float, tz: str = "UTC"
+) -> Site:
     """Create a site, or update its name, place and time zone."""
     existing = session.get(Site, check_id("site", site_id))
     hours = existing.staffed_hours if existing is not None else None
-    return upsert_site(session, site_id, name=name, lat=lat, lon=lon, tz=tz,
-                       staffed_hours=hours or {str(day): [["00:00", "24:00"]] for day in range(7)})
+    return upsert_site(
+        session,
+        site_id,
+        name=name,
+        lat=lat,
+        lon=lon,
+        tz=tz,
+        staffed_hours=hours or {str(day): [["00:00", "24:00"]] for day in range(7)},
+    )
 
 
-def add_printer(session: Session, printer_id: str, *, site_id: str, profile_id: str,
-                name: str = "") -> Issued:
+def add_printer(
+    session: Session, printer_id: str, *, site_id: str, profile_id: str, name: str = ""
+) -> Issued:
     """Create a printer at a provisioned site and the key its agent logs in with."""
     _site(session, site_id)
     check_id("printer", printer_id)
     existing = session.get(Printer, printer_id)
     if existing is not None and existing.site_id != site_id:
-        raise ProvisionError(f"printer {printer_id} is already at site {existing.site_id}; "
-                             "printer ids are unique across the farm")
-    register_printer(session, printer_id, site_id=site_id, profile_id=profile_id, name=name,
-                     actor="provision")
+        raise ProvisionError(
+            f"printer {printer_id} is already at site {existing.site_id}; "
+            "printer ids are unique across the farm"
+        )
+    register_printer(
+        session, printer_id, site_id=site_id, profile_id=profile_id, name=name, actor="provision"
+    )
     return _issue(session, Role.AGENT, printer_id, printer_id=printer_id, site_id=site_id)
 
 
-def add_shop(session: Session, shop_id: str, *, name: str = "",
-             quotas: dict[str, int] | None = None) -> Issued:
+def add_shop(
+    session: Session, shop_id: str, *, name: str = "", quotas: dict[str, int] | None = None
+) -> Issued:
     """Create a shop (or adopt one that submitted before) and its key."""
     shop = ensure_shop(session, check_id("shop", shop_id), name=name)
     if name:
@@ -137,14 +158,17 @@ def set_shop_quotas(session: Session, shop_id: str, quotas: dict[str, int]) -> S
     return shop
 
 
-def add_staff(session: Session, login: str, *, site_id: str, name: str = "",
-              password: str | None = None) -> Issued:
+def add_staff(
+    session: Session, login: str, *, site_id: str, name: str = "", password: str | None = None
+) -> Issued:
     """A staff account at one site; a password is generated unless one is given."""
     _site(session, site_id)
     check_id("staff login", login)
     if password is not None and len(password) < MIN_STAFF_PASSWORD_CHARS:
-        raise ProvisionError(f"a staff password needs at least {MIN_STAFF_PASSWORD_CHARS} "
-                             "characters; leave it out to have one generated")
+        raise ProvisionError(
+            f"a staff password needs at least {MIN_STAFF_PASSWORD_CHARS} "
+            "characters; leave it out to have one generated"
+        )
     issued = _issue(session, Role.STAFF, login, password, site_id=site_id)
     identity = session.get(Identity, issued.username)
     assert identity is not None
@@ -225,8 +249,10 @@ def remove_shop(session: Session, shop_id: str) -> str:
         raise ProvisionError(f"shop {shop_id} is not provisioned")
     if shop is None:
         return f"shop {shop_id}: key revoked"
-    history = session.exec(select(Job.id).where(Job.shop_id == shop_id).limit(1)).first() or \
-        session.exec(select(Mesh.sha256).where(Mesh.uploaded_by == shop_id).limit(1)).first()
+    history = (
+        session.exec(select(Job.id).where(Job.shop_id == shop_id).limit(1)).first()
+        or session.exec(select(Mesh.sha256).where(Mesh.uploaded_by == shop_id).limit(1)).first()
+    )
     if history is not None:
         return f"shop {shop_id}: key revoked; its jobs are kept for the record"
     session.delete(shop)
@@ -244,8 +270,10 @@ def remove_printer(session: Session, printer_id: str) -> str:
     if plate is not None:
         printer.maintenance = True
         session.add(printer)
-        return (f"printer {printer_id}: key revoked and put in maintenance; its plates are "
-                "kept for the record")
+        return (
+            f"printer {printer_id}: key revoked and put in maintenance; its plates are "
+            "kept for the record"
+        )
     session.delete(printer)
     return f"printer {printer_id}: removed"
 
@@ -260,8 +288,11 @@ def remove_site(session: Session, site_id: str) -> str:
     """A site goes only once its printers and staff are gone; its bridge key goes with it."""
     site = _site(session, site_id)
     printers = session.exec(select(Printer.id).where(Printer.site_id == site_id)).all()
-    staff = session.exec(select(Identity.username).where(Identity.site_id == site_id,
-                                                         Identity.role == Role.STAFF.value)).all()
+    staff = session.exec(
+        select(Identity.username).where(
+            Identity.site_id == site_id, Identity.role == Role.STAFF.value
+        )
+    ).all()
     if printers or staff:
         held = [f"printers {', '.join(printers)}"] if printers else []
         held += [f"staff {', '.join(staff)}"] if staff else []

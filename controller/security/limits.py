@@ -53,8 +53,10 @@ class ShopQuotas:
             given = stored.get(key)
             return min(max(given, low), high) if isinstance(given, int) else default
 
-        return cls(value("max_open_jobs", default_open_jobs),
-                   value("submits_per_minute", DEFAULT_SUBMITS_PER_MINUTE))
+        return cls(
+            value("max_open_jobs", default_open_jobs),
+            value("submits_per_minute", DEFAULT_SUBMITS_PER_MINUTE),
+        )
 
 
 def check_payload_size(kind: TopicKind, payload: bytes) -> None:
@@ -64,8 +66,11 @@ def check_payload_size(kind: TopicKind, payload: bytes) -> None:
         return
     limit = max(model.max_bytes for model in models)
     if len(payload) > limit:
-        raise ProtocolError(f"{kind} payload is {len(payload):,} bytes; the limit for this "
-                            f"topic is {limit:,} bytes", RejectionCode.PAYLOAD_TOO_LARGE)
+        raise ProtocolError(
+            f"{kind} payload is {len(payload):,} bytes; the limit for this "
+            f"topic is {limit:,} bytes",
+            RejectionCode.PAYLOAD_TOO_LARGE,
+        )
 
 
 def check_known_profile(profile_id: str | None) -> None:
@@ -79,9 +84,12 @@ def check_known_profile(profile_id: str | None) -> None:
     try:
         load_profile(profile_id)
     except UnknownProfileError as exc:
-        raise ProtocolError(f"printer profile {profile_id!r} is unknown to the controller "
-                            f"({exc}); set the agent's profile to one of them, or add the "
-                            "profile to the controller", RejectionCode.INVALID_MESSAGE) from None
+        raise ProtocolError(
+            f"printer profile {profile_id!r} is unknown to the controller "
+            f"({exc}); set the agent's profile to one of them, or add the "
+            "profile to the controller",
+            RejectionCode.INVALID_MESSAGE,
+        ) from None
 
 
 def check_open_jobs(open_jobs: int, quotas: ShopQuotas) -> None:
@@ -89,7 +97,8 @@ def check_open_jobs(open_jobs: int, quotas: ShopQuotas) -> None:
         raise ProtocolError(
             f"the shop has {open_jobs:,} open jobs, its quota is {quotas.max_open_jobs:,}; "
             "submit again when some are done (or ask the farm's operator for a larger quota)",
-            RejectionCode.RATE_LIMITED)
+            RejectionCode.RATE_LIMITED,
+        )
 
 
 def check_due(due: datetime | None, now: datetime) -> None:
@@ -97,13 +106,17 @@ def check_due(due: datetime | None, now: datetime) -> None:
     if due is None:
         return
     if due < now - DUE_CLOCK_SKEW:
-        raise ProtocolError(f"due {due.isoformat()} is in the past (now is "
-                            f"{now.isoformat(timespec='seconds')}); send a future date or none",
-                            RejectionCode.INVALID_MESSAGE)
+        raise ProtocolError(
+            f"due {due.isoformat()} is in the past (now is "
+            f"{now.isoformat(timespec='seconds')}); send a future date or none",
+            RejectionCode.INVALID_MESSAGE,
+        )
     if due > now + MAX_DUE_AHEAD:
-        raise ProtocolError(f"due {due.isoformat()} is more than {MAX_DUE_AHEAD.days} days "
-                            "ahead; the farm plans at most a year ahead",
-                            RejectionCode.INVALID_MESSAGE)
+        raise ProtocolError(
+            f"due {due.isoformat()} is more than {MAX_DUE_AHEAD.days} days "
+            "ahead; the farm plans at most a year ahead",
+            RejectionCode.INVALID_MESSAGE,
+        )
 
 
 class RateLimiter:
@@ -124,8 +137,11 @@ class RateLimiter:
             self._buckets.popitem(last=False)
         if not allowed:
             wait_s = (1.0 - tokens) * 60.0 / per_minute
-            raise ProtocolError(f"more than {per_minute} messages a minute from this shop; "
-                                f"send again in {wait_s:.1f} s", RejectionCode.RATE_LIMITED)
+            raise ProtocolError(
+                f"more than {per_minute} messages a minute from this shop; "
+                f"send again in {wait_s:.1f} s",
+                RejectionCode.RATE_LIMITED,
+            )
 
 
 # --- mesh uploads: bounded before anything parses them ----------------------------------------
@@ -139,9 +155,11 @@ def check_mesh_upload(payload: bytes, max_triangles: int = MAX_TRIANGLES) -> Non
         return
     triangles = _declared_triangles(payload)
     if triangles > max_triangles:
-        raise ProtocolError(f"the mesh has {triangles:,} triangles, over the limit of "
-                            f"{max_triangles:,}; decimate it in your CAD tool",
-                            RejectionCode.MESH_TOO_LARGE)
+        raise ProtocolError(
+            f"the mesh has {triangles:,} triangles, over the limit of "
+            f"{max_triangles:,}; decimate it in your CAD tool",
+            RejectionCode.MESH_TOO_LARGE,
+        )
 
 
 def _declared_triangles(payload: bytes) -> int:
@@ -162,20 +180,29 @@ def check_3mf_archive(payload: bytes) -> None:
         with zipfile.ZipFile(io.BytesIO(payload)) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, ValueError, struct.error, EOFError):
-        raise ProtocolError("the 3MF file is not a valid zip archive (truncated?); export "
-                            "it again", RejectionCode.MESH_INVALID) from None
+        raise ProtocolError(
+            "the 3MF file is not a valid zip archive (truncated?); export it again",
+            RejectionCode.MESH_INVALID,
+        ) from None
     if len(members) > MAX_3MF_MEMBERS:
-        raise ProtocolError(f"the 3MF archive has {len(members):,} members, over the limit of "
-                            f"{MAX_3MF_MEMBERS}; export only the model",
-                            RejectionCode.MESH_TOO_LARGE)
+        raise ProtocolError(
+            f"the 3MF archive has {len(members):,} members, over the limit of "
+            f"{MAX_3MF_MEMBERS}; export only the model",
+            RejectionCode.MESH_TOO_LARGE,
+        )
     unpacked = sum(member.file_size for member in members)
     if unpacked > MAX_3MF_UNPACKED_BYTES:
-        raise ProtocolError(f"the 3MF archive unpacks to {unpacked:,} bytes, over the limit "
-                            f"of {MAX_3MF_UNPACKED_BYTES:,}; export a simpler mesh",
-                            RejectionCode.MESH_TOO_LARGE)
+        raise ProtocolError(
+            f"the 3MF archive unpacks to {unpacked:,} bytes, over the limit "
+            f"of {MAX_3MF_UNPACKED_BYTES:,}; export a simpler mesh",
+            RejectionCode.MESH_TOO_LARGE,
+        )
     for member in members:
         ratio = member.file_size / max(member.compress_size, 1)
         if member.file_size > 1024 * 1024 and ratio > MAX_3MF_RATIO:
-            raise ProtocolError(f"3MF member {member.filename[:80]!r} unpacks {ratio:,.0f} "
-                                f"times its size (over {MAX_3MF_RATIO}x): that is a zip bomb, "
-                                "not a model", RejectionCode.MESH_INVALID)
+            raise ProtocolError(
+                f"3MF member {member.filename[:80]!r} unpacks {ratio:,.0f} "
+                f"times its size (over {MAX_3MF_RATIO}x): that is a zip bomb, "
+                "not a model",
+                RejectionCode.MESH_INVALID,
+            )

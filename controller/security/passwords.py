@@ -28,22 +28,22 @@ def new_key() -> str:
     return secrets.token_urlsafe(KEY_BYTES)
 
 
-def hash_password(password: str, *, iterations: int = ITERATIONS,
-                  salt: bytes | None = None) -> str:
+def hash_password(password: str, *, iterations: int = ITERATIONS, salt: bytes | None = None) -> str:
     """The `$7$` hash of `password` with a fresh random salt."""
     if not password:
         raise ValueError("an empty password cannot be hashed; choose one")
     salt = salt if salt is not None else secrets.token_bytes(SALT_BYTES)
-    digest = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt, iterations,
-                                 HASH_BYTES)
-    return (f"{_PREFIX}{iterations}${base64.b64encode(salt).decode('ascii')}$"
-            f"{base64.b64encode(digest).decode('ascii')}")
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt, iterations, HASH_BYTES)
+    return (
+        f"{_PREFIX}{iterations}${base64.b64encode(salt).decode('ascii')}$"
+        f"{base64.b64encode(digest).decode('ascii')}"
+    )
 
 
 def _parts(stored: str) -> tuple[int, bytes, bytes]:
     if not stored.startswith(_PREFIX):
         raise PasswordHashError("the stored hash is not a Mosquitto $7$ (PBKDF2-SHA512) hash")
-    fields = stored[len(_PREFIX):].split("$")
+    fields = stored[len(_PREFIX) :].split("$")
     if len(fields) != 3 or not fields[0].isdigit():
         raise PasswordHashError("the stored hash must be $7$<iterations>$<salt>$<hash>")
     try:
@@ -57,8 +57,9 @@ def _parts(stored: str) -> tuple[int, bytes, bytes]:
 def verify_password(password: str, stored: str) -> bool:
     """True when `password` is the one `stored` was made from (constant-time compare)."""
     iterations, salt, digest = _parts(stored)
-    candidate = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt, iterations,
-                                    len(digest))
+    candidate = hashlib.pbkdf2_hmac(
+        "sha512", password.encode("utf-8"), salt, iterations, len(digest)
+    )
     return hmac.compare_digest(candidate, digest)
 
 

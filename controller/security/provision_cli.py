@@ -27,26 +27,40 @@ _Action = Callable[[Any, argparse.Namespace], Any]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", metavar="URL",
-                        help="the controller's database (default: makerfarm.db in --data)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR,
-                        help=f"the controller's data directory (default ./{DEFAULT_DATA_DIR})")
+    parser.add_argument(
+        "--db", metavar="URL", help="the controller's database (default: makerfarm.db in --data)"
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"the controller's data directory (default ./{DEFAULT_DATA_DIR})",
+    )
     parser.add_argument("--json", action="store_true", help="answer in JSON")
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="WHAT")
     _site_commands(kinds.add_parser("site", help="makerspaces"))
     _printer_commands(kinds.add_parser("printer", help="printers and their agents' keys"))
     _shop_commands(kinds.add_parser("shop", help="shops, their keys and quotas"))
     _staff_commands(kinds.add_parser("staff", help="staff accounts (one site each)"))
-    for role, what in (("controller", "a controller's login"),
-                       ("bridge", "a site broker's bridge login")):
+    for role, what in (
+        ("controller", "a controller's login"),
+        ("bridge", "a site broker's bridge login"),
+    ):
         sub = kinds.add_parser(role, help=what).add_subparsers(dest="action", required=True)
         add = sub.add_parser("add", help=f"make {what}")
-        add.add_argument("id", nargs="?" if role == "controller" else None,
-                         default="controller", help="name" if role == "controller" else "site")
+        add.add_argument(
+            "id",
+            nargs="?" if role == "controller" else None,
+            default="controller",
+            help="name" if role == "controller" else "site",
+        )
     rotate = kinds.add_parser("rotate-key", help="replace an identity's key")
     rotate.add_argument("username")
-    rotate.add_argument("--password-stdin", action="store_true",
-                        help="read the new password from stdin instead of generating one")
+    rotate.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the new password from stdin instead of generating one",
+    )
     _agent_config_options(rotate)
     revoke = kinds.add_parser("revoke", help="remove an identity's key")
     revoke.add_argument("username")
@@ -66,10 +80,18 @@ def _site_commands(parser: argparse.ArgumentParser) -> None:
 
 
 def _agent_config_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--agent-config", type=Path, metavar="TOML",
-                        help="write the agent's configuration file (with its key) here")
-    parser.add_argument("--broker", default="mqtt://127.0.0.1:1883", metavar="URL",
-                        help="broker URL the agent connects to (for --agent-config)")
+    parser.add_argument(
+        "--agent-config",
+        type=Path,
+        metavar="TOML",
+        help="write the agent's configuration file (with its key) here",
+    )
+    parser.add_argument(
+        "--broker",
+        default="mqtt://127.0.0.1:1883",
+        metavar="URL",
+        help="broker URL the agent connects to (for --agent-config)",
+    )
     parser.add_argument("--ca-file", help="CA certificate path on the agent (mqtts://)")
     parser.add_argument("--spool-dir", default="/var/lib/makerfarm/spool")
 
@@ -94,10 +116,12 @@ def _shop_commands(parser: argparse.ArgumentParser) -> None:
     quota = sub.add_parser("quota", help="change a shop's quotas")
     quota.add_argument("id")
     for sub_parser in (add, quota):
-        sub_parser.add_argument("--max-open-jobs", type=int, metavar="N",
-                                help="jobs the shop may have open at once")
-        sub_parser.add_argument("--submits-per-minute", type=int, metavar="N",
-                                help="job submits and cancels per minute")
+        sub_parser.add_argument(
+            "--max-open-jobs", type=int, metavar="N", help="jobs the shop may have open at once"
+        )
+        sub_parser.add_argument(
+            "--submits-per-minute", type=int, metavar="N", help="job submits and cancels per minute"
+        )
     sub.add_parser("list")
     sub.add_parser("remove").add_argument("id")
 
@@ -108,8 +132,11 @@ def _staff_commands(parser: argparse.ArgumentParser) -> None:
     add.add_argument("login")
     add.add_argument("--site", required=True)
     add.add_argument("--name", default="")
-    add.add_argument("--password-stdin", action="store_true",
-                     help="read the password from stdin instead of generating one")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from stdin instead of generating one",
+    )
     sub.add_parser("list")
     sub.add_parser("remove").add_argument("login")
 
@@ -136,8 +163,9 @@ def run(args: argparse.Namespace) -> int:
 def _print(result: Any) -> None:
     if isinstance(result, dict) and "key" in result:
         print(f"{result['username']}: key {result['key']}")
-        print("  shown once: store it now (only its hash is kept); then run "
-              "`makerfarm broker-config`")
+        print(
+            "  shown once: store it now (only its hash is kept); then run `makerfarm broker-config`"
+        )
         if result.get("agent_config"):
             print(f"  agent configuration written to {result['agent_config']}")
         return

@@ -34,8 +34,9 @@ class Wire:
     """A SwarmPrinter with everything it sends collected."""
 
     def __init__(self, speed: float = 60.0) -> None:
-        topics = Topics(state="state", events="events", cmd=printer_cmd_topic(SITE, PRINTER),
-                        gcode_filter="")
+        topics = Topics(
+            state="state", events="events", cmd=printer_cmd_topic(SITE, PRINTER), gcode_filter=""
+        )
         self.printer = SwarmPrinter(SITE, PRINTER, PROFILE, topics, speed=speed)
         self.events: list[PrinterEvent] = []
         self.printer.send = self._sent
@@ -46,10 +47,10 @@ class Wire:
             self.events.append(decode(payload, PrinterEvent))
 
     def deliver(self, plate: Plate) -> None:
-        self.printer.on_message(printer_gcode_topic(SITE, PRINTER, plate.command.gcode_sha256),
-                                plate.blob, self.now)
-        self.printer.on_message(printer_cmd_topic(SITE, PRINTER), encode(plate.command),
-                                self.now)
+        self.printer.on_message(
+            printer_gcode_topic(SITE, PRINTER, plate.command.gcode_sha256), plate.blob, self.now
+        )
+        self.printer.on_message(printer_cmd_topic(SITE, PRINTER), encode(plate.command), self.now)
 
     def command(self, message: object) -> None:
         self.printer.on_message(printer_cmd_topic(SITE, PRINTER), encode(message), self.now)  # type: ignore[arg-type]
@@ -111,8 +112,11 @@ def test_a_plate_sent_again_is_acknowledged_and_never_printed_twice() -> None:
 def test_a_blob_that_does_not_match_its_sha256_never_runs() -> None:
     wire = Wire()
     plate = make_plate("plate-1")
-    wire.printer.on_message(printer_gcode_topic(SITE, PRINTER, plate.command.gcode_sha256),
-                            plate.blob + b"tampered", wire.now)
+    wire.printer.on_message(
+        printer_gcode_topic(SITE, PRINTER, plate.command.gcode_sha256),
+        plate.blob + b"tampered",
+        wire.now,
+    )
     wire.printer.on_message(printer_cmd_topic(SITE, PRINTER), encode(plate.command), wire.now)
     wire.run_for(31.0, step_s=1.0)  # the run_plate waits for a good blob, then gives up
     assert wire.kinds() == [EventKind.PLATE_REJECTED]
@@ -124,8 +128,14 @@ def test_a_cancelled_part_is_reported_and_left_out_of_the_printed_ones() -> None
     wire = Wire()
     wire.deliver(make_plate("plate-1"))
     wire.run_for(1.5)
-    wire.command(CancelPart(command_id="c-cancel", issued_at=datetime.now(UTC),
-                            plate_id="plate-1", part_id="plate-1-part1"))
+    wire.command(
+        CancelPart(
+            command_id="c-cancel",
+            issued_at=datetime.now(UTC),
+            plate_id="plate-1",
+            part_id="plate-1-part1",
+        )
+    )
     wire.run_for(5.0)
     cancelled = next(e for e in wire.events if e.kind is EventKind.PART_CANCELLED)
     assert cancelled.part_ids == ("plate-1-part1",) and cancelled.command_id == "c-cancel"
@@ -157,8 +167,9 @@ def test_every_swarm_printer_has_its_own_retained_state_and_leaves_offline(
     watcher.subscribe(topic_filter(TopicKind.PRINTER_STATE, site="site-001"), qos=1)
     watcher.subscribe(topic_filter(TopicKind.PRINTER_STATE, site="site-002"), qos=1)
     watcher.loop_start()
-    swarm = Swarm(roster, SwarmSettings(host=mosquitto.host, port=mosquitto.port,
-                                        telemetry_interval_s=0))
+    swarm = Swarm(
+        roster, SwarmSettings(host=mosquitto.host, port=mosquitto.port, telemetry_interval_s=0)
+    )
     try:
         swarm.start()
         assert swarm.wait_connected(20)

@@ -25,14 +25,16 @@ def _logged(log: Path, event: str) -> dict[str, object]:
 
 
 def test_controller_runs_its_own_loopback_broker_and_stops_cleanly_on_sigterm(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     log = tmp_path / "controller.log"
     controller = ControllerProcess(["--port", "0", "--data", str(tmp_path / "data")], log)
     controller.start()
     try:
         controller.wait_until_logged('"controller running"')
-        address = BrokerAddress.parse(str(_logged(log, "embedded broker listening "
-                                                       "(loopback only)")["url"]))
+        address = BrokerAddress.parse(
+            str(_logged(log, "embedded broker listening (loopback only)")["url"])
+        )
         summary = _retained_queue_summary(address)
     finally:
         code = controller.terminate()

@@ -29,8 +29,7 @@ def test_printed_broker_url_never_shows_the_password() -> None:
 
 @pytest.mark.parametrize(
     ("url", "says"),
-    [("http://host:1883", "scheme"), ("mqtt://:1883", "no host"),
-     ("mqtt://host:99999", "port")],
+    [("http://host:1883", "scheme"), ("mqtt://:1883", "no host"), ("mqtt://host:99999", "port")],
 )
 def test_bad_broker_url_says_what_is_wrong(url: str, says: str) -> None:
     with pytest.raises(ValueError, match=says):

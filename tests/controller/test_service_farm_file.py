@@ -29,7 +29,8 @@ colour = "Black"
 
 
 def test_provisioning_adds_sites_and_printers_and_a_restart_keeps_staffs_spool(
-        tmp_path: Path, sqlite_url: str) -> None:
+    tmp_path: Path, sqlite_url: str
+) -> None:
     path = tmp_path / "farm.toml"
     path.write_text(FARM)
     farm = load_farm_file(path)
@@ -55,15 +56,19 @@ def test_provisioning_adds_sites_and_printers_and_a_restart_keeps_staffs_spool(
         engine.dispose()
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    (FARM.replace('site = "kreuzberg"', 'site = "wedding"'), "site 'wedding'"),
-    (FARM.replace("creality-ender3-v2", "no-such-printer"), "no-such-printer"),
-    (FARM.replace('"09:00-18:00"', '"9-18"'), "09:00-18:00"),
-    (FARM.replace("lat = 52.4986", "lat = 152.0"), "sites.0.lat"),
-    (FARM + "\n[oops\n", "not valid TOML"),
-])
-def test_a_bad_farm_file_is_refused_naming_what_to_fix(tmp_path: Path, text: str,
-                                                         says: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (FARM.replace('site = "kreuzberg"', 'site = "wedding"'), "site 'wedding'"),
+        (FARM.replace("creality-ender3-v2", "no-such-printer"), "no-such-printer"),
+        (FARM.replace('"09:00-18:00"', '"9-18"'), "09:00-18:00"),
+        (FARM.replace("lat = 52.4986", "lat = 152.0"), "sites.0.lat"),
+        (FARM + "\n[oops\n", "not valid TOML"),
+    ],
+)
+def test_a_bad_farm_file_is_refused_naming_what_to_fix(
+    tmp_path: Path, text: str, says: str
+) -> None:
     path = tmp_path / "farm.toml"
     path.write_text(text)
     with pytest.raises(FarmFileError, match=says):

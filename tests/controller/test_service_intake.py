@@ -27,15 +27,20 @@ WAIT_S = 60.0
 
 
 @pytest.fixture(scope="module")
-def controller(mosquitto: Broker, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[ControllerThread]:
+def controller(
+    mosquitto: Broker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ControllerThread]:
     data = tmp_path_factory.mktemp("intake")
     farm = data / "farm.toml"
     farm.write_text(_farm_toml())
     settings = ControllerSettings(
         broker=BrokerAddress(host=mosquitto.host, port=mosquitto.port),
-        data_dir=data, farm_file=farm, client_id=f"intake-{uuid.uuid4().hex[:6]}",
-        workers=1, timing=Timing(mesh_wait_s=1.0, replan_min_interval_s=3600))
+        data_dir=data,
+        farm_file=farm,
+        client_id=f"intake-{uuid.uuid4().hex[:6]}",
+        workers=1,
+        timing=Timing(mesh_wait_s=1.0, replan_min_interval_s=3600),
+    )
     with ControllerThread(settings) as running:
         yield running
 
@@ -46,24 +51,34 @@ def _farm_toml() -> str:
     for site in farm.sites:
         lines += ["[[sites]]", f'id = "{site.id}"', f"lat = {site.lat}", f"lon = {site.lon}"]
     for printer in farm.printers:
-        lines += ["[[printers]]", f'id = "{printer.id}"', f'site = "{printer.site}"',
-                  f'profile = "{printer.profile}"', f'material = "{printer.material}"',
-                  f'colour = "{printer.colour}"']
+        lines += [
+            "[[printers]]",
+            f'id = "{printer.id}"',
+            f'site = "{printer.site}"',
+            f'profile = "{printer.profile}"',
+            f'material = "{printer.material}"',
+            f'colour = "{printer.colour}"',
+        ]
     return "\n".join(lines) + "\n"
 
 
 def _submit(mesh: bytes, **overrides: object) -> JobSubmit:
     fields: dict[str, object] = {
         "client_ref": f"ref-{uuid.uuid4().hex[:10]}",
-        "mesh_sha256": hashlib.sha256(mesh).hexdigest(), "mesh_format": MeshFormat.STL,
-        "material": "PLA", "colour": "black", "quantity": 4,
-        "ship_to": ShipTo(lat=52.52, lon=13.40)}
+        "mesh_sha256": hashlib.sha256(mesh).hexdigest(),
+        "mesh_format": MeshFormat.STL,
+        "material": "PLA",
+        "colour": "black",
+        "quantity": 4,
+        "ship_to": ShipTo(lat=52.52, lon=13.40),
+    }
     fields.update(overrides)
     return JobSubmit.model_validate(fields)
 
 
-def _answer(link: ShopLink, client_ref: str,
-            until: set[JobState] | None = None) -> JobStatus | Rejection:
+def _answer(
+    link: ShopLink, client_ref: str, until: set[JobState] | None = None
+) -> JobStatus | Rejection:
     while True:
         message = link.next_message(WAIT_S)
         if message.client_ref != client_ref:
@@ -73,7 +88,8 @@ def _answer(link: ShopLink, client_ref: str,
 
 
 def test_a_submitted_job_is_accepted_with_one_part_per_unit(
-        mosquitto: Broker, controller: ControllerThread) -> None:
+    mosquitto: Broker, controller: ControllerThread
+) -> None:
     mesh = demo_mesh("cube").stl
     submit = _submit(mesh, quantity=4)
     with ShopLink(mosquitto.url, "acme-gifts") as shop:
@@ -87,7 +103,8 @@ def test_a_submitted_job_is_accepted_with_one_part_per_unit(
 
 
 def test_a_resubmit_with_the_same_client_ref_is_the_same_job(
-        mosquitto: Broker, controller: ControllerThread) -> None:
+    mosquitto: Broker, controller: ControllerThread
+) -> None:
     mesh = demo_mesh("keychain_tag").stl
     submit = _submit(mesh, quantity=2)
     with ShopLink(mosquitto.url, "keyring-co") as shop:
@@ -102,7 +119,8 @@ def test_a_resubmit_with_the_same_client_ref_is_the_same_job(
 
 
 def test_a_mesh_whose_bytes_do_not_match_its_topic_is_refused(
-        mosquitto: Broker, controller: ControllerThread) -> None:
+    mosquitto: Broker, controller: ControllerThread
+) -> None:
     mesh = demo_mesh("cube").stl
     wrong = "0" * 64
     with ShopLink(mosquitto.url, "boxworks") as shop:
@@ -115,7 +133,8 @@ def test_a_mesh_whose_bytes_do_not_match_its_topic_is_refused(
 
 
 def test_a_malformed_submit_is_rejected_on_the_errors_topic_naming_the_field(
-        mosquitto: Broker, controller: ControllerThread) -> None:
+    mosquitto: Broker, controller: ControllerThread
+) -> None:
     body = json.loads(encode(_submit(b"x", client_ref="bad-qty")))
     body["quantity"] = 0
     with ShopLink(mosquitto.url, "clip-shop") as shop:
@@ -127,7 +146,8 @@ def test_a_malformed_submit_is_rejected_on_the_errors_topic_naming_the_field(
 
 
 def test_a_material_no_printer_runs_is_rejected_with_what_the_farm_runs(
-        mosquitto: Broker, controller: ControllerThread) -> None:
+    mosquitto: Broker, controller: ControllerThread
+) -> None:
     mesh = demo_mesh("cube").stl
     submit = _submit(mesh, material="PA-CF")
     with ShopLink(mosquitto.url, "acme-gifts") as shop:
@@ -141,7 +161,8 @@ def test_a_material_no_printer_runs_is_rejected_with_what_the_farm_runs(
 
 
 def test_a_part_larger_than_every_bed_is_rejected_with_its_size(
-        mosquitto: Broker, controller: ControllerThread, tmp_path: Path) -> None:
+    mosquitto: Broker, controller: ControllerThread, tmp_path: Path
+) -> None:
     import trimesh
 
     mesh = trimesh.creation.box(extents=(500.0, 20.0, 10.0)).export(file_type="stl")
@@ -156,7 +177,8 @@ def test_a_part_larger_than_every_bed_is_rejected_with_its_size(
 
 
 def test_a_submit_whose_mesh_never_arrives_is_rejected_saying_so(
-        mosquitto: Broker, controller: ControllerThread) -> None:
+    mosquitto: Broker, controller: ControllerThread
+) -> None:
     submit = _submit(b"never uploaded")
     with ShopLink(mosquitto.url, "coaster-club") as shop:
         shop.publish(topics.job_submit_topic("coaster-club"), encode(submit))
@@ -167,7 +189,8 @@ def test_a_submit_whose_mesh_never_arrives_is_rejected_saying_so(
 
 
 def test_a_shop_can_cancel_its_job_and_not_another_shops(
-        mosquitto: Broker, controller: ControllerThread) -> None:
+    mosquitto: Broker, controller: ControllerThread
+) -> None:
     mesh = demo_mesh("small_box").stl
     submit = _submit(mesh, quantity=1)
     cancel = encode(JobCancel(reason="customer changed their mind"))
@@ -176,13 +199,19 @@ def test_a_shop_can_cancel_its_job_and_not_another_shops(
         shop.publish(topics.job_submit_topic("boxworks"), encode(submit))
         accepted = _answer(shop, submit.client_ref, {JobState.ACCEPTED})
         with ShopLink(mosquitto.url, "clip-shop") as other:
-            other.publish(topics.job_cancel_topic("clip-shop", accepted.job_id
-                                                  if isinstance(accepted, JobStatus) else ""),
-                          cancel)
+            other.publish(
+                topics.job_cancel_topic(
+                    "clip-shop", accepted.job_id if isinstance(accepted, JobStatus) else ""
+                ),
+                cancel,
+            )
             refused = other.next_message(WAIT_S)
-        shop.publish(topics.job_cancel_topic("boxworks", accepted.job_id
-                                             if isinstance(accepted, JobStatus) else ""),
-                     cancel)
+        shop.publish(
+            topics.job_cancel_topic(
+                "boxworks", accepted.job_id if isinstance(accepted, JobStatus) else ""
+            ),
+            cancel,
+        )
         cancelled = _answer(shop, submit.client_ref, {JobState.CANCELLED})
     assert isinstance(refused, Rejection) and refused.code == RejectionCode.UNKNOWN_JOB
     assert isinstance(cancelled, JobStatus)

@@ -73,38 +73,61 @@ def mosquitto(own_mosquitto: Broker) -> Broker:
 
 
 @pytest.fixture(scope="module")
-def controller(mosquitto: Broker, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[ControllerThread]:
+def controller(
+    mosquitto: Broker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ControllerThread]:
     data = tmp_path_factory.mktemp("staff")
     farm = data / "farm.toml"
     farm.write_text(farm_toml())
     settings = ControllerSettings(
-        broker=BrokerAddress(host=mosquitto.host, port=mosquitto.port), data_dir=data,
-        farm_file=farm, client_id=f"staff-{uuid.uuid4().hex[:6]}", workers=1,
-        timing=Timing(fleet_publish_interval_s=0.1, replan_min_interval_s=3600))
+        broker=BrokerAddress(host=mosquitto.host, port=mosquitto.port),
+        data_dir=data,
+        farm_file=farm,
+        client_id=f"staff-{uuid.uuid4().hex[:6]}",
+        workers=1,
+        timing=Timing(fleet_publish_interval_s=0.1, replan_min_interval_s=3600),
+    )
     with ControllerThread(settings) as running:
         yield running
 
 
 def _state(status: PrinterStatus, sequence: int, profile: str = "prusa-mk4") -> PrinterState:
-    return PrinterState(state=status, profile_id=profile, agent_version="test",
-                        at=datetime.now(UTC), run_id="run1", connection=1, sequence=sequence)
+    return PrinterState(
+        state=status,
+        profile_id=profile,
+        agent_version="test",
+        at=datetime.now(UTC),
+        run_id="run1",
+        connection=1,
+        sequence=sequence,
+    )
 
 
 def _bed_cleared(printer: str = PRINTER) -> StaffBedCleared:
-    return StaffBedCleared(command_id=f"s{uuid.uuid4().hex[:12]}", staff_user="ana",
-                           issued_at=datetime.now(UTC), printer_id=printer)
+    return StaffBedCleared(
+        command_id=f"s{uuid.uuid4().hex[:12]}",
+        staff_user="ana",
+        issued_at=datetime.now(UTC),
+        printer_id=printer,
+    )
 
 
 def test_bed_cleared_is_answered_and_forwarded_to_the_printers_agent(
-        mosquitto: Broker, controller: ControllerThread) -> None:
+    mosquitto: Broker, controller: ControllerThread
+) -> None:
     summary_topic = topics.fleet_printer_topic(SITE, PRINTER)
-    staff = Peer(mosquitto, topics.staff_replies_topic(SITE),
-                 topics.printer_cmd_topic(SITE, PRINTER), summary_topic)
+    staff = Peer(
+        mosquitto,
+        topics.staff_replies_topic(SITE),
+        topics.printer_cmd_topic(SITE, PRINTER),
+        summary_topic,
+    )
     try:
-        staff.publish(topics.printer_state_topic(SITE, PRINTER),
-                      encode(_state(PrinterStatus.AWAITING_BED_CLEAR, 1,
-                                    "creality-ender3-v2")), retain=True)
+        staff.publish(
+            topics.printer_state_topic(SITE, PRINTER),
+            encode(_state(PrinterStatus.AWAITING_BED_CLEAR, 1, "creality-ender3-v2")),
+            retain=True,
+        )
         # The controller must know the bed is full before staff say it is clear.
         _until_state(staff, summary_topic, PrinterStatus.AWAITING_BED_CLEAR)
         command = _bed_cleared()
@@ -118,11 +141,17 @@ def test_bed_cleared_is_answered_and_forwarded_to_the_printers_agent(
 
 
 def test_a_repeated_staff_command_gets_its_first_answer_and_is_applied_once(
-        mosquitto: Broker, controller: ControllerThread) -> None:
+    mosquitto: Broker, controller: ControllerThread
+) -> None:
     staff = Peer(mosquitto, topics.staff_replies_topic(SITE))
-    command = StaffSpoolLoaded(command_id=f"s{uuid.uuid4().hex[:12]}", staff_user="ana",
-                               issued_at=datetime.now(UTC), printer_id=PRINTER,
-                               material="PETG", colour="orange")
+    command = StaffSpoolLoaded(
+        command_id=f"s{uuid.uuid4().hex[:12]}",
+        staff_user="ana",
+        issued_at=datetime.now(UTC),
+        printer_id=PRINTER,
+        material="PETG",
+        colour="orange",
+    )
     try:
         replies = []
         for _ in range(2):
@@ -136,7 +165,8 @@ def test_a_repeated_staff_command_gets_its_first_answer_and_is_applied_once(
 
 
 def test_a_command_for_another_sites_printer_is_refused_with_a_reason(
-        mosquitto: Broker, controller: ControllerThread) -> None:
+    mosquitto: Broker, controller: ControllerThread
+) -> None:
     staff = Peer(mosquitto, topics.staff_replies_topic("potsdam"))
     try:
         staff.publish(topics.staff_cmd_topic("potsdam"), encode(_bed_cleared(PRINTER)))
@@ -148,7 +178,8 @@ def test_a_command_for_another_sites_printer_is_refused_with_a_reason(
 
 
 def test_a_malformed_staff_command_is_refused_naming_the_field(
-        mosquitto: Broker, controller: ControllerThread) -> None:
+    mosquitto: Broker, controller: ControllerThread
+) -> None:
     staff = Peer(mosquitto, topics.staff_replies_topic(SITE))
     body = encode(_bed_cleared()).replace(b'"printer_id":"kb-ender"', b'"printer_id":"KB 1"')
     try:
@@ -161,17 +192,26 @@ def test_a_malformed_staff_command_is_refused_naming_the_field(
 
 
 def test_printer_states_reach_the_fleet_summary_and_a_will_marks_it_offline(
-        mosquitto: Broker, controller: ControllerThread) -> None:
+    mosquitto: Broker, controller: ControllerThread
+) -> None:
     printer = "wd-ender-1"
     tui = Peer(mosquitto, topics.fleet_printer_topic("wedding", printer))
     summary_topic = topics.fleet_printer_topic("wedding", printer)
     try:
-        tui.publish(topics.printer_state_topic("wedding", printer),
-                    encode(_state(PrinterStatus.IDLE, 5, "creality-ender3-v2")), retain=True)
+        tui.publish(
+            topics.printer_state_topic("wedding", printer),
+            encode(_state(PrinterStatus.IDLE, 5, "creality-ender3-v2")),
+            retain=True,
+        )
         seen = _until_state(tui, summary_topic, PrinterStatus.IDLE)
-        will = PrinterState(state=PrinterStatus.OFFLINE, agent_version="test",
-                            at=datetime.now(UTC), run_id="run1", connection=1,
-                            sequence=2**53 - 1)
+        will = PrinterState(
+            state=PrinterStatus.OFFLINE,
+            agent_version="test",
+            at=datetime.now(UTC),
+            run_id="run1",
+            connection=1,
+            sequence=2**53 - 1,
+        )
         tui.publish(topics.printer_state_topic("wedding", printer), encode(will), retain=True)
         offline = _until_state(tui, summary_topic, PrinterStatus.OFFLINE)
     finally:

@@ -35,14 +35,16 @@ class FakeController:
         self.ready = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2)
         self.client.on_connect = lambda c, *_: c.subscribe(
-            [(topics.topic_filter(topics.TopicKind.MESH), 1),
-             (topics.topic_filter(topics.TopicKind.JOB_SUBMIT), 1)])
+            [
+                (topics.topic_filter(topics.TopicKind.MESH), 1),
+                (topics.topic_filter(topics.TopicKind.JOB_SUBMIT), 1),
+            ]
+        )
         self.client.on_subscribe = lambda *_: self.ready.set()
         self.client.on_message = self._on_message
         self.client.connect(broker.host, broker.port)
 
-    def _on_message(self, client: mqtt.Client, userdata: object,
-                    message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         parsed = topics.parse_topic(message.topic)
         if parsed.kind == topics.TopicKind.MESH:
             assert parsed.sha256 is not None
@@ -52,26 +54,39 @@ class FakeController:
         submit = decode(bytes(message.payload), JobSubmit)
         self.submits.append(submit)
         if self.answer == "reject":
-            rejection = Rejection(topic=message.topic, code=RejectionCode.MATERIAL_UNAVAILABLE,
-                                  reason="no printer in the farm runs PA-CF",
-                                  client_ref=submit.client_ref, at=datetime.now(UTC))
+            rejection = Rejection(
+                topic=message.topic,
+                code=RejectionCode.MATERIAL_UNAVAILABLE,
+                reason="no printer in the farm runs PA-CF",
+                client_ref=submit.client_ref,
+                at=datetime.now(UTC),
+            )
             client.publish(topics.shop_errors_topic(parsed.shop), encode(rejection), qos=1)
             return
         job = "job-" + submit.client_ref.lower()
         n = submit.quantity
-        steps = [(JobState.ACCEPTED, PartCounts(queued=n)),
-                 (JobState.PRINTING, PartCounts(printing=1, printed=n - 1)),
-                 (JobState.DONE, PartCounts(printed=n))]
+        steps = [
+            (JobState.ACCEPTED, PartCounts(queued=n)),
+            (JobState.PRINTING, PartCounts(printing=1, printed=n - 1)),
+            (JobState.DONE, PartCounts(printed=n)),
+        ]
         for state, parts in steps:
-            status = JobStatus(job_id=job, client_ref=submit.client_ref, state=state,
-                               parts=parts, updated_at=datetime.now(UTC))
-            client.publish(topics.job_status_topic(parsed.shop, job), encode(status), qos=1,
-                           retain=True)
+            status = JobStatus(
+                job_id=job,
+                client_ref=submit.client_ref,
+                state=state,
+                parts=parts,
+                updated_at=datetime.now(UTC),
+            )
+            client.publish(
+                topics.job_status_topic(parsed.shop, job), encode(status), qos=1, retain=True
+            )
 
 
 @pytest.fixture
-def controller_answering(mosquitto: Broker, request: pytest.FixtureRequest
-                         ) -> Iterator[FakeController]:
+def controller_answering(
+    mosquitto: Broker, request: pytest.FixtureRequest
+) -> Iterator[FakeController]:
     fake = FakeController(mosquitto, request.param)
     fake.client.loop_start()
     assert fake.ready.wait(10)
@@ -81,9 +96,28 @@ def controller_answering(mosquitto: Broker, request: pytest.FixtureRequest
 
 
 def _submit(broker: Broker, mesh: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "makerfarm_cli", "submit", str(mesh), "--shop", "acme",
-               "--material", "pla", "--colour", "Black", "--quantity", "3",
-               "--ship-to", "52.52,13.40", "--broker", broker.url, "--timeout", "20", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "makerfarm_cli",
+        "submit",
+        str(mesh),
+        "--shop",
+        "acme",
+        "--material",
+        "pla",
+        "--colour",
+        "Black",
+        "--quantity",
+        "3",
+        "--ship-to",
+        "52.52,13.40",
+        "--broker",
+        broker.url,
+        "--timeout",
+        "20",
+        *extra,
+    ]
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
 
 
@@ -96,14 +130,20 @@ def cube_file(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("controller_answering", ["accept"], indirect=True)
 def test_submit_uploads_the_mesh_and_follows_the_job_until_done(
-        mosquitto: Broker, controller_answering: FakeController, cube_file: Path) -> None:
+    mosquitto: Broker, controller_answering: FakeController, cube_file: Path
+) -> None:
     result = _submit(mosquitto, cube_file, "--client-ref", "order-1001")
     assert result.returncode == 0, result.stderr
     sha = hashlib.sha256(cube_file.read_bytes()).hexdigest()
     assert controller_answering.meshes[sha] == cube_file.read_bytes()
     submit = controller_answering.submits[-1]
-    assert (submit.client_ref, submit.mesh_sha256, submit.material, submit.colour,
-            submit.quantity) == ("order-1001", sha, "PLA", "black", 3)
+    assert (
+        submit.client_ref,
+        submit.mesh_sha256,
+        submit.material,
+        submit.colour,
+        submit.quantity,
+    ) == ("order-1001", sha, "PLA", "black", 3)
     lines = result.stdout.splitlines()
     assert [line.split()[2] for line in lines[1:]] == ["accepted", "printing", "done"]
     assert "3/3 printed" in lines[-1]
@@ -111,7 +151,8 @@ def test_submit_uploads_the_mesh_and_follows_the_job_until_done(
 
 @pytest.mark.parametrize("controller_answering", ["accept"], indirect=True)
 def test_submit_with_no_wait_and_json_stops_at_accepted(
-        mosquitto: Broker, controller_answering: FakeController, cube_file: Path) -> None:
+    mosquitto: Broker, controller_answering: FakeController, cube_file: Path
+) -> None:
     result = _submit(mosquitto, cube_file, "--client-ref", "order-1002", "--no-wait", "--json")
     assert result.returncode == 0, result.stderr
     statuses = [decode(line.encode(), JobStatus) for line in result.stdout.splitlines()]
@@ -120,7 +161,8 @@ def test_submit_with_no_wait_and_json_stops_at_accepted(
 
 @pytest.mark.parametrize("controller_answering", ["reject"], indirect=True)
 def test_rejected_submit_prints_the_reason_and_exits_non_zero(
-        mosquitto: Broker, controller_answering: FakeController, cube_file: Path) -> None:
+    mosquitto: Broker, controller_answering: FakeController, cube_file: Path
+) -> None:
     result = _submit(mosquitto, cube_file, "--client-ref", "order-1003")
     assert result.returncode == 1
     assert "no printer in the farm runs PA-CF" in result.stderr

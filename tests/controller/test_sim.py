@@ -19,10 +19,32 @@ def test_sim_prints_every_job_of_its_shops_and_reports_the_figures(
     mosquitto: Broker, tmp_path: Path
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "makerfarm_cli", "sim", "--sites", "2", "--printers", "3",
-         "--jobs", "6", "--speed", "2000", "--duration", "90", "--broker", mosquitto.url,
-         "--data", str(tmp_path), "--json"],
-        cwd=REPO, capture_output=True, text=True, timeout=150)
+        [
+            sys.executable,
+            "-m",
+            "makerfarm_cli",
+            "sim",
+            "--sites",
+            "2",
+            "--printers",
+            "3",
+            "--jobs",
+            "6",
+            "--speed",
+            "2000",
+            "--duration",
+            "90",
+            "--broker",
+            mosquitto.url,
+            "--data",
+            str(tmp_path),
+            "--json",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     report = json.loads(result.stdout)
     assert report["jobs"]["done"] == report["jobs"]["submitted"] == 6
@@ -38,6 +60,10 @@ def test_sim_prints_every_job_of_its_shops_and_reports_the_figures(
 def test_sim_refuses_a_farm_without_printers() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "makerfarm_cli", "sim", "--printers", "0"],
-        cwd=REPO, capture_output=True, text=True, timeout=60)
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "--printers" in result.stderr

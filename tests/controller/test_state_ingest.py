@@ -16,11 +16,25 @@ from tests.controller.conftest import SITE, Farm
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
 
-def _report(sequence: int, state: PrinterStatus = PrinterStatus.IDLE, *, run_id: str = "run1",
-            connection: int = 1, material: str | None = "PLA") -> PrinterState:
-    return PrinterState(state=state, profile_id="prusa-mk4", material=material, colour="black",
-                        agent_version="test", at=T0 + timedelta(seconds=sequence),
-                        run_id=run_id, connection=connection, sequence=sequence)
+def _report(
+    sequence: int,
+    state: PrinterStatus = PrinterStatus.IDLE,
+    *,
+    run_id: str = "run1",
+    connection: int = 1,
+    material: str | None = "PLA",
+) -> PrinterState:
+    return PrinterState(
+        state=state,
+        profile_id="prusa-mk4",
+        material=material,
+        colour="black",
+        agent_version="test",
+        at=T0 + timedelta(seconds=sequence),
+        run_id=run_id,
+        connection=connection,
+        sequence=sequence,
+    )
 
 
 def _known(sequence: int = 1) -> StateIngest:
@@ -82,7 +96,10 @@ def test_heartbeats_move_sequence_and_last_seen_in_the_database(farm: Farm) -> N
         session.commit()
     printer = _printer(farm, "mk4-1")
     assert (printer.state_seq, printer.last_seen, printer.state_at) == (
-        2, seen, T0 + timedelta(seconds=2))
+        2,
+        seen,
+        T0 + timedelta(seconds=2),
+    )
 
 
 def test_a_heartbeat_never_undoes_a_newer_report_in_the_database(farm: Farm) -> None:

@@ -100,7 +100,11 @@ class ControllerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it open
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "makerfarm_cli", "controller", *self.args],
-            cwd=REPO, stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            cwd=REPO,
+            stdout=log,
+            stderr=log,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         log.close()
 
     def wait_until_logged(self, text: str, timeout_s: float = 60.0) -> None:
@@ -110,8 +114,10 @@ class ControllerProcess:
                 return
             assert self.proc is not None
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the controller exited with {self.proc.returncode}:\n"
-                                   + self.log_path.read_text(errors="replace")[-3000:])
+                raise RuntimeError(
+                    f"the controller exited with {self.proc.returncode}:\n"
+                    + self.log_path.read_text(errors="replace")[-3000:]
+                )
             time.sleep(0.1)  # polling a log file: there is no event to wait on
         raise RuntimeError(f"the controller did not log {text!r} within {timeout_s} s")
 

@@ -10,12 +10,27 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_headless_demo_prints_progress_and_exits_once_every_job_is_done(
-        tmp_path: Path) -> None:
+def test_headless_demo_prints_progress_and_exits_once_every_job_is_done(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "makerfarm_cli", "demo", "--headless", "--until-done",
-         "--jobs", "5", "--time-limit", "150", "--data", str(tmp_path / "demo")],
-        cwd=REPO, capture_output=True, text=True, timeout=240)
+        [
+            sys.executable,
+            "-m",
+            "makerfarm_cli",
+            "demo",
+            "--headless",
+            "--until-done",
+            "--jobs",
+            "5",
+            "--time-limit",
+            "150",
+            "--data",
+            str(tmp_path / "demo"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert any("embedded broker, loopback only" in line for line in lines)

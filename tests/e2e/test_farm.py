@@ -46,34 +46,54 @@ FAILING_PRINTER = "wd-ender-2"
 
 @pytest.mark.timeout(600)
 def test_farm_prints_every_part_exactly_once_through_a_controller_crash(
-        mosquitto_factory: Callable[[], Broker], db_url: str, tmp_path: Path) -> None:
+    mosquitto_factory: Callable[[], Broker], db_url: str, tmp_path: Path
+) -> None:
     broker = mosquitto_factory()
     address = BrokerAddress(host=broker.host, port=broker.port)
     farm = tmp_path / "farm.toml"
     farm.write_text(farm_toml())
     controller = ControllerProcess(
-        ["--broker", broker.url, "--db", db_url, "--data", str(tmp_path / "data"),
-         "--farm", str(farm), "--replan-interval", "0.5", "--offline-grace", "60"],
-        tmp_path / "controller.log")
+        [
+            "--broker",
+            broker.url,
+            "--db",
+            db_url,
+            "--data",
+            str(tmp_path / "data"),
+            "--farm",
+            str(farm),
+            "--replan-interval",
+            "0.5",
+            "--offline-grace",
+            "60",
+        ],
+        tmp_path / "controller.log",
+    )
     jobs = demo_jobs(JOBS, seed=11, max_quantity=2)
     refs = [job.client_ref for job in jobs]
     faults = {FAILING_PRINTER: [{"kind": "plate_failure", "at_progress": 0.5, "plates": 1}]}
     controller.start()
     try:
         controller.wait_until_logged("controller running")
-        with DemoPrinters(address, tmp_path / "agents", SPEED, faults) as printers, \
-                SimulatedStaff(address) as staff, JobTracker(broker.url) as tracker:
+        with (
+            DemoPrinters(address, tmp_path / "agents", SPEED, faults) as printers,
+            SimulatedStaff(address) as staff,
+            JobTracker(broker.url) as tracker,
+        ):
             _submit(broker, jobs)
             half = sum(job.quantity for job in jobs) // 2
-            assert tracker.wait_for(lambda: tracker.part_totals(refs)["printed"] >= half,
-                                    DONE_WITHIN_S), "\n".join(tracker.stuck(refs))
+            assert tracker.wait_for(
+                lambda: tracker.part_totals(refs)["printed"] >= half, DONE_WITHIN_S
+            ), "\n".join(tracker.stuck(refs))
             controller.kill()
             controller.start()
             controller.wait_until_logged("controller running")
             finished = tracker.wait_for(lambda: tracker.all_final(refs), DONE_WITHIN_S)
             assert finished, "jobs not final:\n" + "\n".join(tracker.stuck(refs))
-            journals = {pid: read_journal(tmp_path / 'agents' / pid / 'journal.jsonl')
-                        for pid in printers.agents}
+            journals = {
+                pid: read_journal(tmp_path / "agents" / pid / "journal.jsonl")
+                for pid in printers.agents
+            }
             cleared = dict(staff.cleared_at)
             history = {ref: list(tracker.history[ref]) for ref in refs}
     finally:
@@ -82,15 +102,19 @@ def test_farm_prints_every_part_exactly_once_through_a_controller_crash(
     assert [ref for ref in refs if history[ref][-1].state != JobState.DONE] == []
     _statuses_arrived_in_order(history)
     part_of = _part_by_plate_label(db_url)
-    printed = Counter(part_of[(e.plate_id, label)] for entries in journals.values()
-                      for e in entries if e.outcome == "finished" for label in e.printed)
+    printed = Counter(
+        part_of[(e.plate_id, label)]
+        for entries in journals.values()
+        for e in entries
+        if e.outcome == "finished"
+        for label in e.printed
+    )
     expected = _parts_of_jobs(db_url, refs)
     assert sorted(printed) == sorted(expected), "parts missing or extra"
     assert {part: n for part, n in printed.items() if n != 1} == {}, "parts printed twice"
     failed = [e for e in journals[FAILING_PRINTER] if e.outcome == "failed"]
     assert failed, "the injected plate failure did not happen"
-    lost = {part_of[(failed[0].plate_id, label)]
-            for label in failed[0].failed + failed[0].printed}
+    lost = {part_of[(failed[0].plate_id, label)] for label in failed[0].failed + failed[0].printed}
     assert lost and lost <= set(printed), "a failed plate's parts were not printed again"
     _no_plate_started_before_its_bed_was_cleared(journals, cleared)
 
@@ -112,14 +136,26 @@ def _submit_with_mosquitto_pub(broker: Broker, job: DemoJob) -> None:
     sha = hashlib.sha256(mesh).hexdigest()
     mesh_file = broker.config_path.parent / f"{sha}.stl"
     mesh_file.write_bytes(mesh)
-    submit = JobSubmit(client_ref=job.client_ref, mesh_sha256=sha, mesh_format=MeshFormat.STL,
-                       material=job.material, colour=job.colour, quantity=job.quantity,
-                       ship_to=ShipTo(lat=job.ship_to[0], lon=job.ship_to[1]))
+    submit = JobSubmit(
+        client_ref=job.client_ref,
+        mesh_sha256=sha,
+        mesh_format=MeshFormat.STL,
+        material=job.material,
+        colour=job.colour,
+        quantity=job.quantity,
+        ship_to=ShipTo(lat=job.ship_to[0], lon=job.ship_to[1]),
+    )
     common = [tool, "-h", broker.host, "-p", str(broker.port), "-q", "1"]
-    subprocess.run([*common, "-t", topics.mesh_topic(job.shop, sha), "-f", str(mesh_file)],
-                   check=True, timeout=30)
-    subprocess.run([*common, "-t", topics.job_submit_topic(job.shop), "-m",
-                    encode(submit).decode()], check=True, timeout=30)
+    subprocess.run(
+        [*common, "-t", topics.mesh_topic(job.shop, sha), "-f", str(mesh_file)],
+        check=True,
+        timeout=30,
+    )
+    subprocess.run(
+        [*common, "-t", topics.job_submit_topic(job.shop), "-m", encode(submit).decode()],
+        check=True,
+        timeout=30,
+    )
 
 
 def _statuses_arrived_in_order(history: dict[str, list[JobStatus]]) -> None:
@@ -128,11 +164,12 @@ def _statuses_arrived_in_order(history: dict[str, list[JobStatus]]) -> None:
         assert times == sorted(times), f"{ref}: statuses out of order: {statuses}"
         assert statuses[0].state in (JobState.RECEIVED, JobState.ACCEPTED), ref
         done_at = [i for i, s in enumerate(statuses) if s.state == JobState.DONE]
-        assert all(s.state == JobState.DONE for s in statuses[done_at[0]:]), ref
+        assert all(s.state == JobState.DONE for s in statuses[done_at[0] :]), ref
 
 
 def _no_plate_started_before_its_bed_was_cleared(
-        journals: dict[str, list[JournalEntry]], cleared: dict[str, list[datetime]]) -> None:
+    journals: dict[str, list[JournalEntry]], cleared: dict[str, list[datetime]]
+) -> None:
     for printer, entries in journals.items():
         starts = [e for e in entries if e.outcome == "started"]
         ends = [e for e in entries if e.outcome in ("finished", "failed", "cancelled")]
@@ -142,7 +179,8 @@ def _no_plate_started_before_its_bed_was_cleared(
             began = datetime.fromisoformat(start.at)
             assert any(ended <= t <= began for t in clears), (
                 f"{printer}: plate {start.plate_id} started at {began} but no bed clear "
-                f"after {previous_end.plate_id} ended at {ended}")
+                f"after {previous_end.plate_id} ended at {ended}"
+            )
 
 
 def _engine(db_url: str) -> Engine:
@@ -156,8 +194,9 @@ def _part_by_plate_label(db_url: str) -> dict[tuple[str, str], str]:
     engine = _engine(db_url)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(text(
-                "SELECT plate_id, object_label, part_id FROM plate_parts"))
+            rows = connection.execute(
+                text("SELECT plate_id, object_label, part_id FROM plate_parts")
+            )
             return {(plate, label): part for plate, label, part in rows}
     finally:
         engine.dispose()
@@ -167,8 +206,12 @@ def _parts_of_jobs(db_url: str, refs: list[str]) -> list[str]:
     engine = _engine(db_url)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(text(
-                "SELECT parts.id, jobs.client_ref FROM parts JOIN jobs ON jobs.id = parts.job_id"))
+            rows = connection.execute(
+                text(
+                    "SELECT parts.id, jobs.client_ref"
+                    " FROM parts JOIN jobs ON jobs.id = parts.job_id"
+                )
+            )
             wanted = set(refs)
             found = defaultdict(list)
             for part, ref in rows:
@@ -178,5 +221,3 @@ def _parts_of_jobs(db_url: str, refs: list[str]) -> list[str]:
             return [part for parts in found.values() for part in parts]
     finally:
         engine.dispose()
-
-

@@ -74,8 +74,10 @@ def start_generated_broker(tmp_path: Path) -> Iterator[Callable[..., Broker]]:
     from contextlib import ExitStack
 
     with ExitStack() as stack:
-        def start(engine: Engine, options: BrokerOptions | None = None,
-                  name: str = "broker") -> Broker:
+
+        def start(
+            engine: Engine, options: BrokerOptions | None = None, name: str = "broker"
+        ) -> Broker:
             options = options or BrokerOptions(port=free_port(), bind="127.0.0.1")
             with unit_of_work(engine) as session:
                 identities = ids.list_identities(session)
@@ -83,8 +85,9 @@ def start_generated_broker(tmp_path: Path) -> Iterator[Callable[..., Broker]]:
             paths = write_broker_config(tmp_path / name / "config", identities, options)
             # run_mosquitto adds a listener of its own on another port; the generated
             # configuration's listeners are the ones the tests use.
-            broker = stack.enter_context(run_mosquitto(
-                tmp_path / name, config_lines(paths["mosquitto.conf"])))
+            broker = stack.enter_context(
+                run_mosquitto(tmp_path / name, config_lines(paths["mosquitto.conf"]))
+            )
             tls_port = options.tls.port if options.tls is not None else None
             return replace(broker, port=options.port or tls_port or broker.port)
 
@@ -94,9 +97,14 @@ def start_generated_broker(tmp_path: Path) -> Iterator[Callable[..., Broker]]:
 class Client:
     """A paho client logged in as one identity; received messages go into a queue."""
 
-    def __init__(self, port: int, username: str | None, password: str | None,
-                 tls: tuple[str, str | None, str | None] | None = None,
-                 client_id: str | None = None) -> None:
+    def __init__(
+        self,
+        port: int,
+        username: str | None,
+        password: str | None,
+        tls: tuple[str, str | None, str | None] | None = None,
+        client_id: str | None = None,
+    ) -> None:
         self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self._connected = threading.Event()
         self._subacks: queue.Queue[list[int]] = queue.Queue()
@@ -120,20 +128,38 @@ class Client:
             self.close()
             raise ConnectionRefusedError(self.refused)
 
-    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: object,
-                    properties: object = None) -> None:
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: object,
+        reason: object,
+        properties: object = None,
+    ) -> None:
         if getattr(reason, "is_failure", False):
             self.refused = str(reason)
         self._connected.set()
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object,
-                       reason: object, properties: object = None) -> None:
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: object,
+        reason: object,
+        properties: object = None,
+    ) -> None:
         if not self._connected.is_set():
             self.refused = f"disconnected: {reason}"
             self._connected.set()
 
-    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int, reasons: list,
-                      properties: object = None) -> None:
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reasons: list,
+        properties: object = None,
+    ) -> None:
         self._subacks.put([int(getattr(r, "value", r)) for r in reasons])
 
     def subscribe(self, topic_filter: str) -> list[int]:
@@ -165,8 +191,7 @@ class Client:
 def clients() -> Iterator[Callable[..., Client]]:
     made: list[Client] = []
 
-    def connect(port: int, username: str | None, password: str | None,
-                **kwargs: object) -> Client:
+    def connect(port: int, username: str | None, password: str | None, **kwargs: object) -> Client:
         client = Client(port, username, password, **kwargs)  # type: ignore[arg-type]
         made.append(client)
         return client

@@ -33,8 +33,13 @@ from tests.security.hostile_farm import FUZZ_SHOPS
 
 MAX_MESH_BYTES = 50 * 1024 * 1024  # ControllerSettings' default mesh limit
 # The topics the controller subscribes to, and which of them carry JSON messages.
-JSON_KINDS = (TopicKind.JOB_SUBMIT, TopicKind.JOB_CANCEL, TopicKind.PRINTER_STATE,
-              TopicKind.PRINTER_EVENTS, TopicKind.STAFF_CMD)
+JSON_KINDS = (
+    TopicKind.JOB_SUBMIT,
+    TopicKind.JOB_CANCEL,
+    TopicKind.PRINTER_STATE,
+    TopicKind.PRINTER_EVENTS,
+    TopicKind.STAFF_CMD,
+)
 INBOUND_KINDS = (TopicKind.MESH, *JSON_KINDS)
 
 
@@ -89,14 +94,41 @@ def topic_of(draw: st.DrawFn, kind: TopicKind) -> str:
 
 # --- JSON payloads ---------------------------------------------------------------------------
 
-wrong_values = st.sampled_from([
-    [[["deep"]]], {"unexpected": [1, 2]}, "a string", True, -1, 10**30, 1.5e308, "",
-    "2026-13-45T99:99:99Z", "x" * 5000, [None] * 50, {"": {}}, "\u0000\ud7ff",
-])
-raw_tokens = st.sampled_from([
-    "NaN", "Infinity", "-Infinity", "1e99999", "9" * 5000, "0x10", "01", "tru", "nul",
-    '"\\ud800"', "[" * 40, "{" * 13 + "}" * 13, '"unterminated', "'single'",
-])
+wrong_values = st.sampled_from(
+    [
+        [[["deep"]]],
+        {"unexpected": [1, 2]},
+        "a string",
+        True,
+        -1,
+        10**30,
+        1.5e308,
+        "",
+        "2026-13-45T99:99:99Z",
+        "x" * 5000,
+        [None] * 50,
+        {"": {}},
+        "\u0000\ud7ff",
+    ]
+)
+raw_tokens = st.sampled_from(
+    [
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e99999",
+        "9" * 5000,
+        "0x10",
+        "01",
+        "tru",
+        "nul",
+        '"\\ud800"',
+        "[" * 40,
+        "{" * 13 + "}" * 13,
+        '"unterminated',
+        "'single'",
+    ]
+)
 
 
 def json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -125,12 +157,15 @@ def json_payload(draw: st.DrawFn, kind: TopicKind) -> tuple[bytes, str]:
     sample = draw(st.sampled_from(samples_for(kind)))
     valid = sample.model_dump_json(by_alias=True).encode()
     body = json.loads(valid)
-    how = draw(st.sampled_from(
-        ["random", "truncated", "oversized", "nested", "confused", "raw", "wrong-type"]))
+    how = draw(
+        st.sampled_from(
+            ["random", "truncated", "oversized", "nested", "confused", "raw", "wrong-type"]
+        )
+    )
     if how == "random":
         return draw(st.binary(min_size=1, max_size=96)), how
     if how == "truncated":
-        return valid[:draw(st.integers(min_value=1, max_value=len(valid) - 1))], how
+        return valid[: draw(st.integers(min_value=1, max_value=len(valid) - 1))], how
     if how == "oversized":
         limit = max(model.max_bytes for model in MESSAGES_BY_TOPIC_KIND[kind])
         extra = draw(st.integers(min_value=limit - len(valid) + 1, max_value=limit + 4096))
@@ -138,8 +173,7 @@ def json_payload(draw: st.DrawFn, kind: TopicKind) -> tuple[bytes, str]:
     if how == "nested":
         depth = draw(st.integers(min_value=13, max_value=20_000))
         key = draw(st.sampled_from(sorted(body)))
-        return (valid[:-1] + f', "{key}x": '.encode() + b"[" * depth + b"]" * depth + b"}",
-                how)
+        return (valid[:-1] + f', "{key}x": '.encode() + b"[" * depth + b"]" * depth + b"}", how)
     path = draw(st.sampled_from(json_paths(body)))
     if how == "confused":
         return json.dumps(_replace(body, path, draw(wrong_values))).encode(), how
@@ -148,12 +182,16 @@ def json_payload(draw: st.DrawFn, kind: TopicKind) -> tuple[bytes, str]:
         text = json.dumps(_replace(body, path, marker))
         return text.replace(json.dumps(marker), draw(raw_tokens)).encode(), how
     # a well-formed message of another topic's type: the wrong type here
-    other = draw(st.sampled_from([s for s in SAMPLES.values() if type(s) not in
-                                  MESSAGES_BY_TOPIC_KIND[kind]]))
+    other = draw(
+        st.sampled_from(
+            [s for s in SAMPLES.values() if type(s) not in MESSAGES_BY_TOPIC_KIND[kind]]
+        )
+    )
     return other.model_dump_json(by_alias=True).encode(), "wrong-type"
 
 
 # --- mesh uploads ----------------------------------------------------------------------------
+
 
 def crowded_3mf(members: int) -> bytes:
     """A small, valid zip with more members than a 3MF may have."""

@@ -87,22 +87,28 @@ class Observer(logging.Handler):
             return dict(self.counts)
 
 
-def mqtt_client(broker: Broker, observer: Observer | None = None,
-                max_inflight: int = 20) -> mqtt.Client:
+def mqtt_client(
+    broker: Broker, observer: Observer | None = None, max_inflight: int = 20
+) -> mqtt.Client:
     """A client that publishes hostile input; with an observer, it also collects the
     controller's rejections and staff replies. `max_inflight` QoS 1 messages are pipelined."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:8]}")
     client.max_inflight_messages_set(max_inflight)
     subscribed = threading.Event()
     if observer is not None:
+
         def on_message(c: mqtt.Client, u: object, m: mqtt.MQTTMessage) -> None:
             kind = topics.parse_topic(m.topic).kind
             what = "shop" if kind is topics.TopicKind.SHOP_ERRORS else "staff"
             observer.add(what, (m.topic, bytes(m.payload)))
 
         def on_connect(c: mqtt.Client, *args: Any) -> None:
-            c.subscribe([(topics.topic_filter(topics.TopicKind.SHOP_ERRORS), 1),
-                         (topics.topic_filter(topics.TopicKind.STAFF_REPLIES), 1)])
+            c.subscribe(
+                [
+                    (topics.topic_filter(topics.TopicKind.SHOP_ERRORS), 1),
+                    (topics.topic_filter(topics.TopicKind.STAFF_REPLIES), 1),
+                ]
+            )
 
         client.on_message = on_message
         client.on_connect = on_connect
@@ -117,20 +123,24 @@ def mqtt_client(broker: Broker, observer: Observer | None = None,
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every farm table, in a stable order."""
     with engine.connect() as connection:
-        return {name: sorted(map(tuple, connection.execute(text(f"SELECT * FROM {name}"))),
-                             key=repr)
-                for name in sorted(metadata.tables)}
+        return {
+            name: sorted(map(tuple, connection.execute(text(f"SELECT * FROM {name}"))), key=repr)
+            for name in sorted(metadata.tables)
+        }
 
 
 @contextmanager
-def hostile_farm(broker: Broker, data: Path) -> Iterator[tuple[ControllerThread, Observer,
-                                                                Engine]]:
+def hostile_farm(broker: Broker, data: Path) -> Iterator[tuple[ControllerThread, Observer, Engine]]:
     farm = data / "farm.toml"
     farm.write_text(_farm_toml())
     settings = ControllerSettings(
-        broker=BrokerAddress(host=broker.host, port=broker.port), data_dir=data,
-        farm_file=farm, client_id=f"hostile-{uuid.uuid4().hex[:6]}", workers=1,
-        timing=Timing(mesh_wait_s=0.5, replan_min_interval_s=3600))
+        broker=BrokerAddress(host=broker.host, port=broker.port),
+        data_dir=data,
+        farm_file=farm,
+        client_id=f"hostile-{uuid.uuid4().hex[:6]}",
+        workers=1,
+        timing=Timing(mesh_wait_s=0.5, replan_min_interval_s=3600),
+    )
     migrate(settings.database_url)
     engine = create_engine_for(settings.database_url)
     with unit_of_work(engine) as session:

@@ -27,16 +27,20 @@ def profile_id(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def agent_and_controller(own_mosquitto: Broker, tmp_path: Path, profile_id: str
-                         ) -> Iterator[tuple[Agent, TestController]]:
+def agent_and_controller(
+    own_mosquitto: Broker, tmp_path: Path, profile_id: str
+) -> Iterator[tuple[Agent, TestController]]:
     # A broker of its own: the agents' retained states must not reach other tests' farms.
     mosquitto = own_mosquitto
     printer = f"hostile-{profile_id}"
     controller = TestController(mosquitto, printer)
     controller.start()
     config = agent_config(mosquitto, tmp_path / "spool", printer)
-    agent = Agent(config.model_copy(update={"profile": profile_id}),
-                  profile=profile_for(profile_id), blob_wait_s=5.0)
+    agent = Agent(
+        config.model_copy(update={"profile": profile_id}),
+        profile=profile_for(profile_id),
+        blob_wait_s=5.0,
+    )
     agent.start()
     try:
         yield agent, controller
@@ -47,10 +51,14 @@ def agent_and_controller(own_mosquitto: Broker, tmp_path: Path, profile_id: str
 
 def expected_reasons(case: Case) -> list[str]:
     """The interpreter's words for the errors the corpus says this program has."""
-    _, violations = analyze_and_check(case.text.encode(), profile_for(case.profile_id),
-                                      case.material)
-    return [v.reason for v in violations
-            if v.severity is Severity.ERROR and (v.code, v.line) in case.expected]
+    _, violations = analyze_and_check(
+        case.text.encode(), profile_for(case.profile_id), case.material
+    )
+    return [
+        v.reason
+        for v in violations
+        if v.severity is Severity.ERROR and (v.code, v.line) in case.expected
+    ]
 
 
 def test_every_hostile_program_is_refused_by_the_agent_itself_and_never_run(
@@ -72,7 +80,10 @@ def test_every_hostile_program_is_refused_by_the_agent_itself_and_never_run(
         assert reasons, f"{case.name}: the interpreter finds none of its expected errors"
         assert "fails the safety check" in refused.details, (case.name, refused.details)
         assert any(reason in refused.details for reason in reasons), (
-            case.name, refused.details, reasons)
+            case.name,
+            refused.details,
+            reasons,
+        )
     assert not [e for e in controller.events if e.kind is EventKind.PLATE_STARTED]
     assert agent.journal.entries() == []
     assert controller.wait_state("idle").plate_id is None

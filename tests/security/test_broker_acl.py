@@ -16,8 +16,9 @@ MESH = "0" * 64
 
 
 @pytest.fixture
-def farm(farm_db: tuple[Engine, Keys, str],
-         start_generated_broker: Callable[..., Broker]) -> tuple[Broker, Keys]:
+def farm(
+    farm_db: tuple[Engine, Keys, str], start_generated_broker: Callable[..., Broker]
+) -> tuple[Broker, Keys]:
     engine, keys, _url = farm_db
     return start_generated_broker(engine), keys
 
@@ -82,8 +83,7 @@ def test_a_shop_cannot_command_a_printer_or_staff_desk(
     agent = login(clients, farm, "agent.p1")
     cmd = topics.printer_cmd_topic("site1", "p1")
     agent.subscribe(cmd)
-    agent.subscribe(topics.topic_filter(topics.TopicKind.PRINTER_GCODE, site="site1",
-                                        printer="p1"))
+    agent.subscribe(topics.topic_filter(topics.TopicKind.PRINTER_GCODE, site="site1", printer="p1"))
     controller = login(clients, farm, "controller")
     controller.subscribe(topics.staff_cmd_topic("site1"))
     shop_a = login(clients, farm, "shop.shop-a")
@@ -94,7 +94,8 @@ def test_a_shop_cannot_command_a_printer_or_staff_desk(
     assert agent.receive_until(cmd) == [(cmd, b"from the controller")]
     controller.publish(topics.staff_cmd_topic("site1"), b"barrier")
     assert controller.receive_until(topics.staff_cmd_topic("site1")) == [
-        (topics.staff_cmd_topic("site1"), b"barrier")]
+        (topics.staff_cmd_topic("site1"), b"barrier")
+    ]
 
 
 def test_an_agent_cannot_publish_another_printers_state_or_read_its_commands(
@@ -116,7 +117,8 @@ def test_an_agent_cannot_publish_another_printers_state_or_read_its_commands(
     agent.subscribe(topics.printer_cmd_topic("site1", "p1"))
     controller.publish(topics.printer_cmd_topic("site1", "p1"), b"p1's command")
     assert agent.receive_until(topics.printer_cmd_topic("site1", "p1")) == [
-        (topics.printer_cmd_topic("site1", "p1"), b"p1's command")]
+        (topics.printer_cmd_topic("site1", "p1"), b"p1's command")
+    ]
 
 
 def test_staff_of_site_1_cannot_command_site_2_but_can_command_their_own(
@@ -137,10 +139,12 @@ def test_staff_read_their_sites_printers_replies_and_the_fleet_only(
 ) -> None:
     controller = login(clients, farm, "controller")
     alice = login(clients, farm, "staff.alice")
-    for topic_filter in (topics.fleet_filter(),
-                         topics.topic_filter(topics.TopicKind.PRINTER_STATE),
-                         topics.topic_filter(topics.TopicKind.STAFF_REPLIES, site="site2"),
-                         topics.topic_filter(topics.TopicKind.STAFF_REPLIES, site="site1")):
+    for topic_filter in (
+        topics.fleet_filter(),
+        topics.topic_filter(topics.TopicKind.PRINTER_STATE),
+        topics.topic_filter(topics.TopicKind.STAFF_REPLIES, site="site2"),
+        topics.topic_filter(topics.TopicKind.STAFF_REPLIES, site="site1"),
+    ):
         alice.subscribe(topic_filter)
     controller.publish(topics.printer_state_topic("site2", "p2"), b"site2 printer")
     controller.publish(topics.staff_replies_topic("site2"), b"site2 reply")

@@ -20,15 +20,21 @@ BRIDGE_UP_S = 30.0  # mosquitto's bridge connects on its own schedule (restart_t
 
 
 @pytest.fixture
-def bridged(farm_db: tuple[Engine, Keys, str],
-            start_generated_broker: Callable[..., Broker]) -> tuple[Broker, Broker, Keys]:
+def bridged(
+    farm_db: tuple[Engine, Keys, str], start_generated_broker: Callable[..., Broker]
+) -> tuple[Broker, Broker, Keys]:
     engine, keys, _ = farm_db
     central = start_generated_broker(engine, name="central")
-    login = BrokerAddress(host="127.0.0.1", port=central.port, username="bridge.site1",
-                          password=keys["bridge.site1"])
-    site = start_generated_broker(engine, BrokerOptions(
-        port=free_port(), bind="127.0.0.1", bridge=Bridge(site="site1", central=login)),
-        name="site1")
+    login = BrokerAddress(
+        host="127.0.0.1", port=central.port, username="bridge.site1", password=keys["bridge.site1"]
+    )
+    site = start_generated_broker(
+        engine,
+        BrokerOptions(
+            port=free_port(), bind="127.0.0.1", bridge=Bridge(site="site1", central=login)
+        ),
+        name="site1",
+    )
     return central, site, keys
 
 

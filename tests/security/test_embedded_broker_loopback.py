@@ -44,9 +44,13 @@ class Started:
 
     def __init__(self, args: list[str]) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "makerfarm_cli", *args], cwd=REPO, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            [sys.executable, "-m", "makerfarm_cli", *args],
+            cwd=REPO,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         self.lines: list[str] = []
         self._changed = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
@@ -69,8 +73,13 @@ class Started:
             return next((m for m in map(regex.search, self.lines) if m), None)
 
         with self._changed:
-            if not self._changed.wait_for(lambda: found() is not None or (self.proc.poll()
-                                          is not None and self.lines[-1:] == [""]), START_S):
+            if not self._changed.wait_for(
+                lambda: (
+                    found() is not None
+                    or (self.proc.poll() is not None and self.lines[-1:] == [""])
+                ),
+                START_S,
+            ):
                 raise AssertionError(f"no line matching {pattern!r} within {START_S} s")
             match = found()
         assert match is not None, "exited without it:\n" + "\n".join(self.lines[-30:])
@@ -97,11 +106,12 @@ def start() -> Iterator[list[Started]]:
 def test_the_controllers_embedded_broker_listens_on_loopback_only_and_says_so(
     start: list[Started], tmp_path: Path
 ) -> None:
-    controller = Started(["controller", "--port", "0", "--data", str(tmp_path),
-                          "--workers", "1"])
+    controller = Started(["controller", "--port", "0", "--data", str(tmp_path), "--workers", "1"])
     start.append(controller)
-    said = controller.wait_for(r"no --broker given; starting an embedded broker on (\S+) "
-                               r"\((loopback only)")
+    said = controller.wait_for(
+        r"no --broker given; starting an embedded broker on (\S+) "
+        r"\((loopback only)"
+    )
     assert said.group(1) == "127.0.0.1"
     logged = controller.wait_for(r'"event": "embedded broker listening \(loopback only\)"')
     port = int(json.loads(logged.string)["url"].rsplit(":", 1)[1])
@@ -113,6 +123,8 @@ def test_the_demos_embedded_broker_listens_on_loopback_only_and_says_so(
 ) -> None:
     demo = Started(["demo", "--headless", "--jobs", "1", "--data", str(tmp_path)])
     start.append(demo)
-    said = demo.wait_for(r"demo: broker mqtt://127\.0\.0\.1:(\d+) \(embedded broker, "
-                         r"loopback only\)")
+    said = demo.wait_for(
+        r"demo: broker mqtt://127\.0\.0\.1:(\d+) \(embedded broker, "
+        r"loopback only\)"
+    )
     assert listening_addresses(int(said.group(1))) == [LOOPBACK_V4]

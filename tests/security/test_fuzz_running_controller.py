@@ -51,14 +51,18 @@ def publish_all(client: mqtt.Client, batch: list[Hostile]) -> None:
         info.wait_for_publish(ANSWER_WAIT_S)
 
 
-def answers_since(observer: Observer, marks: tuple[int, int, int]
-                  ) -> tuple[list[tuple[str, str]], list[Rejection], list[StaffReply]]:
+def answers_since(
+    observer: Observer, marks: tuple[int, int, int]
+) -> tuple[list[tuple[str, str]], list[Rejection], list[StaffReply]]:
     with observer.changed:
-        refusals = observer.refusals[marks[0]:]
-        rejections = observer.rejections[marks[1]:]
-        replies = observer.replies[marks[2]:]
-    return (refusals, [decode(payload, Rejection) for _, payload in rejections],
-            [decode(payload, StaffReply) for _, payload in replies])
+        refusals = observer.refusals[marks[0] :]
+        rejections = observer.rejections[marks[1] :]
+        replies = observer.replies[marks[2] :]
+    return (
+        refusals,
+        [decode(payload, Rejection) for _, payload in rejections],
+        [decode(payload, StaffReply) for _, payload in replies],
+    )
 
 
 def describe(batch: list[Hostile], missing: Counter[str]) -> str:
@@ -74,8 +78,10 @@ def check_batch(farm: Farm, batch: list[Hostile]) -> None:
         marks = (len(observer.refusals), len(observer.rejections), len(observer.replies))
     shop_topics = Counter(h.topic for h in batch if h.kind in SHOP_KINDS)
     publish_all(client, batch)
-    observer.wait_for({"refused": marks[0] + len(batch),
-                       "shop": marks[1] + sum(shop_topics.values())}, ANSWER_WAIT_S)
+    observer.wait_for(
+        {"refused": marks[0] + len(batch), "shop": marks[1] + sum(shop_topics.values())},
+        ANSWER_WAIT_S,
+    )
     refusals, rejections, replies = answers_since(observer, marks)
 
     expected = Counter(h.topic for h in batch)
@@ -95,8 +101,9 @@ def test_every_inbound_topic_refuses_ten_thousand_hostile_payloads_and_writes_no
     before = dump(engine)
     checked: list[int] = []
 
-    @settings(max_examples=BATCHES, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=BATCHES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(hostile_batches(BATCH))
     def hostile_batch_is_refused(batch: list[Hostile]) -> None:
         check_batch(farm, batch)
@@ -106,8 +113,12 @@ def test_every_inbound_topic_refuses_ten_thousand_hostile_payloads_and_writes_no
     assert sum(checked) >= BATCHES * BATCH
     assert dump(engine) == before
     # Still serving: a well-formed cancel of a job nobody has gets its specific answer.
-    cancel = Hostile(TopicKind.JOB_CANCEL, topics.job_cancel_topic(FUZZ_SHOPS[0], "j-none"),
-                     b'{"type": "job.cancel", "schema": 1}', "valid")
+    cancel = Hostile(
+        TopicKind.JOB_CANCEL,
+        topics.job_cancel_topic(FUZZ_SHOPS[0], "j-none"),
+        b'{"type": "job.cancel", "schema": 1}',
+        "valid",
+    )
     _, observer, _, _ = farm
     with observer.changed:
         mark = len(observer.rejections)

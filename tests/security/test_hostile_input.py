@@ -31,8 +31,9 @@ from tests.support.mosquitto import Broker
 
 
 @pytest.fixture(scope="module")
-def farm(own_mosquitto: Broker, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[tuple[Any, Observer, Engine, mqtt.Client]]:
+def farm(
+    own_mosquitto: Broker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Any, Observer, Engine, mqtt.Client]]:
     with hostile_farm(own_mosquitto, tmp_path_factory.mktemp("hostile")) as (running, obs, engine):
         client = mqtt_client(own_mosquitto, obs)
         yield running, obs, engine, client
@@ -49,28 +50,38 @@ def publish(client: mqtt.Client, messages: list[tuple[str, bytes]]) -> None:
 def submit_json(**overrides: Any) -> dict[str, Any]:
     mesh = b"never uploaded: these submits are refused before the mesh is looked for"
     fields: dict[str, Any] = {
-        "type": "job.submit", "schema": 1, "client_ref": "order-1",
-        "mesh_sha256": hashlib.sha256(mesh).hexdigest(), "mesh_format": "stl",
-        "material": "PLA", "colour": "black", "quantity": 2,
-        "ship_to": {"lat": 52.5, "lon": 13.4}}
+        "type": "job.submit",
+        "schema": 1,
+        "client_ref": "order-1",
+        "mesh_sha256": hashlib.sha256(mesh).hexdigest(),
+        "mesh_format": "stl",
+        "material": "PLA",
+        "colour": "black",
+        "quantity": 2,
+        "ship_to": {"lat": 52.5, "lon": 13.4},
+    }
     fields.update(overrides)
     return fields
 
 
-def rejection_for(farm: tuple[Any, Observer, Engine, mqtt.Client], shop: str,
-                  messages: list[tuple[str, bytes]]) -> list[Rejection]:
+def rejection_for(
+    farm: tuple[Any, Observer, Engine, mqtt.Client], shop: str, messages: list[tuple[str, bytes]]
+) -> list[Rejection]:
     _, observer, _, client = farm
     before = observer.count("shop")
     publish(client, messages)
     observer.wait_for({"shop": before + len(messages)})
     with observer.changed:
         new = observer.rejections[before:]
-    return [decode(payload, Rejection) for topic, payload in new
-            if topic == topics.shop_errors_topic(shop)]
+    return [
+        decode(payload, Rejection)
+        for topic, payload in new
+        if topic == topics.shop_errors_topic(shop)
+    ]
 
 
 def test_limits_are_refused_with_their_reason_and_nothing_is_written(
-    farm: tuple[Any, Observer, Engine, mqtt.Client]
+    farm: tuple[Any, Observer, Engine, mqtt.Client],
 ) -> None:
     engine = farm[2]
     before = dump(engine)
@@ -81,14 +92,20 @@ def test_limits_are_refused_with_their_reason_and_nothing_is_written(
         archive.writestr("3D/3dmodel.model", b"\0" * (20 * 1024 * 1024))
     stl = b"v 0 0 0\nv 1 0 0\nv 0 1 0" + b"\nf 1 2 3" * 2_100_000  # an OBJ, 17 MB
     cases = [
-        (topics.job_submit_topic(shop),
-         json.dumps(submit_json(due=(now - timedelta(days=2)).isoformat())).encode()),
-        (topics.job_submit_topic(shop),
-         json.dumps(submit_json(due=(now + timedelta(days=400)).isoformat())).encode()),
+        (
+            topics.job_submit_topic(shop),
+            json.dumps(submit_json(due=(now - timedelta(days=2)).isoformat())).encode(),
+        ),
+        (
+            topics.job_submit_topic(shop),
+            json.dumps(submit_json(due=(now + timedelta(days=400)).isoformat())).encode(),
+        ),
         (topics.mesh_topic(shop, hashlib.sha256(bomb.getvalue()).hexdigest()), bomb.getvalue()),
         (topics.mesh_topic(shop, hashlib.sha256(stl).hexdigest()), stl),
-        (topics.job_submit_topic(shop), b'{"type": "job.submit", "notes": "' + b"x" * 70_000
-         + b'"}'),
+        (
+            topics.job_submit_topic(shop),
+            b'{"type": "job.submit", "notes": "' + b"x" * 70_000 + b'"}',
+        ),
     ]
     rejections = rejection_for(farm, shop, cases)
     reasons = sorted(r.reason for r in rejections)
@@ -104,7 +121,7 @@ def test_limits_are_refused_with_their_reason_and_nothing_is_written(
 
 
 def test_a_shop_over_its_rate_is_told_when_to_send_again(
-    farm: tuple[Any, Observer, Engine, mqtt.Client]
+    farm: tuple[Any, Observer, Engine, mqtt.Client],
 ) -> None:
     cancel = topics.job_cancel_topic(QUOTA_SHOP, "no-such-job")
     payload = b'{"type": "job.cancel", "schema": 1}'
@@ -116,13 +133,19 @@ def test_a_shop_over_its_rate_is_told_when_to_send_again(
 
 
 def test_a_printer_state_naming_an_unknown_profile_is_refused_and_changes_nothing(
-    farm: tuple[Any, Observer, Engine, mqtt.Client]
+    farm: tuple[Any, Observer, Engine, mqtt.Client],
 ) -> None:
     _, observer, engine, client = farm
     before = dump(engine)
-    state = PrinterState(state=PrinterStatus.IDLE, profile_id="no-such-printer-model",
-                         at=datetime.now(UTC), run_id="r-1", connection=1, sequence=1,
-                         agent_version="0.1.0")
+    state = PrinterState(
+        state=PrinterStatus.IDLE,
+        profile_id="no-such-printer-model",
+        at=datetime.now(UTC),
+        run_id="r-1",
+        connection=1,
+        sequence=1,
+        agent_version="0.1.0",
+    )
     topic = topics.printer_state_topic("kreuzberg", "kb-intruder")
     with observer.changed:
         mark = len(observer.refusals)

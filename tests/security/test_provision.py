@@ -36,9 +36,21 @@ def test_a_printer_key_is_printed_once_stored_hashed_and_written_into_its_agent_
     site = ("site", "add", "berlin", "--lat", "52.5", "--lon", "13.4")
     assert provision(capsys, data, *site)[0] == 0
     config = tmp_path / "agent" / "b1.toml"
-    printer = issued(capsys, data, "printer", "add", "b1", "--site", "berlin", "--profile",
-                     "prusa-mk4", "--agent-config", str(config), "--broker",
-                     "mqtts://farm.example.org:8883")
+    printer = issued(
+        capsys,
+        data,
+        "printer",
+        "add",
+        "b1",
+        "--site",
+        "berlin",
+        "--profile",
+        "prusa-mk4",
+        "--agent-config",
+        str(config),
+        "--broker",
+        "mqtts://farm.example.org:8883",
+    )
     assert printer["username"] == "agent.b1"
     agent = parse_config(config.read_text())
     assert (agent.site, agent.printer, agent.profile) == ("berlin", "b1", "prusa-mk4")
@@ -87,11 +99,36 @@ def test_broker_config_writes_owner_only_files_and_checks_the_bridge_key(
     issued(capsys, data, "printer", "add", "b1", "--site", "berlin", "--profile", "prusa-mk4")
     issued(capsys, data, "shop", "add", "acme")
     out = tmp_path / "site-broker"
-    wrong = main(["broker-config", "--data", str(data), "--out", str(out), "--bridge", "berlin",
-                  "--central", "mqtt://bridge.berlin:not-the-key@central:1883"])
+    wrong = main(
+        [
+            "broker-config",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--bridge",
+            "berlin",
+            "--central",
+            "mqtt://bridge.berlin:not-the-key@central:1883",
+        ]
+    )
     assert wrong == 2 and "not bridge.berlin's" in capsys.readouterr().err
-    assert main(["broker-config", "--data", str(data), "--out", str(out), "--bridge", "berlin",
-                 "--central", f"mqtt://bridge.berlin:{bridge['key']}@central:1883"]) == 0
+    assert (
+        main(
+            [
+                "broker-config",
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--bridge",
+                "berlin",
+                "--central",
+                f"mqtt://bridge.berlin:{bridge['key']}@central:1883",
+            ]
+        )
+        == 0
+    )
     conf = (out / "mosquitto.conf").read_text()
     assert "topic makerfarm/v1/sites/berlin/# both 1" in conf
     assert "allow_anonymous false" in conf

@@ -17,12 +17,12 @@ from tui.mqtt_worker import subscriptions
 
 def a_topic_matching(topic_filter: str) -> str:
     """A concrete topic of site1 and its printer p1 that `topic_filter` matches."""
-    return (topic_filter.replace("/+/", "/p1/").replace("/+", "/p1")
-            .replace("/#", "/p1"))
+    return topic_filter.replace("/+/", "/p1/").replace("/+", "/p1").replace("/#", "/p1")
 
 
 def test_every_topic_the_tui_follows_for_a_site_reaches_that_sites_staff(
-    farm_db: tuple[Engine, Keys, str], start_generated_broker: Callable[..., Broker],
+    farm_db: tuple[Engine, Keys, str],
+    start_generated_broker: Callable[..., Broker],
     clients: Callable[..., Client],
 ) -> None:
     engine, keys, _ = farm_db

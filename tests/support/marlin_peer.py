@@ -43,8 +43,13 @@ from operator import xor
 
 FAULTS = ("checksum", "drop", "lost_ok", "busy", "action", "echo")
 
-CAPS = {"AUTOREPORT_TEMP": True, "BUILD_PERCENT": True, "EMERGENCY_PARSER": True,
-        "PROMPT_SUPPORT": True, "EEPROM": True}
+CAPS = {
+    "AUTOREPORT_TEMP": True,
+    "BUILD_PERCENT": True,
+    "EMERGENCY_PARSER": True,
+    "PROMPT_SUPPORT": True,
+    "EEPROM": True,
+}
 
 
 @dataclass
@@ -57,13 +62,25 @@ class PeerCounters:
 
 
 class MarlinPeer:
-    def __init__(self, *, resend_ok: bool = True, baudrate: int | None = None,
-                 fault_every: int = 0, faults: tuple[str, ...] = FAULTS,
-                 caps: dict[str, bool] | None = None, firmware: str = "Marlin 2.1.2.4",
-                 advanced_ok: bool = False, busy_s: float = 0.3, keepalive_s: float = 0.1,
-                 halt_after: int | None = None, boot_lines: tuple[str, ...] = ("start",),
-                 report_speedup: float = 20.0, rx_buffer: int | None = 128, bufsize: int = 4,
-                 planner_free: int = 15) -> None:
+    def __init__(
+        self,
+        *,
+        resend_ok: bool = True,
+        baudrate: int | None = None,
+        fault_every: int = 0,
+        faults: tuple[str, ...] = FAULTS,
+        caps: dict[str, bool] | None = None,
+        firmware: str = "Marlin 2.1.2.4",
+        advanced_ok: bool = False,
+        busy_s: float = 0.3,
+        keepalive_s: float = 0.1,
+        halt_after: int | None = None,
+        boot_lines: tuple[str, ...] = ("start",),
+        report_speedup: float = 20.0,
+        rx_buffer: int | None = 128,
+        bufsize: int = 4,
+        planner_free: int = 15,
+    ) -> None:
         self.resend_ok = resend_ok
         self.baudrate = baudrate
         self.fault_every = fault_every
@@ -197,8 +214,11 @@ class MarlinPeer:
         bytes (Marlin's ring buffer keeps one slot free) they are lost, like Marlin's."""
         while self._wire:
             start, chunk = self._wire[0]
-            count = len(chunk) if not self._byte_s else min(
-                len(chunk), int((now - start) / self._byte_s + 1e-9))
+            count = (
+                len(chunk)
+                if not self._byte_s
+                else min(len(chunk), int((now - start) / self._byte_s + 1e-9))
+            )
             if count <= 0:
                 return
             if count == len(chunk):
@@ -206,7 +226,7 @@ class MarlinPeer:
             else:
                 self._wire[0] = (start + count * self._byte_s, chunk[count:])
             room = self.rx_buffer - 1 - len(self._rx) if self.rx_buffer else count
-            self._rx += chunk[:max(0, min(room, count))]
+            self._rx += chunk[: max(0, min(room, count))]
             if count > room:
                 self.counters.overflow_bytes += count - max(0, room)
             if count < len(chunk):
@@ -221,7 +241,7 @@ class MarlinPeer:
             if end < 0:
                 return
             raw = bytes(self._rx[:end]).decode("ascii", "replace").strip()
-            del self._rx[:end + 1]
+            del self._rx[: end + 1]
             self._read_line(raw)
 
     def _read_line(self, line: str) -> None:
@@ -241,15 +261,17 @@ class MarlinPeer:
         number = int(number_text) if number_text.isdigit() else -1
         if not star:
             return self._refuse(f"No Checksum with line number, Last Line: {self._last_n}")
-        if fault == "checksum" or not sent_sum.strip().isdigit() or int(sent_sum) != reduce(
-                xor, body.encode(), 0):
+        if (
+            fault == "checksum"
+            or not sent_sum.strip().isdigit()
+            or int(sent_sum) != reduce(xor, body.encode(), 0)
+        ):
             self.counters.checksum_errors += 1
             return self._refuse(f"checksum mismatch, Last Line: {self._last_n}")
         command = command.strip()
         if number != self._last_n + 1 and not command.startswith("M110"):
             self.counters.line_number_errors += 1
-            return self._refuse(
-                f"Line Number is not Last Line Number+1, Last Line: {self._last_n}")
+            return self._refuse(f"Line Number is not Last Line Number+1, Last Line: {self._last_n}")
         self._last_n = number
         self._queue.append((command, number, fault))
 
@@ -321,8 +343,7 @@ class MarlinPeer:
 
     def _temperature_text(self) -> str:
         hotend, bed = self.hotend, self.bed
-        return (f"T:{hotend[0]:.2f} /{hotend[1]:.2f} B:{bed[0]:.2f} /{bed[1]:.2f} "
-                f"@:0 B@:0")
+        return f"T:{hotend[0]:.2f} /{hotend[1]:.2f} B:{bed[0]:.2f} /{bed[1]:.2f} @:0 B@:0"
 
     def _report_temperatures(self) -> None:
         if self._autoreport_s and time.monotonic() >= self._next_report and not self._halted:
@@ -330,9 +351,11 @@ class MarlinPeer:
             self._send(" " + self._temperature_text())
 
     def _m115(self, command: str) -> None:
-        self._send(f"FIRMWARE_NAME:{self.firmware} (Github) SOURCE_CODE_URL:github.com/"
-                   "MarlinFirmware/Marlin PROTOCOL_VERSION:1.0 MACHINE_TYPE:Peer "
-                   "EXTRUDER_COUNT:1 UUID:cede2a2f-41a2-4748-9b12-c55c62f367ff")
+        self._send(
+            f"FIRMWARE_NAME:{self.firmware} (Github) SOURCE_CODE_URL:github.com/"
+            "MarlinFirmware/Marlin PROTOCOL_VERSION:1.0 MACHINE_TYPE:Peer "
+            "EXTRUDER_COUNT:1 UUID:cede2a2f-41a2-4748-9b12-c55c62f367ff"
+        )
         for name, enabled in self.caps.items():
             self._send(f"Cap:{name}:{int(enabled)}")
 

@@ -33,8 +33,9 @@ _GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 class MoonrakerPeer:
-    def __init__(self, *, print_seconds: float = 1.0, api_key: str | None = None,
-                 klippy_state: str = "ready") -> None:
+    def __init__(
+        self, *, print_seconds: float = 1.0, api_key: str | None = None, klippy_state: str = "ready"
+    ) -> None:
         self.print_seconds = print_seconds
         self.api_key = api_key
         self.files: dict[str, bytes] = {}
@@ -61,8 +62,10 @@ class MoonrakerPeer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._threads = [threading.Thread(target=self._server.serve_forever, daemon=True),
-                         threading.Thread(target=self._tick, daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._server.serve_forever, daemon=True),
+            threading.Thread(target=self._tick, daemon=True),
+        ]
 
     def start(self) -> MoonrakerPeer:
         for thread in self._threads:
@@ -112,14 +115,19 @@ class MoonrakerPeer:
 
     def _rpc_server_info(self, params: dict[str, Any]) -> Any:
         state = self.status["webhooks"]["state"]
-        return {"klippy_connected": True, "klippy_state": state,
-                "components": ["file_manager", "klippy_apis"], "moonraker_version": "peer"}
+        return {
+            "klippy_connected": True,
+            "klippy_state": state,
+            "components": ["file_manager", "klippy_apis"],
+            "moonraker_version": "peer",
+        }
 
     def _rpc_printer_objects_subscribe(self, params: dict[str, Any]) -> Any:
         names = params.get("objects", {})
-        return {"eventtime": time.monotonic(),
-                "status": {name: dict(self.status[name]) for name in names
-                           if name in self.status}}
+        return {
+            "eventtime": time.monotonic(),
+            "status": {name: dict(self.status[name]) for name in names if name in self.status},
+        }
 
     def _rpc_printer_print_start(self, params: dict[str, Any]) -> Any:
         name = params.get("filename", "")
@@ -129,11 +137,17 @@ class MoonrakerPeer:
             raise _RpcError(400, "Printer is busy")
         self.started.append(name)
         objects = re.findall(r"EXCLUDE_OBJECT_DEFINE NAME=(\S+)", self.files[name].decode())
-        self._set({"print_stats": {"state": "printing", "filename": name, "message": ""},
-                   "virtual_sdcard": {"progress": 0.0, "is_active": True},
-                   "extruder": {"target": 210.0, "temperature": 210.0},
-                   "exclude_object": {"objects": [{"name": o} for o in objects],
-                                      "excluded_objects": []}})
+        self._set(
+            {
+                "print_stats": {"state": "printing", "filename": name, "message": ""},
+                "virtual_sdcard": {"progress": 0.0, "is_active": True},
+                "extruder": {"target": 210.0, "temperature": 210.0},
+                "exclude_object": {
+                    "objects": [{"name": o} for o in objects],
+                    "excluded_objects": [],
+                },
+            }
+        )
         return "ok"
 
     def _rpc_printer_print_pause(self, params: dict[str, Any]) -> Any:
@@ -148,9 +162,13 @@ class MoonrakerPeer:
 
     def _rpc_printer_print_cancel(self, params: dict[str, Any]) -> Any:
         self._require("printing", "paused")
-        self._set({"print_stats": {"state": "cancelled"},
-                   "virtual_sdcard": {"is_active": False},
-                   "extruder": {"target": 0.0}})
+        self._set(
+            {
+                "print_stats": {"state": "cancelled"},
+                "virtual_sdcard": {"is_active": False},
+                "extruder": {"target": 0.0},
+            }
+        )
         return "ok"
 
     def _rpc_printer_gcode_script(self, params: dict[str, Any]) -> Any:
@@ -160,7 +178,8 @@ class MoonrakerPeer:
             excluded = [*self.status["exclude_object"]["excluded_objects"], name]
             self._set({"exclude_object": {"excluded_objects": excluded}})
         for heater, target in re.findall(
-                r"SET_HEATER_TEMPERATURE HEATER=(\S+) TARGET=(\S+)", script):
+            r"SET_HEATER_TEMPERATURE HEATER=(\S+) TARGET=(\S+)", script
+        ):
             self._set({heater: {"target": float(target)}})
         return "ok"
 
@@ -181,9 +200,13 @@ class MoonrakerPeer:
                 if self._hold is not None:
                     progress = min(progress, self._hold)
                 if progress >= 1.0:
-                    self._set({"virtual_sdcard": {"progress": 1.0, "is_active": False},
-                               "print_stats": {"state": "complete"},
-                               "extruder": {"target": 0.0}})
+                    self._set(
+                        {
+                            "virtual_sdcard": {"progress": 1.0, "is_active": False},
+                            "print_stats": {"state": "complete"},
+                            "extruder": {"target": 0.0},
+                        }
+                    )
                 else:
                     self._set({"virtual_sdcard": {"progress": round(progress, 4)}})
 
@@ -310,8 +333,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not self._authorised():
             return
-        accept = base64.b64encode(hashlib.sha1(
-            (self.headers["Sec-WebSocket-Key"] + _GUID).encode()).digest()).decode()
+        accept = base64.b64encode(
+            hashlib.sha1((self.headers["Sec-WebSocket-Key"] + _GUID).encode()).digest()
+        ).decode()
         self.send_response(101, "Switching Protocols")
         self.send_header("Upgrade", "websocket")
         self.send_header("Connection", "Upgrade")

@@ -67,8 +67,15 @@ class MarlinOptions:
 class MarlinPrinter:
     """A PrinterBackend for one Marlin-family printer on a serial port."""
 
-    def __init__(self, options: MarlinOptions, profile: Profile, on_event: EventSink,
-                 journal: PrintJournal, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        options: MarlinOptions,
+        profile: Profile,
+        on_event: EventSink,
+        journal: PrintJournal,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.options = options
         self.profile = profile
         self._emit_now = on_event
@@ -95,8 +102,9 @@ class MarlinPrinter:
         if self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._serve, name=f"marlin {self.options.port}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, name=f"marlin {self.options.port}", daemon=True
+        )
         self._thread.start()
 
     def start(self, program: Path, plate: PlateToRun) -> None:
@@ -121,8 +129,10 @@ class MarlinPrinter:
         with self._lock:
             run = self._require_run((Phase.PAUSED, Phase.NEEDS_OPERATOR), "resume")
             if self._phase is Phase.NEEDS_OPERATOR:
-                raise BackendError("the printer waits for a person at the printer "
-                                   f"({run.operator_message}); it goes on when they are done")
+                raise BackendError(
+                    "the printer waits for a person at the printer "
+                    f"({run.operator_message}); it goes on when they are done"
+                )
             self.unpark_and_go_on(run)
         self._flush_events()
 
@@ -136,8 +146,9 @@ class MarlinPrinter:
         with self._lock:
             run = self._require_run(_RUN_PHASES, "cancel an object")
             if label not in run.plate.objects:
-                raise BackendError(f"the plate has no object {label!r}; it has: "
-                                   + ", ".join(run.plate.objects))
+                raise BackendError(
+                    f"the plate has no object {label!r}; it has: " + ", ".join(run.plate.objects)
+                )
             if label not in run.remaining_objects():
                 raise BackendError(f"object {label!r} is already cancelled")
             run.cancelled.append(label)
@@ -146,15 +157,19 @@ class MarlinPrinter:
                 run.control.append((f"M486 P{index}", Marker(MarkerKind.OBJECT, label)))
             else:  # the firmware cannot: leave the object's moves out of the stream
                 run.stream.skip_object(label)
-                self.queue_event(ObjectCancelled(run.plate.plate_id, label, failed=False,
-                                                 reason="cancelled on request"))
+                self.queue_event(
+                    ObjectCancelled(
+                        run.plate.plate_id, label, failed=False, reason="cancelled on request"
+                    )
+                )
         self._flush_events()
 
     def set_temperatures(self, hotend_c: float, bed_c: float) -> None:
         with self._lock:
             if self._phase is not Phase.IDLE:
-                raise BackendError(f"cannot change temperatures: the printer is "
-                                   f"{self._phase.value}")
+                raise BackendError(
+                    f"cannot change temperatures: the printer is {self._phase.value}"
+                )
             self._internal.append((f"M104 S{hotend_c:g}", CONTROL))
             if self.profile.machine.heated_bed:
                 self._internal.append((f"M140 S{bed_c:g}", CONTROL))
@@ -193,14 +208,19 @@ class MarlinPrinter:
     def hold_and_park(self, run: PlateRun) -> None:
         run.holding = True
         self._phase = Phase.PAUSED
-        run.add(self._template("pause") or run.stream.position.park(
-            self.options.pause_lift_mm, self._park_xy(run), self.profile.machine.max_z_mm),
-            Marker(MarkerKind.PAUSED))
+        run.add(
+            self._template("pause")
+            or run.stream.position.park(
+                self.options.pause_lift_mm, self._park_xy(run), self.profile.machine.max_z_mm
+            ),
+            Marker(MarkerKind.PAUSED),
+        )
 
     def unpark_and_go_on(self, run: PlateRun) -> None:
         self._phase = Phase.PRINTING if run.printing else Phase.HEATING
-        run.add(self._template("resume") or run.stream.position.restore(),
-                Marker(MarkerKind.RESUMED))
+        run.add(
+            self._template("resume") or run.stream.position.restore(), Marker(MarkerKind.RESUMED)
+        )
         run.holding = False
 
     def cancel_run(self, run: PlateRun) -> None:
@@ -221,8 +241,11 @@ class MarlinPrinter:
         except (KeyError, ValueError) as error:
             log.error("the profile's %s G-code cannot be rendered: %s", name, error)
             return []
-        return [line.split(";", 1)[0].strip() for line in rendered.splitlines()
-                if line.split(";", 1)[0].strip()]
+        return [
+            line.split(";", 1)[0].strip()
+            for line in rendered.splitlines()
+            if line.split(";", 1)[0].strip()
+        ]
 
     def _park_xy(self, run: PlateRun) -> tuple[float, float]:
         values = template_values(self.profile, run.plate.material)
@@ -249,8 +272,10 @@ class MarlinPrinter:
 
     def _require_run(self, phases: tuple[Phase, ...], action: str) -> PlateRun:
         if self.run is None or self._phase not in phases or self._error:
-            raise BackendError(f"cannot {action}: the printer is {self.status().phase.value}"
-                               + ("" if self.run else " with no plate"))
+            raise BackendError(
+                f"cannot {action}: the printer is {self.status().phase.value}"
+                + ("" if self.run else " with no plate")
+            )
         return self.run
 
     def _flush_events(self) -> None:
@@ -274,8 +299,9 @@ class MarlinPrinter:
                 self._talk(port)
                 connected_once = True
             except HelloFailed as error:
-                self._lost(f"the printer on {self.options.port} does not answer: {error}",
-                           connected_once)
+                self._lost(
+                    f"the printer on {self.options.port} does not answer: {error}", connected_once
+                )
             except (serial.SerialException, OSError) as error:
                 self._lost(f"the printer dropped off {self.options.port}: {error}", True)
             except PrinterRestarted as error:
@@ -294,17 +320,22 @@ class MarlinPrinter:
             if self._phase is not Phase.ERROR:
                 self._phase = Phase.CONNECTING
         settings = self.profile.serial
-        return open_port(self.options.port, self.options.baudrate or settings.baudrate,
-                         reset=settings.reset_on_connect)
+        return open_port(
+            self.options.port,
+            self.options.baudrate or settings.baudrate,
+            reset=settings.reset_on_connect,
+        )
 
     def _talk(self, port: serial.Serial) -> None:
         settings = self.profile.serial
         link: LineLink[object] = LineLink(
             in_flight=self.options.in_flight or settings.in_flight,
-            rx_buffer_bytes=settings.rx_buffer_bytes, history=settings.resend_history,
+            rx_buffer_bytes=settings.rx_buffer_bytes,
+            history=settings.resend_history,
             answer_timeout_s=self.options.answer_timeout_s or settings.answer_timeout_s,
             resend_ok=settings.resend_style != "marlin-no-ok",
-            send_ahead=self.options.send_ahead)
+            send_ahead=self.options.send_ahead,
+        )
         self.session = SerialSession(port, link, self, clock=self._clock)
         self.reactions.connected = False
         said = self.session.hello(self.options.connect_timeout_s)
@@ -325,7 +356,8 @@ class MarlinPrinter:
             if self.run is not None:
                 percent = round(self.run.progress * 100)
                 self.reactions.end_run_failed(
-                    f"{reason}; the plate stopped at {percent}% and is lost")
+                    f"{reason}; the plate stopped at {percent}% and is lost"
+                )
             if self._phase is not Phase.ERROR:
                 self._phase = Phase.DISCONNECTED
             if was_connected:

@@ -50,8 +50,14 @@ class Listener(Protocol):
 
 def open_port(path: str, baudrate: int, *, reset: bool) -> serial.Serial:
     """Open the printer's port (SerialException / OSError when it is not there)."""
-    port = serial.serial_for_url(path, baudrate=baudrate, timeout=READ_TIMEOUT_S,
-                                 write_timeout=10, exclusive=True, do_not_open=True)
+    port = serial.serial_for_url(
+        path,
+        baudrate=baudrate,
+        timeout=READ_TIMEOUT_S,
+        write_timeout=10,
+        exclusive=True,
+        do_not_open=True,
+    )
     port.open()
     if reset:
         try:  # a DTR pulse resets Arduino-style boards; ptys and some adapters have no DTR
@@ -65,8 +71,14 @@ def open_port(path: str, baudrate: int, *, reset: bool) -> serial.Serial:
 
 
 class SerialSession:
-    def __init__(self, port: serial.Serial, link: LineLink[object], listener: Listener,
-                 *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        port: serial.Serial,
+        link: LineLink[object],
+        listener: Listener,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.port = port
         self.link = link
         self.listener = listener
@@ -113,8 +125,7 @@ class SerialSession:
             self.listener.on_acked(tag)
         timeout_s = self.link.timeout_s
         if self.link.check_timeout(self.clock()):
-            log.warning("no answer from the printer for %.2f s; sending the line again",
-                        timeout_s)
+            log.warning("no answer from the printer for %.2f s; sending the line again", timeout_s)
         self._send()
 
     def _handle(self, response: Response, now: float) -> None:
@@ -127,7 +138,8 @@ class SerialSession:
             log.info("the printer asks for line %d again", response.line_number)
             self.link.on_resend(response.line_number, now)
         elif isinstance(response, Busy) or (
-                isinstance(response, Temperatures) and response.waiting):
+            isinstance(response, Temperatures) and response.waiting
+        ):
             self.link.on_keepalive(now)
         elif isinstance(response, Echo) and response.text.startswith("M113 S"):
             seconds = _keepalive_seconds(response.text)
@@ -177,7 +189,7 @@ class SerialSession:
                     self._buffer.clear()
                 break
             raw = bytes(self._buffer[:end]).decode("ascii", "replace").strip()
-            del self._buffer[:end + 1]
+            del self._buffer[: end + 1]
             if raw:
                 responses.append(parse_response(raw))
         return responses
@@ -186,7 +198,7 @@ class SerialSession:
 def _keepalive_seconds(text: str) -> float | None:
     """The interval of M113's report `M113 S2` (HOST_KEEPALIVE_FEATURE)."""
     try:
-        seconds = float(text[len("M113 S"):].split()[0])
+        seconds = float(text[len("M113 S") :].split()[0])
     except (ValueError, IndexError):
         return None
     return seconds if seconds > 0 else None

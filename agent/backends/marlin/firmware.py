@@ -33,8 +33,12 @@ class FirmwareFeatures:
     @classmethod
     def from_profile(cls, profile: Profile) -> FirmwareFeatures:
         caps = profile.capabilities
-        return cls(name=profile.flavour.value, autoreport=caps.autoreport_temperature,
-                   m73=caps.m73_progress, m486=caps.object_cancel is ObjectCancel.M486)
+        return cls(
+            name=profile.flavour.value,
+            autoreport=caps.autoreport_temperature,
+            m73=caps.m73_progress,
+            m486=caps.object_cancel is ObjectCancel.M486,
+        )
 
     def with_capability(self, capability: Capability) -> FirmwareFeatures:
         field = _CAPABILITIES.get(capability.name)

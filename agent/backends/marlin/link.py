@@ -85,16 +85,26 @@ class LineLink(Generic[Tag]):
     the tags of lines the firmware acknowledged, in order.
     """
 
-    def __init__(self, *, in_flight: int = 1, rx_buffer_bytes: int = 128,
-                 history: int = 200, answer_timeout_s: float = 10.0,
-                 resend_ok: bool = True, send_ahead: bool = True,
-                 min_answer_timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        in_flight: int = 1,
+        rx_buffer_bytes: int = 128,
+        history: int = 200,
+        answer_timeout_s: float = 10.0,
+        resend_ok: bool = True,
+        send_ahead: bool = True,
+        min_answer_timeout_s: float | None = None,
+    ) -> None:
         self.in_flight = in_flight
         self.rx_buffer_bytes = rx_buffer_bytes
         self.history_size = max(history, in_flight + 1, rx_buffer_bytes)
         self.answer_timeout_s = answer_timeout_s
-        self.min_answer_timeout_s = (answer_timeout_s if min_answer_timeout_s is None
-                                     else min(min_answer_timeout_s, answer_timeout_s))
+        self.min_answer_timeout_s = (
+            answer_timeout_s
+            if min_answer_timeout_s is None
+            else min(min_answer_timeout_s, answer_timeout_s)
+        )
         self.resend_ok = resend_ok
         self.send_ahead = send_ahead
         self.advanced_ok = False  # the firmware's oks name their line
@@ -220,8 +230,7 @@ class LineLink(Generic[Tag]):
         # Lines below the requested one were taken: their oks may come later or never.
         while self._unacked and self._unacked[0].number < line_number:
             self._ack(now)
-        self._echoes = deque(len(line.data) for line in self._unacked
-                             if line.number > line_number)
+        self._echoes = deque(len(line.data) for line in self._unacked if line.number > line_number)
         self._echo_target = line_number
         self._rewind(line_number)
 
@@ -281,7 +290,8 @@ class LineLink(Generic[Tag]):
             oldest = self._history[0].number if self._history else self._next_number
             raise LinkError(
                 f"the printer asked for line {line_number} again, but the agent keeps only "
-                f"lines {oldest}..{self._next_number - 1}; the print cannot continue in order")
+                f"lines {oldest}..{self._next_number - 1}; the print cannot continue in order"
+            )
         self._unacked.clear()
         self._unacked_bytes = 0
         self._rewound = deque(known)

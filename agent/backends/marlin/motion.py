@@ -77,8 +77,12 @@ class HeadPosition:
         if self.x is None or self.y is None or self.z is None:
             return []
         lifted = min(self.z + lift_mm, max_z_mm)
-        return ["G90", f"G1 Z{lifted:.3f} F600",
-                f"G1 X{park_xy[0]:.3f} Y{park_xy[1]:.3f} F6000", "M400"]
+        return [
+            "G90",
+            f"G1 Z{lifted:.3f} F600",
+            f"G1 X{park_xy[0]:.3f} Y{park_xy[1]:.3f} F6000",
+            "M400",
+        ]
 
     def restore(self) -> list[str]:
         """Commands that bring the head back from `park()` and restore the modes."""

@@ -90,8 +90,10 @@ class Reactions:
         self.printer.features = self.printer.features.with_capability(capability)
 
     def fatal(self, fatal: Fatal) -> None:
-        message = (f"the printer stopped: {fatal.message}. It needs a person: check the "
-                   "printer, reset it (or send M999), then restart the agent")
+        message = (
+            f"the printer stopped: {fatal.message}. It needs a person: check the "
+            "printer, reset it (or send M999), then restart the agent"
+        )
         log.error("%s", message)
         self.printer.queue_event(PrinterFault(message))
         self.printer.fail(message)
@@ -120,11 +122,13 @@ class Reactions:
             printer.cancel_run(run)
         elif name in ("resumed", "prompt_end"):
             self.operator_done()
-        elif name in _OPERATOR_ACTIONS and not (name == "paused" and run is not None
-                                                 and run.holding):
+        elif name in _OPERATOR_ACTIONS and not (
+            name == "paused" and run is not None and run.holding
+        ):
             text = action.argument or name.replace("_", " ")
-            self.operator_needed(f"the printer waits for a person: {text}",
-                                 detail=name == "prompt_begin")
+            self.operator_needed(
+                f"the printer waits for a person: {text}", detail=name == "prompt_begin"
+            )
         else:
             log.info("printer action: %s %s", name, action.argument)
 
@@ -164,8 +168,7 @@ class Reactions:
         percent = int(run.progress * 100)
         if percent > run.reported_percent:
             run.reported_percent = percent
-            printer.queue_event(PlateProgress(run.plate.plate_id, run.progress,
-                                              run.seconds_left))
+            printer.queue_event(PlateProgress(run.plate.plate_id, run.progress, run.seconds_left))
             if printer.features.m73 and run.ending is None:
                 minutes = round(run.seconds_left / 60)
                 run.control.append((f"M73 P{percent} R{minutes}", CONTROL))
@@ -183,22 +186,43 @@ class Reactions:
         elif marker.kind is MarkerKind.RESUMED:
             printer.queue_event(PlateResumed(plate.plate_id))
         elif marker.kind is MarkerKind.OBJECT:
-            printer.queue_event(ObjectCancelled(plate.plate_id, marker.argument, failed=False,
-                                                reason="cancelled on request (M486)"))
+            printer.queue_event(
+                ObjectCancelled(
+                    plate.plate_id,
+                    marker.argument,
+                    failed=False,
+                    reason="cancelled on request (M486)",
+                )
+            )
         elif marker.kind is MarkerKind.CANCELLED:
             cancelled = run.remaining_objects() + tuple(run.cancelled)
-            printer.record(JournalEntry(plate.plate_id, plate.sha256, "cancelled",
-                                        cancelled=cancelled, failed=tuple(run.failed),
-                                        reason="cancelled"))
+            printer.record(
+                JournalEntry(
+                    plate.plate_id,
+                    plate.sha256,
+                    "cancelled",
+                    cancelled=cancelled,
+                    failed=tuple(run.failed),
+                    reason="cancelled",
+                )
+            )
             printer.queue_event(PlateCancelled(plate.plate_id, run.remaining_objects()))
             printer.end_run()
         elif marker.kind is MarkerKind.FINISHED:
             printed = run.remaining_objects()
-            printer.record(JournalEntry(plate.plate_id, plate.sha256, "finished",
-                                        printed=printed, cancelled=tuple(run.cancelled),
-                                        failed=tuple(run.failed)))
-            printer.queue_event(PlateFinished(plate.plate_id, printed, tuple(run.cancelled),
-                                              tuple(run.failed)))
+            printer.record(
+                JournalEntry(
+                    plate.plate_id,
+                    plate.sha256,
+                    "finished",
+                    printed=printed,
+                    cancelled=tuple(run.cancelled),
+                    failed=tuple(run.failed),
+                )
+            )
+            printer.queue_event(
+                PlateFinished(plate.plate_id, printed, tuple(run.cancelled), tuple(run.failed))
+            )
             printer.end_run()
 
     def end_run_failed(self, reason: str) -> None:
@@ -207,10 +231,19 @@ class Reactions:
             return
         plate = run.plate
         lost = tuple(run.failed) + run.remaining_objects()
-        printer.record(JournalEntry(plate.plate_id, plate.sha256, "failed", failed=lost,
-                                    cancelled=tuple(run.cancelled), reason=reason))
-        printer.queue_event(PlateFailed(plate.plate_id, reason, failed=lost,
-                                        cancelled=tuple(run.cancelled)))
+        printer.record(
+            JournalEntry(
+                plate.plate_id,
+                plate.sha256,
+                "failed",
+                failed=lost,
+                cancelled=tuple(run.cancelled),
+                reason=reason,
+            )
+        )
+        printer.queue_event(
+            PlateFailed(plate.plate_id, reason, failed=lost, cancelled=tuple(run.cancelled))
+        )
         printer.end_run()
 
     def _connected(self) -> None:
@@ -222,5 +255,4 @@ class Reactions:
         else:
             printer.internal("M105")
         baud = printer.options.baudrate or printer.profile.serial.baudrate
-        printer.connected(f"{printer.features.describe()} on {printer.options.port} "
-                          f"at {baud} baud")
+        printer.connected(f"{printer.features.describe()} on {printer.options.port} at {baud} baud")

@@ -123,8 +123,17 @@ class Other:
 
 
 Response = (
-    Ok | Resend | Busy | Temperatures | Action | FirmwareInfo | Capability | Fatal
-    | ErrorMessage | Echo | Other
+    Ok
+    | Resend
+    | Busy
+    | Temperatures
+    | Action
+    | FirmwareInfo
+    | Capability
+    | Fatal
+    | ErrorMessage
+    | Echo
+    | Other
 )
 
 # What the firmware prints when it stops for good. Marlin: kill() -> "Printer halted.
@@ -144,8 +153,9 @@ _FATAL_MARKERS = (
 _OK = re.compile(r"^ok\b(?:\s+N(\d+))?")
 _RESEND = re.compile(r"^(?:resend|rs)\s*:?\s*N?:?\s*(\d+)", re.IGNORECASE)
 _NUMBER = r"-?\d+(?:\.\d*)?"
-_READING = re.compile(r"(B@|@\d*|[TBCPAR]\d*|E|W):\s*(" + _NUMBER + r"|\?)(?:\s*/\s*(" + _NUMBER
-                      + r"))?")
+_READING = re.compile(
+    r"(B@|@\d*|[TBCPAR]\d*|E|W):\s*(" + _NUMBER + r"|\?)(?:\s*/\s*(" + _NUMBER + r"))?"
+)
 _FIRMWARE_FIELD = re.compile(r"([A-Z_]+):(.*?)(?=\s+[A-Z_]+:|$)")
 
 
@@ -160,7 +170,7 @@ def parse_response(raw: str) -> Response:
         if found:
             return Resend(int(found.group(1)))
     if lowered.startswith("//action:"):
-        name, _, argument = line[len("//action:"):].partition(" ")
+        name, _, argument = line[len("//action:") :].partition(" ")
         return Action(name.strip().lower(), argument.strip())
     if any(marker in lowered for marker in _FATAL_MARKERS) and not lowered.startswith("echo:"):
         return Fatal(_strip_prefix(line))
@@ -224,5 +234,5 @@ def _firmware(line: str) -> FirmwareInfo:
 def _strip_prefix(line: str) -> str:
     for prefix in ("Error:", "error:", "ERROR:", "!!"):
         if line.startswith(prefix):
-            return line[len(prefix):].strip()
+            return line[len(prefix) :].strip()
     return line

@@ -72,8 +72,11 @@ def scan_program(path: Path) -> ProgramScan:
 
 def _extrudes(command: str) -> bool:
     upper = command.upper()
-    return command_word(command) in ("G1", "G2", "G3") and "E" in upper and (
-        "X" in upper or "Y" in upper)
+    return (
+        command_word(command) in ("G1", "G2", "G3")
+        and "E" in upper
+        and ("X" in upper or "Y" in upper)
+    )
 
 
 def is_heat_wait(command: str) -> bool:

@@ -35,15 +35,21 @@ class EventLog:
         with self._changed:
             return [event for event in self.events if isinstance(event, kind)]
 
-    def wait_for(self, kind: type, timeout: float = WAIT_S,
-                 where: Callable[[BackendEvent], bool] = lambda _event: True) -> BackendEvent:
+    def wait_for(
+        self,
+        kind: type,
+        timeout: float = WAIT_S,
+        where: Callable[[BackendEvent], bool] = lambda _event: True,
+    ) -> BackendEvent:
         def found() -> BackendEvent | None:
             return next((e for e in self.events if isinstance(e, kind) and where(e)), None)
 
         with self._changed:
             if not self._changed.wait_for(lambda: found() is not None, timeout):
-                raise AssertionError(f"no {kind.__name__} within {timeout} s; got: "
-                                     + ", ".join(type(e).__name__ for e in self.events))
+                raise AssertionError(
+                    f"no {kind.__name__} within {timeout} s; got: "
+                    + ", ".join(type(e).__name__ for e in self.events)
+                )
             event = found()
             assert event is not None
             return event
@@ -64,10 +70,21 @@ def marlin_profile(**serial: object) -> Profile:
     return profile.model_copy(update={"serial": profile.serial.model_copy(update=serial)})
 
 
-def plate_for(program: Path, objects: tuple[str, ...] = ("a", "b"),
-              plate_id: str = "plate-1", seconds: float = 600.0) -> PlateToRun:
-    return PlateToRun(plate_id=plate_id, sha256="0" * 64, material="PLA", objects=objects,
-                      estimated_seconds=seconds, hotend_c=210, bed_c=60)
+def plate_for(
+    program: Path,
+    objects: tuple[str, ...] = ("a", "b"),
+    plate_id: str = "plate-1",
+    seconds: float = 600.0,
+) -> PlateToRun:
+    return PlateToRun(
+        plate_id=plate_id,
+        sha256="0" * 64,
+        material="PLA",
+        objects=objects,
+        estimated_seconds=seconds,
+        hotend_c=210,
+        bed_c=60,
+    )
 
 
 @pytest.fixture
@@ -81,19 +98,25 @@ def journal(tmp_path: Path) -> PrintJournal:
 
 
 @pytest.fixture
-def drive(events: EventLog, journal: PrintJournal
-          ) -> Iterator[Callable[..., MarlinPrinter]]:
+def drive(events: EventLog, journal: PrintJournal) -> Iterator[Callable[..., MarlinPrinter]]:
     """Connect a MarlinPrinter to a peer (answer timeout short, so lost lines are cheap)."""
     printers: list[MarlinPrinter] = []
 
-    def connect(peer: MarlinPeer, profile: Profile | None = None,
-                **options: object) -> MarlinPrinter:
-        settings: dict[str, object] = {"answer_timeout_s": 0.25, "reconnect_s": 0.2,
-                                       "connect_timeout_s": 5.0}
+    def connect(
+        peer: MarlinPeer, profile: Profile | None = None, **options: object
+    ) -> MarlinPrinter:
+        settings: dict[str, object] = {
+            "answer_timeout_s": 0.25,
+            "reconnect_s": 0.2,
+            "connect_timeout_s": 5.0,
+        }
         settings.update(options)
-        printer = MarlinPrinter(MarlinOptions(port=peer.path, **settings),  # type: ignore[arg-type]
-                                profile or marlin_profile(reset_on_connect=False), events,
-                                journal)
+        printer = MarlinPrinter(
+            MarlinOptions(port=peer.path, **settings),  # type: ignore[arg-type]
+            profile or marlin_profile(reset_on_connect=False),
+            events,
+            journal,
+        )
         printers.append(printer)
         printer.connect()
         return printer

@@ -17,10 +17,15 @@ HEAD = 'site = "lab"\nprinter = "p1"\nprofile = "generic-220"\n'
 
 
 def test_a_marlin_printer_on_a_serial_port(tmp_path: Path) -> None:
-    config = parse_config(HEAD + '[backend]\nkind = "marlin"\nport = "/dev/ttyACM0"\n'
-                          "baudrate = 250000\n")
-    backend = create_backend(config.backend, lambda event: None,
-                             PrintJournal(tmp_path / "journal.jsonl"), load_profile("generic-220"))
+    config = parse_config(
+        HEAD + '[backend]\nkind = "marlin"\nport = "/dev/ttyACM0"\nbaudrate = 250000\n'
+    )
+    backend = create_backend(
+        config.backend,
+        lambda event: None,
+        PrintJournal(tmp_path / "journal.jsonl"),
+        load_profile("generic-220"),
+    )
     assert isinstance(backend, MarlinPrinter)
     assert backend.options.port == "/dev/ttyACM0" and backend.options.baudrate == 250000
 
@@ -28,10 +33,15 @@ def test_a_marlin_printer_on_a_serial_port(tmp_path: Path) -> None:
 def test_a_klipper_printer_with_its_api_key_in_a_file(tmp_path: Path) -> None:
     key = tmp_path / "moonraker.key"
     key.write_text("s3cret\n")
-    config = parse_config(HEAD + f'[backend]\nkind = "moonraker"\nurl = "http://voron:7125"\n'
-                          f'api_key_file = "{key}"\n')
-    backend = create_backend(config.backend, lambda event: None,
-                             PrintJournal(tmp_path / "journal.jsonl"), load_profile("generic-220"))
+    config = parse_config(
+        HEAD + f'[backend]\nkind = "moonraker"\nurl = "http://voron:7125"\napi_key_file = "{key}"\n'
+    )
+    backend = create_backend(
+        config.backend,
+        lambda event: None,
+        PrintJournal(tmp_path / "journal.jsonl"),
+        load_profile("generic-220"),
+    )
     assert isinstance(backend, MoonrakerPrinter)
     assert backend.options.api_key == "s3cret"
     assert backend.api.websocket_url == "ws://voron:7125/websocket"

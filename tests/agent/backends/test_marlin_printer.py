@@ -45,21 +45,23 @@ def two_objects(path: Path, moves_each: int = 400, extra: str = "") -> Path:
     return path
 
 
-def connected(drive: Callable[..., MarlinPrinter], events: EventLog, peer: MarlinPeer,
-              **options: object) -> MarlinPrinter:
+def connected(
+    drive: Callable[..., MarlinPrinter], events: EventLog, peer: MarlinPeer, **options: object
+) -> MarlinPrinter:
     printer = drive(peer, **options)
     events.wait_for(LinkChanged)
     return printer
 
 
 def at_percent(events: EventLog, percent: int) -> None:
-    events.wait_for(PlateProgress, where=lambda e: isinstance(e, PlateProgress)
-                    and e.progress * 100 >= percent)
+    events.wait_for(
+        PlateProgress, where=lambda e: isinstance(e, PlateProgress) and e.progress * 100 >= percent
+    )
 
 
 def test_thermal_runaway_fails_the_plate_and_the_error_stays(
-        tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog,
-        journal: PrintJournal) -> None:
+    tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog, journal: PrintJournal
+) -> None:
     program = two_objects(tmp_path / "plate.gcode")
     with marlin_peer(halt_after=300) as peer:
         printer = connected(drive, events, peer)
@@ -80,15 +82,22 @@ def test_thermal_runaway_fails_the_plate_and_the_error_stays(
 
 
 def test_filament_change_waits_for_a_person_and_goes_on(
-        tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog) -> None:
+    tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog
+) -> None:
     program = two_objects(tmp_path / "plate.gcode", moves_each=50, extra="M600")
     with marlin_peer() as peer:
         printer = connected(drive, events, peer)
         printer.start(program, plate_for(program))
         for change in (1, 2):  # one M600 on each layer
+
             def asked(_event: object, change: int = change) -> bool:
-                return sum("insert filament" in getattr(e, "message", "")
-                           for e in events.of(OperatorNeeded)) >= change
+                return (
+                    sum(
+                        "insert filament" in getattr(e, "message", "")
+                        for e in events.of(OperatorNeeded)
+                    )
+                    >= change
+                )
 
             def resumed(_event: object, change: int = change) -> bool:
                 return len(events.of(PlateResumed)) >= change
@@ -102,7 +111,8 @@ def test_filament_change_waits_for_a_person_and_goes_on(
 
 
 def test_pause_parks_keeps_temperatures_and_resume_returns(
-        tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog) -> None:
+    tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog
+) -> None:
     program = two_objects(tmp_path / "plate.gcode", moves_each=500)
     with marlin_peer(baudrate=250_000) as peer:
         printer = connected(drive, events, peer)
@@ -118,7 +128,7 @@ def test_pause_parks_keeps_temperatures_and_resume_returns(
     park = ran.index("G1 X0.000 Y220.000 F6000")  # the profile's park position
     assert ran[park - 2] == "G90" and ran[park - 1].startswith("G1 Z")
     lifted = float(ran[park - 1].split()[1][1:])
-    back = ran[park + 1:park + 5]
+    back = ran[park + 1 : park + 5]
     assert back[0] == "G90" and back[1].startswith("G1 X") and back[2].startswith("G1 Z")
     assert float(back[2].split()[1][1:]) == pytest.approx(lifted - 10)  # back down to the layer
     assert back[3] == "G90"  # the program's modes again (absolute XYZ and E)
@@ -126,8 +136,8 @@ def test_pause_parks_keeps_temperatures_and_resume_returns(
 
 
 def test_cancel_runs_the_profiles_cancel_gcode(
-        tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog,
-        journal: PrintJournal) -> None:
+    tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog, journal: PrintJournal
+) -> None:
     program = two_objects(tmp_path / "plate.gcode", moves_each=1000)
     with marlin_peer(baudrate=250_000) as peer:
         printer = connected(drive, events, peer)
@@ -142,25 +152,33 @@ def test_cancel_runs_the_profiles_cancel_gcode(
         assert journal.entries()[-1].outcome == "cancelled"
 
 
-def test_cancelling_one_object_with_m486(tmp_path: Path, drive: Callable[..., MarlinPrinter],
-                                         events: EventLog) -> None:
+def test_cancelling_one_object_with_m486(
+    tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog
+) -> None:
     program = two_objects(tmp_path / "plate.gcode", moves_each=500)
     profile = marlin_profile(reset_on_connect=False)
-    profile = profile.model_copy(update={"capabilities": profile.capabilities.model_copy(
-        update={"object_cancel": ObjectCancel.M486})})
+    profile = profile.model_copy(
+        update={
+            "capabilities": profile.capabilities.model_copy(
+                update={"object_cancel": ObjectCancel.M486}
+            )
+        }
+    )
     with marlin_peer(baudrate=250_000) as peer:
         printer = connected(drive, events, peer, profile=profile)
         printer.start(program, plate_for(program))
         at_percent(events, 5)
         printer.cancel_object("b")
         assert events.wait_for(ObjectCancelled) == ObjectCancelled(
-            "plate-1", "b", failed=False, reason="cancelled on request (M486)")
+            "plate-1", "b", failed=False, reason="cancelled on request (M486)"
+        )
         assert "M486 P1" in peer.executed
         assert events.wait_for(PlateFinished) == PlateFinished("plate-1", ("a",), ("b",))
 
 
 def test_without_m486_the_agent_leaves_the_objects_moves_out(
-        tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog) -> None:
+    tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog
+) -> None:
     program = two_objects(tmp_path / "plate.gcode", moves_each=500)
     with marlin_peer(baudrate=250_000) as peer:
         printer = connected(drive, events, peer)
@@ -170,15 +188,19 @@ def test_without_m486_the_agent_leaves_the_objects_moves_out(
         events.wait_for(ObjectCancelled)
         assert events.wait_for(PlateFinished) == PlateFinished("plate-1", ("a",), ("b",))
     second_layer = peer.executed.index("G1 Z0.4 F600")
-    b_moves = [c for c in peer.executed[second_layer:] if c.startswith("G1 X") and
-               80 <= float(c.split()[1][1:]) < 120]
+    b_moves = [
+        c
+        for c in peer.executed[second_layer:]
+        if c.startswith("G1 X") and 80 <= float(c.split()[1][1:]) < 120
+    ]
     assert b_moves == []  # object b sits at X 80..120
     resync = [c for c in peer.executed if c.startswith("G92 E")]
     assert len(resync) >= 2  # the extruder is set where the program expects it after b
 
 
 def test_printer_asks_to_pause_resume_and_cancel_from_its_own_buttons(
-        tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog) -> None:
+    tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog
+) -> None:
     program = two_objects(tmp_path / "plate.gcode", moves_each=1000)
     with marlin_peer(baudrate=250_000) as peer:
         printer = connected(drive, events, peer)
@@ -194,7 +216,8 @@ def test_printer_asks_to_pause_resume_and_cancel_from_its_own_buttons(
 
 
 def test_temperatures_by_auto_report_or_by_polling(
-        drive: Callable[..., MarlinPrinter], events: EventLog) -> None:
+    drive: Callable[..., MarlinPrinter], events: EventLog
+) -> None:
     with marlin_peer() as peer:
         printer = connected(drive, events, peer)
         printer.set_temperatures(200, 55)
@@ -210,7 +233,8 @@ def test_temperatures_by_auto_report_or_by_polling(
 
 
 def test_a_pulled_cable_fails_the_plate_and_reports_the_link(
-        tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog) -> None:
+    tmp_path: Path, drive: Callable[..., MarlinPrinter], events: EventLog
+) -> None:
     program = two_objects(tmp_path / "plate.gcode", moves_each=1000)
     with marlin_peer(baudrate=250_000) as peer:
         printer = connected(drive, events, peer)
@@ -219,7 +243,8 @@ def test_a_pulled_cable_fails_the_plate_and_reports_the_link(
         peer.unplug()
         failed = events.wait_for(PlateFailed)
         assert isinstance(failed, PlateFailed) and "dropped off" in failed.reason
-        lost = events.wait_for(LinkChanged, where=lambda e: isinstance(e, LinkChanged)
-                               and not e.connected)
+        lost = events.wait_for(
+            LinkChanged, where=lambda e: isinstance(e, LinkChanged) and not e.connected
+        )
         assert isinstance(lost, LinkChanged)
         assert printer.status().phase is Phase.DISCONNECTED

@@ -37,15 +37,28 @@ def test_every_resend_form_names_the_line(line: str) -> None:
     assert parse_response(line) == Resend(12)
 
 
-@pytest.mark.parametrize(("line", "hotend", "target", "bed"), [
-    ("T:210.0 /210.0 B:60.0 /60.0 @:127", 210.0, 210.0, 60.0),
-    ("T:21.3/ 0.0 B:20.1/ 0.0", 21.3, 0.0, 20.1),
-    (" T:21.30 /0.00 B:21.00 /0.00 T0:21.30 /0.00 T1:22.10 /0.00 @:0 B@:0 @0:0 @1:0",
-     21.3, 0.0, 21.0),
-    ("T:210.0 /210.0 B:60.0 /60.0 T0:210.0 /210.0 @:127 B@:0 P:35.2 A:31.5", 210.0, 210.0, 60.0),
-])
-def test_temperature_reports_in_every_common_format(line: str, hotend: float, target: float,
-                                                     bed: float) -> None:
+@pytest.mark.parametrize(
+    ("line", "hotend", "target", "bed"),
+    [
+        ("T:210.0 /210.0 B:60.0 /60.0 @:127", 210.0, 210.0, 60.0),
+        ("T:21.3/ 0.0 B:20.1/ 0.0", 21.3, 0.0, 20.1),
+        (
+            " T:21.30 /0.00 B:21.00 /0.00 T0:21.30 /0.00 T1:22.10 /0.00 @:0 B@:0 @0:0 @1:0",
+            21.3,
+            0.0,
+            21.0,
+        ),
+        (
+            "T:210.0 /210.0 B:60.0 /60.0 T0:210.0 /210.0 @:127 B@:0 P:35.2 A:31.5",
+            210.0,
+            210.0,
+            60.0,
+        ),
+    ],
+)
+def test_temperature_reports_in_every_common_format(
+    line: str, hotend: float, target: float, bed: float
+) -> None:
     report = parse_response(line)
     assert isinstance(report, Temperatures)
     assert report.hotend is not None and report.hotend.current_c == hotend
@@ -75,13 +88,16 @@ def test_busy_and_waiting_for_a_person() -> None:
 def test_host_actions() -> None:
     assert parse_response("//action:pause") == Action("pause")
     assert parse_response("//action:prompt_begin Nozzle Parked") == Action(
-        "prompt_begin", "Nozzle Parked")
+        "prompt_begin", "Nozzle Parked"
+    )
 
 
 def test_m115_firmware_line_and_capabilities() -> None:
-    info = parse_response("FIRMWARE_NAME:Marlin 2.1.2 (Github) SOURCE_CODE_URL:github.com/"
-                          "MarlinFirmware/Marlin PROTOCOL_VERSION:1.0 MACHINE_TYPE:Ender-3 "
-                          "EXTRUDER_COUNT:1")
+    info = parse_response(
+        "FIRMWARE_NAME:Marlin 2.1.2 (Github) SOURCE_CODE_URL:github.com/"
+        "MarlinFirmware/Marlin PROTOCOL_VERSION:1.0 MACHINE_TYPE:Ender-3 "
+        "EXTRUDER_COUNT:1"
+    )
     assert isinstance(info, FirmwareInfo)
     assert info.name == "Marlin 2.1.2 (Github)"
     assert info.fields["MACHINE_TYPE"] == "Ender-3"
@@ -89,24 +105,28 @@ def test_m115_firmware_line_and_capabilities() -> None:
     assert parse_response("Cap:BUILD_PERCENT:0") == Capability("BUILD_PERCENT", False)
 
 
-@pytest.mark.parametrize("line", [
-    "Error:Printer halted. kill() called!",
-    "Error:Thermal Runaway, system stopped! Heater_ID: 0",
-    "Error:MAXTEMP triggered, system stopped! Heater_ID: bed",
-    "Error:MINTEMP triggered, system stopped! Heater_ID: 0",
-    "Error:Printer stopped due to errors. Fix the error and use M999 to restart.",
-    "Error:Heating failed, system stopped! Heater_ID: 0",
-    "!! Printer halted",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Error:Printer halted. kill() called!",
+        "Error:Thermal Runaway, system stopped! Heater_ID: 0",
+        "Error:MAXTEMP triggered, system stopped! Heater_ID: bed",
+        "Error:MINTEMP triggered, system stopped! Heater_ID: 0",
+        "Error:Printer stopped due to errors. Fix the error and use M999 to restart.",
+        "Error:Heating failed, system stopped! Heater_ID: 0",
+        "!! Printer halted",
+    ],
+)
 def test_fatal_errors_are_recognised(line: str) -> None:
     assert isinstance(parse_response(line), Fatal)
 
 
 def test_a_checksum_error_is_not_fatal() -> None:
     assert parse_response("Error:checksum mismatch, Last Line: 9") == ErrorMessage(
-        "checksum mismatch, Last Line: 9")
+        "checksum mismatch, Last Line: 9"
+    )
 
 
 def test_echo_and_start() -> None:
-    assert parse_response("echo:Unknown command: \"M9999\"") == Echo('Unknown command: "M9999"')
+    assert parse_response('echo:Unknown command: "M9999"') == Echo('Unknown command: "M9999"')
     assert parse_response("start") == Echo("start")

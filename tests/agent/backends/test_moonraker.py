@@ -35,8 +35,15 @@ def klipper_program(path: Path) -> PlateToRun:
     defines = "\n".join(f"EXCLUDE_OBJECT_DEFINE NAME={klipper_name(label)}" for label in LABELS)
     path.write_text(defines + "\nM109 S210\nG1 X10 Y10 E1\n")
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    return PlateToRun(plate_id="plate-7", sha256=sha, material="PLA", objects=LABELS,
-                      estimated_seconds=100.0, hotend_c=210, bed_c=60)
+    return PlateToRun(
+        plate_id="plate-7",
+        sha256=sha,
+        material="PLA",
+        objects=LABELS,
+        estimated_seconds=100.0,
+        hotend_c=210,
+        bed_c=60,
+    )
 
 
 @pytest.fixture
@@ -46,11 +53,14 @@ def peer() -> Iterator[MoonrakerPeer]:
 
 
 @pytest.fixture
-def printer(peer: MoonrakerPeer, events: EventLog,
-            journal: PrintJournal) -> Iterator[MoonrakerPrinter]:
-    backend = MoonrakerPrinter(MoonrakerOptions(url=peer.url, api_key="secret",
-                                                reconnect_s=0.2, timeout_s=5.0),
-                               events, journal)
+def printer(
+    peer: MoonrakerPeer, events: EventLog, journal: PrintJournal
+) -> Iterator[MoonrakerPrinter]:
+    backend = MoonrakerPrinter(
+        MoonrakerOptions(url=peer.url, api_key="secret", reconnect_s=0.2, timeout_s=5.0),
+        events,
+        journal,
+    )
     backend.connect()
     events.wait_for(LinkChanged)
     yield backend
@@ -58,8 +68,12 @@ def printer(peer: MoonrakerPeer, events: EventLog,
 
 
 def test_a_plate_is_uploaded_with_its_checksum_started_and_finished(
-        tmp_path: Path, peer: MoonrakerPeer, printer: MoonrakerPrinter, events: EventLog,
-        journal: PrintJournal) -> None:
+    tmp_path: Path,
+    peer: MoonrakerPeer,
+    printer: MoonrakerPrinter,
+    events: EventLog,
+    journal: PrintJournal,
+) -> None:
     program = tmp_path / "plate.gcode"
     plate = klipper_program(program)
     printer.start(program, plate)
@@ -74,14 +88,15 @@ def test_a_plate_is_uploaded_with_its_checksum_started_and_finished(
     assert printer.status().phase is Phase.IDLE
 
 
-def test_pause_resume_and_exclude_one_object(tmp_path: Path, peer: MoonrakerPeer,
-                                             printer: MoonrakerPrinter,
-                                             events: EventLog) -> None:
+def test_pause_resume_and_exclude_one_object(
+    tmp_path: Path, peer: MoonrakerPeer, printer: MoonrakerPrinter, events: EventLog
+) -> None:
     program = tmp_path / "plate.gcode"
     peer.hold_at(0.3)
     printer.start(program, klipper_program(program))
-    events.wait_for(PlateProgress, where=lambda e: isinstance(e, PlateProgress)
-                    and e.progress >= 0.3)
+    events.wait_for(
+        PlateProgress, where=lambda e: isinstance(e, PlateProgress) and e.progress >= 0.3
+    )
     printer.pause()
     events.wait_for(PlatePaused)
     assert printer.status().phase is Phase.PAUSED
@@ -89,34 +104,38 @@ def test_pause_resume_and_exclude_one_object(tmp_path: Path, peer: MoonrakerPeer
     events.wait_for(PlateResumed)
     printer.cancel_object("part 1")
     cancelled = events.wait_for(ObjectCancelled)
-    assert cancelled == ObjectCancelled("plate-7", "part 1", failed=False,
-                                        reason="excluded (EXCLUDE_OBJECT)")
+    assert cancelled == ObjectCancelled(
+        "plate-7", "part 1", failed=False, reason="excluded (EXCLUDE_OBJECT)"
+    )
     assert "EXCLUDE_OBJECT NAME=part_1" in peer.scripts
     peer.release()
     finished = events.wait_for(PlateFinished)
     assert finished == PlateFinished("plate-7", ("part-2",), ("part 1",))
 
 
-def test_cancel_reports_every_object_left(tmp_path: Path, peer: MoonrakerPeer,
-                                          printer: MoonrakerPrinter, events: EventLog) -> None:
+def test_cancel_reports_every_object_left(
+    tmp_path: Path, peer: MoonrakerPeer, printer: MoonrakerPrinter, events: EventLog
+) -> None:
     program = tmp_path / "plate.gcode"
     peer.hold_at(0.5)
     printer.start(program, klipper_program(program))
-    events.wait_for(PlateProgress, where=lambda e: isinstance(e, PlateProgress)
-                    and e.progress >= 0.5)
+    events.wait_for(
+        PlateProgress, where=lambda e: isinstance(e, PlateProgress) and e.progress >= 0.5
+    )
     printer.cancel()
     assert events.wait_for(PlateCancelled) == PlateCancelled("plate-7", LABELS)
     assert printer.status().phase is Phase.IDLE
 
 
 def test_a_klipper_shutdown_fails_the_plate_and_stays_an_error(
-        tmp_path: Path, peer: MoonrakerPeer, printer: MoonrakerPrinter,
-        events: EventLog) -> None:
+    tmp_path: Path, peer: MoonrakerPeer, printer: MoonrakerPrinter, events: EventLog
+) -> None:
     program = tmp_path / "plate.gcode"
     peer.hold_at(0.2)
     printer.start(program, klipper_program(program))
-    events.wait_for(PlateProgress, where=lambda e: isinstance(e, PlateProgress)
-                    and e.progress >= 0.2)
+    events.wait_for(
+        PlateProgress, where=lambda e: isinstance(e, PlateProgress) and e.progress >= 0.2
+    )
     peer.shutdown("Heater extruder not heating at expected rate")
     failed = events.wait_for(PlateFailed)
     assert isinstance(failed, PlateFailed) and failed.failed == LABELS
@@ -124,14 +143,18 @@ def test_a_klipper_shutdown_fails_the_plate_and_stays_an_error(
     assert events.of(PrinterFault)
     peer.status["webhooks"]["state"] = "ready"
     peer.drop_clients()  # Moonraker comes back with Klipper ready: the error stays
-    events.wait_for(LinkChanged, where=lambda e: isinstance(e, LinkChanged)
-                    and e.connected and len(events.of(LinkChanged)) >= 3)
+    events.wait_for(
+        LinkChanged,
+        where=lambda e: (
+            isinstance(e, LinkChanged) and e.connected and len(events.of(LinkChanged)) >= 3
+        ),
+    )
     assert printer.status().phase is Phase.ERROR
 
 
-def test_an_upload_moonraker_refuses_fails_the_plate(tmp_path: Path,
-                                                     printer: MoonrakerPrinter,
-                                                     events: EventLog) -> None:
+def test_an_upload_moonraker_refuses_fails_the_plate(
+    tmp_path: Path, printer: MoonrakerPrinter, events: EventLog
+) -> None:
     program = tmp_path / "plate.gcode"
     plate = klipper_program(program)
     wrong = PlateToRun(**{**plate.__dict__, "sha256": "1" * 64})
