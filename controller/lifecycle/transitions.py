@@ -122,18 +122,17 @@ def transition(
     entity.state = target.value
     _touch(entity, at)
     session.add(entity)
-    event = Event(
-        at=at,
-        entity_kind=machine.kind,
-        entity_id=entity.id,
-        from_state=from_state.value,
-        to_state=target.value,
+    return _append(
+        session,
+        machine.kind,
+        entity.id,
+        from_state.value,
+        target.value,
         kind=kind or f"{machine.kind}.{target.value}",
-        details=details or {},
         actor=actor,
+        details=details,
+        at=at,
     )
-    session.add(event)
-    return event
 
 
 def note(
@@ -147,18 +146,17 @@ def note(
 ) -> Event:
     """Append an event about `entity` that does not change its state."""
     machine = _MACHINES[type(entity)]
-    event = Event(
-        at=now or utcnow(),
-        entity_kind=machine.kind,
-        entity_id=entity.id,
-        from_state=entity.state,
-        to_state=entity.state,
+    return _append(
+        session,
+        machine.kind,
+        entity.id,
+        entity.state,
+        entity.state,
         kind=kind,
-        details=details or {},
         actor=actor,
+        details=details,
+        at=now or utcnow(),
     )
-    session.add(event)
-    return event
 
 
 def record_creation(
@@ -171,13 +169,39 @@ def record_creation(
 ) -> Event:
     """Append the first event of a new entity (no from_state)."""
     machine = _MACHINES[type(entity)]
-    event = Event(
-        at=now or utcnow(),
-        entity_kind=machine.kind,
-        entity_id=entity.id,
-        from_state=None,
-        to_state=machine.states(entity.state).value,
+    return _append(
+        session,
+        machine.kind,
+        entity.id,
+        None,
+        machine.states(entity.state).value,
         kind=f"{machine.kind}.created",
+        actor=actor,
+        details=details,
+        at=now or utcnow(),
+    )
+
+
+def _append(
+    session: Session,
+    entity_kind: str,
+    entity_id: str,
+    from_state: str | None,
+    to_state: str,
+    *,
+    kind: str,
+    actor: str,
+    details: dict[str, Any] | None,
+    at: datetime,
+) -> Event:
+    """The one place an event row is written to the append-only log."""
+    event = Event(
+        at=at,
+        entity_kind=entity_kind,
+        entity_id=entity_id,
+        from_state=from_state,
+        to_state=to_state,
+        kind=kind,
         details=details or {},
         actor=actor,
     )
