@@ -171,6 +171,9 @@ class MqttLink(Component):
 
     async def _run_connection(self) -> None:
         client = self._make_client()
+        # Up to PUBLISH_WINDOW publishes are in flight by design; aiomqtt would warn
+        # about every one past its default of 10.
+        client.pending_calls_threshold = PUBLISH_WINDOW + 1
         # aiomqtt has no manual-ack switch; paho's is what keeps un-processed QoS 1
         # messages with the broker until we committed them.
         client._client.manual_ack_set(True)
