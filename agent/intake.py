@@ -17,7 +17,6 @@ from pathlib import Path
 from agent.backends.base import PlateToRun
 from agent.spool import Spool, SpoolError
 from firmware_profiles import Profile
-from firmware_profiles.gcode import Severity, analyze_and_check
 from protocol import RunPlate
 
 MAX_VIOLATIONS_SHOWN = 5
@@ -49,6 +48,10 @@ class PlateIntake:
             )
         except SpoolError as error:
             raise PlateRefused(str(error)) from error
+        # The interpreter (~2 MB of modules) is loaded when the first plate arrives, not
+        # by every agent at start-up.
+        from firmware_profiles.gcode import Severity, analyze_and_check
+
         text = program.read_bytes()
         stats, violations = analyze_and_check(text, self._profile, command.material)
         errors = [v for v in violations if v.severity is Severity.ERROR]
