@@ -36,6 +36,9 @@ class Message(BaseModel):
         allow_inf_nan=False,
         str_max_length=4096,
         json_schema_extra=_require_envelope_in_schema,
+        # Each model's validator is built on first use: an agent on a Pi uses a handful of
+        # the message types and saves the memory of the rest (about 3 MB).
+        defer_build=True,
     )
 
     # Largest encoded payload this message may have; checked before any JSON parsing.
