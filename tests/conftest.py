@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -30,6 +31,17 @@ def require_mosquitto() -> None:
         "mosquitto is not installed, so broker tests cannot run. "
         "Install it with: apt-get install -y mosquitto mosquitto-clients"
     )
+    if _in_ci():
+        pytest.fail("CI=true and " + reason, pytrace=False)
+    pytest.skip("*** SKIPPED: " + reason + " ***")
+
+
+def require_tool(name: str, install_hint: str) -> str:
+    """The path of a command-line tool a test needs; skip loudly without it, fail in CI."""
+    found = shutil.which(name)
+    if found is not None:
+        return found
+    reason = f"{name} is not installed, so this test cannot run. Install it with: {install_hint}"
     if _in_ci():
         pytest.fail("CI=true and " + reason, pytrace=False)
     pytest.skip("*** SKIPPED: " + reason + " ***")

@@ -4,7 +4,6 @@ without one is refused."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ from sqlalchemy import Engine
 
 from controller.security.broker_config import BrokerOptions, Tls
 from protocol import topics
+from tests.conftest import require_tool
 from tests.security.conftest import Client, Keys
 from tests.support.mosquitto import Broker, free_port
 
@@ -61,8 +61,7 @@ def _signed(pki: Path, name: str, subject: str, ca: tuple[Path, Path]) -> tuple[
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl CLI is not installed")
+    require_tool("openssl", "apt-get install -y openssl")
     pki = tmp_path_factory.mktemp("pki")
     ca_key, ca_cert = pki / "ca.key", pki / "ca.crt"
     _openssl(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from controller.security.passwords import (
     new_key,
     verify_password,
 )
+from tests.conftest import require_tool
 
 
 def test_a_hash_verifies_its_password_and_no_other() -> None:
@@ -27,9 +27,7 @@ def test_a_hash_verifies_its_password_and_no_other() -> None:
 
 
 def test_a_hash_made_by_mosquitto_passwd_verifies(tmp_path: Path) -> None:
-    tool = shutil.which("mosquitto_passwd")
-    if tool is None:
-        pytest.skip("mosquitto_passwd is not installed (apt-get install mosquitto)")
+    tool = require_tool("mosquitto_passwd", "apt-get install -y mosquitto")
     password_file = tmp_path / "passwords"
     subprocess.run([tool, "-c", "-b", str(password_file), "alice", "s3cret-pass"], check=True)
     stored = password_file.read_text().strip().split(":", 1)[1]
