@@ -62,13 +62,7 @@ def set_bed(
     wait: bool,
     cooling_too: bool = False,
 ) -> None:
-    run.temperatures.append(TemperatureCommand(line, command.word, "bed", None, target, wait))
-    _check_target(run, line, command, "bed", target)
-    run.state.bed_c = target
-    _clock_target(run, "bed", target)
-    if wait:
-        _clock_wait(run, "bed", cooling_too)
-    run.heaters_changed()
+    _set_heater(run, line, command, "bed", target, wait, cooling_too)
 
 
 def set_chamber(
@@ -79,12 +73,25 @@ def set_chamber(
     wait: bool,
     cooling_too: bool = False,
 ) -> None:
-    run.temperatures.append(TemperatureCommand(line, command.word, "chamber", None, target, wait))
-    _check_target(run, line, command, "chamber", target)
-    run.state.chamber_c = target
-    _clock_target(run, "chamber", target)
+    _set_heater(run, line, command, "chamber", target, wait, cooling_too)
+
+
+def _set_heater(
+    run: Interpreter,
+    line: int,
+    command: Command,
+    heater: str,
+    target: float,
+    wait: bool,
+    cooling_too: bool,
+) -> None:
+    """The bed and the chamber: one heater each, checked, clocked and recorded alike."""
+    run.temperatures.append(TemperatureCommand(line, command.word, heater, None, target, wait))
+    _check_target(run, line, command, heater, target)
+    setattr(run.state, f"{heater}_c", target)
+    _clock_target(run, heater, target)
     if wait:
-        _clock_wait(run, "chamber", cooling_too)
+        _clock_wait(run, heater, cooling_too)
     run.heaters_changed()
 
 
