@@ -15,8 +15,7 @@ import math
 import numpy as np
 
 from protocol.planning import Plan, PlanInstance
-from scheduler.balance import assign_sites
-from scheduler.dispatch import Dispatcher
+from scheduler.campaigns import Campaign, site_campaigns
 from scheduler.draft import Draft
 from scheduler.evaluate import measure, retime
 from scheduler.farm import Farm, compile_farm
@@ -24,6 +23,8 @@ from scheduler.fixed import locked_plates, promised_plates
 from scheduler.improve import improve
 from scheduler.output import write_plan
 from scheduler.reasons import unplaceable
+from scheduler.sites import assign_sites
+from scheduler.timetable import Timetable
 
 
 def plan(instance: PlanInstance, previous: Plan | None = None, seed: int = 0) -> Plan:
@@ -54,8 +55,9 @@ def build(farm: Farm, previous: Plan | None, seed: int) -> tuple[list[list[Draft
     site_of = assign_sites(farm, start_load, open_parts, preferred, seed)
     running = {p: [d for d in plates if d.running] for p, plates in fixed.items()}
     queued = {p: [d for d in plates if not d.running] for p, plates in fixed.items()}
-    dispatcher = Dispatcher(farm, site_of, queued, locked_end)
-    per_printer = improve(farm, dispatcher.run())
+    campaigns = _campaigns(farm, start_load, site_of, fixed, locked_end)
+    per_printer = Timetable(farm, site_of, campaigns, queued, locked_end).run()
+    per_printer = improve(farm, per_printer)
     for p, drafts in running.items():
         per_printer[p][:0] = drafts
     for p, drafts in queued.items():
@@ -76,6 +78,28 @@ def _start_load(
         load[p] = max(0.0, free, locked_end.get(p, 0.0))
         load[p] += sum(d.seconds for d in fixed.get(p, []) if not d.running)
     return load
+
+
+def _campaigns(
+    farm: Farm,
+    start_load: np.ndarray,
+    site_of: np.ndarray,
+    fixed: dict[int, list[Draft]],
+    locked_end: dict[int, float],
+) -> dict[int, list[Campaign]]:
+    out: dict[int, list[Campaign]] = {}
+    full = np.array(
+        [
+            p in locked_end or bool(fixed.get(p)) or printer.state in ("printing", "bed_full")
+            for p, printer in enumerate(farm.printers)
+        ],
+        dtype=bool,
+    )
+    for s in range(len(farm.spec.sites)):
+        printers = np.flatnonzero((farm.printer_site == s) & np.isfinite(start_load))
+        parts = np.flatnonzero(site_of == s)
+        out.update(site_campaigns(farm, printers, start_load[printers], full[printers], parts))
+    return out
 
 
 def _previous_sites(farm: Farm, previous: Plan | None) -> dict[int, int] | None:

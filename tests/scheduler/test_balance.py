@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from protocol.planning import PlanInstance
-from scheduler.balance import assign_sites
 from scheduler.farm import compile_farm
+from scheduler.sites import assign_sites
 from tests.scheduler.farms import instance, job, printer, site
 
 NORTH, SOUTH = 52.5, 52.3  # about 22 km apart

@@ -1,0 +1,170 @@
+"""Per site, which printers run which material and colour: a second assignment problem.
+
+The site's printers share its work until a common finish time (`capacity`): each printer
+has that many seconds to fill. A spool change costs an operator visit and a cost, so each
+printer should run one long campaign, or very few, and the campaigns should use the spools
+already loaded:
+
+1. every printer whose loaded material and colour has work at the site starts on it (it
+   can start at once, before staff arrive) and keeps it as long as that work lasts, the
+   printers that finish it sooner handing over to the others;
+2. the work no loaded printer covers goes to the printers with capacity left, the groups
+   confined to few printers (enclosure, TPU) first, each group to the printer whose spare
+   capacity fits it best (one change), split over several only when none can take it all;
+3. a printer's campaigns run loaded colour first, then by their most urgent part.
+
+The quotas are a plan, not a cage: printers take parts from a shared pool per colour in
+due-date order, so urgent parts take the earliest slots of their colour, and a printer out
+of campaigns helps with what is left (see `build`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+from numpy.typing import NDArray
+
+from scheduler.capacity import HOUR, MaskLoad, capacity, masks_of, staffed_start
+from scheduler.farm import Farm
+
+STARTER = 1 * HOUR  # a printer that must change spool still runs its own this long first
+MIN_QUOTA = 0.25 * HOUR
+
+
+@dataclass
+class Campaign:
+    group: int
+    seconds: float  # planned printing of this group on this printer
+
+
+def site_campaigns(
+    farm: Farm,
+    printers: NDArray[np.int64],
+    free: NDArray[np.float64],
+    bed_full: NDArray[np.bool_],
+    parts: NDArray[np.int64],
+) -> dict[int, list[Campaign]]:
+    """Campaigns of every printer in `printers` (one site), for its `parts`."""
+    out: dict[int, list[Campaign]] = {int(p): [] for p in printers}
+    if parts.size == 0 or printers.size == 0:
+        return out
+    seconds = farm.part_seconds[parts]
+    groups = farm.part_group[parts]
+    eligible = farm.eligible[np.ix_(parts, printers)]  # (parts, printers)
+    present = np.unique(groups)
+    work_gp = {
+        int(g): (seconds[groups == g][:, None] * eligible[groups == g]).sum(axis=0) for g in present
+    }
+    loaded = np.array([farm.group_of_printer_load(int(p)) for p in printers])
+    own_work = np.array(
+        [work_gp[int(g)][j] if int(g) in work_gp else 0.0 for j, g in enumerate(loaded)]
+    )
+    starts = np.array(
+        [
+            staffed_start(farm, int(p), float(free[j]), own_work[j] <= 0.0, bool(bed_full[j]))
+            for j, p in enumerate(printers)
+        ]
+    )
+    load = MaskLoad(farm, np.arange(printers.size), starts)
+    for mask, s in zip(masks_of(eligible), seconds, strict=True):
+        load.add(mask, float(s))
+    finish = load.finish()
+    room = capacity(farm, starts, finish) if math.isfinite(finish) else np.zeros(printers.size)
+    left = {int(g): float(seconds[groups == g].sum()) for g in present}
+    flow = _transport(left, work_gp, room, loaded)
+    quota: dict[tuple[int, int], float] = {}
+    room = room.copy()
+    for (g, j), amount in flow.items():
+        if loaded[j] == g:  # the flow's loaded-spool part is kept
+            quota[(g, j)] = amount
+            room[j] -= amount
+            left[g] -= amount
+    _best_fit(left, work_gp, room, quota)
+    # 3. order: loaded spool first, then by urgency
+    first_key = {int(g): float(farm.part_key[parts[groups == g]].min()) for g in present}
+    for (g, j), amount in sorted(quota.items()):
+        if amount > 0:
+            out[int(printers[j])].append(Campaign(g, amount))
+    for j, p in enumerate(printers):
+        mine = out[int(p)]
+        others = [c for c in mine if c.group != loaded[j]]
+        last = max(others, key=lambda c: (c.seconds, -c.group)).group if others else -1
+        mine.sort(
+            key=lambda c: (c.group != loaded[j], c.group == last, first_key[c.group], c.group)
+        )
+    return out
+
+
+def _transport(
+    left: dict[int, float],
+    work_gp: dict[int, NDArray[np.float64]],
+    room: NDArray[np.float64],
+    loaded: NDArray[np.int64],
+) -> dict[tuple[int, int], float]:
+    """Seconds of each group per printer: a min-cost flow in minutes.
+
+    Work on the loaded spool is free, on any other spool costs one unit per minute (so the
+    flow keeps loaded printers on their colour and, being a vertex of the flow polytope,
+    splits few groups); work beyond every printer's capacity goes to the printer with the
+    most room, at a high cost.
+    """
+    graph = nx.DiGraph()
+    total = 0
+    for g, seconds in left.items():
+        minutes = math.ceil(seconds / 60.0)
+        total += minutes
+        graph.add_node(("g", g), demand=-minutes)
+        for j in (int(k) for k in np.flatnonzero(work_gp[g] > 0)):
+            cost = 0 if loaded[j] == g else 10
+            graph.add_edge(
+                ("g", g), ("p", int(j)), capacity=math.ceil(work_gp[g][j] / 60.0), weight=cost
+            )
+        graph.add_edge(("g", g), "over", weight=1000)
+    for j, r in enumerate(room):
+        graph.add_edge(("p", j), "sink", capacity=max(0, int(r // 60.0)), weight=0)
+    graph.add_edge("over", "sink", weight=0)
+    graph.add_node("sink", demand=total)
+    flow = nx.min_cost_flow(graph)
+    out: dict[tuple[int, int], float] = {}
+    spare = room.copy()
+    for g in left:
+        for target, minutes in flow[("g", g)].items():
+            if minutes <= 0:
+                continue
+            if target == "over":
+                able = np.flatnonzero(work_gp[g] > 0)
+                k = int(able[np.argmax(spare[able])])
+            else:
+                k = int(target[1])
+            out[(g, k)] = out.get((g, k), 0.0) + minutes * 60.0
+            spare[k] -= minutes * 60.0
+    return out
+
+
+def _best_fit(
+    left: dict[int, float],
+    work_gp: dict[int, NDArray[np.float64]],
+    room: NDArray[np.float64],
+    quota: dict[tuple[int, int], float],
+) -> None:
+    """The work no loaded spool covers: groups confined to few printers first, each to the
+    printer whose room fits it best (one change), split only when none can take it all."""
+    reach = {g: int((work_gp[g] > 0).sum()) for g in left}
+    for g in sorted(left, key=lambda g: (reach[g], -left[g], g)):
+        able = [int(j) for j in np.flatnonzero(work_gp[g] > 0)]
+        while left[g] > 60.0 and able:
+            spare = [j for j in able if room[j] > MIN_QUOTA]
+            fits = [j for j in spare if room[j] >= left[g]]
+            if fits:
+                j, amount = min(fits, key=lambda j: (room[j], j)), left[g]
+            elif spare:
+                j = max(spare, key=lambda j: (room[j], -j))
+                amount = room[j]
+            else:  # beyond every printer's room: the one with most room left
+                j, amount = max(able, key=lambda j: (room[j], -j)), left[g]
+            quota[(g, j)] = quota.get((g, j), 0.0) + amount
+            room[j] -= amount
+            left[g] -= amount
