@@ -71,7 +71,11 @@ def site_campaigns(
     load = MaskLoad(farm, np.arange(printers.size), starts)
     for mask, s in zip(masks_of(eligible), seconds, strict=True):
         load.add(mask, float(s))
-    finish = load.finish()
+    costs = farm.spec.costs
+    # a spool change is worth this much later finish: loaded printers may run that longer
+    finish = load.finish() + HOUR * costs.spool_change_cost / max(
+        costs.makespan_cost_per_hour, 1e-9
+    )
     room = capacity(farm, starts, finish) if math.isfinite(finish) else np.zeros(printers.size)
     left = {int(g): float(seconds[groups == g].sum()) for g in present}
     flow = _transport(left, work_gp, room, loaded)

@@ -188,8 +188,14 @@ class Timetable:
         live = [c for c in own if c.seconds > QUOTA_LEFT and c.group not in tried]
         if live:
             current = live[0]
-            if self._night_next(p, current.group):  # the night plate takes the largest share
-                current = max(live, key=lambda c: (c.seconds, -live.index(c)))
+            night = self._night_length(p, current.group)
+            if current.seconds < min(night, left):
+                # the night plate needs a long campaign: the largest share runs it, and
+                # becomes the current campaign (no switching back and forth)
+                biggest = max(live, key=lambda c: (c.seconds, -live.index(c)))
+                own.remove(biggest)
+                own.insert(0, biggest)
+                current = biggest
             return current.group, left, True
         loaded = self.clocks.printers[p].loaded
         options = [
@@ -207,14 +213,16 @@ class Timetable:
         )
         return g, -work / (1 + busy), False
 
-    def _night_next(self, p: int, g: int) -> bool:
-        """Whether the next plate of `p` would be the one that runs through the night."""
+    def _night_length(self, p: int, g: int) -> float:
+        """How long the next plate of `p` must run to last the night (0: a day plate)."""
         calendar = self.farm.calendars[self.clocks.printers[p].site]
         start = self.clocks.earliest_start(p, g)
-        if not calendar.staffed_at(start):
-            return True
-        staff_leave = calendar.window_after(start)[0]
-        return self._last_slot(self.clocks.printers[p].site, staff_leave) - start < DAY_PLATE_MIN
+        staff_leave, back, _leave, _ = calendar.window_after(start)
+        if calendar.staffed_at(start):
+            day = self._last_slot(self.clocks.printers[p].site, staff_leave) - start
+            if day >= DAY_PLATE_MIN:
+                return 0.0
+        return back - start
 
     def _first(self, s: int, g: int, p: int) -> bool:
         return next(self._candidates(s, g, p), None) is not None
