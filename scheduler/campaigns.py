@@ -1,21 +1,23 @@
 """Per site, which printers run which material and colour: a second assignment problem.
 
-The site's printers share its work until a common finish time (`capacity`): each printer
-has that many seconds to fill. A spool change costs an operator visit and a cost, so each
-printer should run one long campaign, or very few, and the campaigns should use the spools
-already loaded:
+The site's printers share its work until a common finish time (`capacity`), set a spool
+change's worth of hours (`costs.spool_change_cost` over `costs.makespan_cost_per_hour`)
+after the earliest possible one so loaded printers may run a little longer: each printer
+has that many seconds to fill. A spool change costs an operator visit, so each printer should
+run one long campaign, or very few, on the spools already loaded:
 
-1. every printer whose loaded material and colour has work at the site starts on it (it
-   can start at once, before staff arrive) and keeps it as long as that work lasts, the
-   printers that finish it sooner handing over to the others;
-2. the work no loaded printer covers goes to the printers with capacity left, the groups
-   confined to few printers (enclosure, TPU) first, each group to the printer whose spare
-   capacity fits it best (one change), split over several only when none can take it all;
-3. a printer's campaigns run loaded colour first, then by their most urgent part.
+1. a min-cost flow (networkx, in minutes) from colours to printers, free on a printer's
+   loaded spool and priced on any other, decides how much of each colour the loaded printers
+   keep (it respects the printers a part may use and every printer's room);
+2. the work no loaded printer covers goes to the printers with room left, the colours
+   confined to few printers (enclosure, TPU) first, each to the printer whose room fits it
+   best (one change), split over several only when none can take it all;
+3. a printer runs its loaded colour first, then its other campaigns by their most urgent
+   part, its largest last (it runs through the night).
 
 The quotas are a plan, not a cage: printers take parts from a shared pool per colour in
 due-date order, so urgent parts take the earliest slots of their colour, and a printer out
-of campaigns helps with what is left (see `build`).
+of campaigns helps with what is left (see `timetable`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from numpy.typing import NDArray
 from scheduler.capacity import HOUR, MaskLoad, capacity, masks_of, staffed_start
 from scheduler.farm import Farm
 
-STARTER = 1 * HOUR  # a printer that must change spool still runs its own this long first
 MIN_QUOTA = 0.25 * HOUR
 
 

@@ -1,11 +1,13 @@
 """`plan()`: the scheduler's one entry point, from a farm instance to a plan.
 
 Steps: compile the instance; keep locked plates and the previous plan's promised plates
-exactly as they are; give every open part a site (`balance`); build the plates printer by
-printer (`dispatch`); move plates off the printer that finishes last while that lowers the
-cost (`improve`); re-time everything with the shared evaluator; write the plan with reasons
-for what could not be placed. Pure: same instance, previous plan and seed give the
-same plan, byte for byte.
+exactly as they are; give every open part a site so the sites finish together within a
+shipping budget (`sites`, on the capacity model of `capacity`); per site, give each printer
+its colour campaigns, loaded spools first (`campaigns`); cut each printer's campaigns into
+plates along its staffed-hours timeline (`timetable`); move plates off the printer that
+finishes last while that lowers the cost (`improve`); re-time everything with the shared
+evaluator; write the plan with reasons for what could not be placed. Pure: same instance,
+previous plan and seed give the same plan, byte for byte.
 """
 
 from __future__ import annotations

@@ -16,8 +16,12 @@ it falls in:
   at about the common finish time.
 
 A plate holds parts of one colour from the site's shared pool of that colour, most urgent
-first (`filling` chooses and nests them). A printer whose campaigns are done helps with what
-is left at its site, its loaded colour first, then the colour with the most work left.
+first (`filling` chooses and nests them). The night plate needs a long campaign: when the
+current one is too short, the printer's largest campaign takes the night and stays current.
+A plate that takes more of a colour than the printer's share (a night, or the early plate
+on the loaded spool) takes it from the other printers of that colour, which get as much of
+this printer's other campaigns in exchange. A printer whose campaigns are done helps with
+what is left at its site, its loaded colour first, then the colour with the most work left.
 """
 
 from __future__ import annotations
