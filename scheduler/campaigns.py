@@ -47,8 +47,14 @@ def site_campaigns(
     free: NDArray[np.float64],
     bed_full: NDArray[np.bool_],
     parts: NDArray[np.int64],
+    common_finish: float = 0.0,
 ) -> dict[int, list[Campaign]]:
-    """Campaigns of every printer in `printers` (one site), for its `parts`."""
+    """Campaigns of every printer in `printers` (one site), for its `parts`.
+
+    `common_finish`: when the farm as a whole can finish at the earliest; a site that could
+    finish sooner plans to that moment instead (the farm's makespan does not change), so its
+    loaded printers keep more of their colours and fewer printers change spools.
+    """
     out: dict[int, list[Campaign]] = {int(p): [] for p in printers}
     if parts.size == 0 or printers.size == 0:
         return out
@@ -60,23 +66,10 @@ def site_campaigns(
         int(g): (seconds[groups == g][:, None] * eligible[groups == g]).sum(axis=0) for g in present
     }
     loaded = np.array([farm.group_of_printer_load(int(p)) for p in printers])
-    own_work = np.array(
-        [work_gp[int(g)][j] if int(g) in work_gp else 0.0 for j, g in enumerate(loaded)]
-    )
-    starts = np.array(
-        [
-            staffed_start(farm, int(p), float(free[j]), own_work[j] <= 0.0, bool(bed_full[j]))
-            for j, p in enumerate(printers)
-        ]
-    )
-    load = MaskLoad(farm, np.arange(printers.size), starts)
-    for mask, s in zip(masks_of(eligible), seconds, strict=True):
-        load.add(mask, float(s))
-    costs = farm.spec.costs
+    load = site_load(farm, printers, free, bed_full, parts)
+    starts = load.starts
     # a spool change is worth this much later finish: loaded printers may run that longer
-    finish = load.finish() + HOUR * costs.spool_change_cost / max(
-        costs.makespan_cost_per_hour, 1e-9
-    )
+    finish = max(load.finish() + change_hours(farm) * HOUR, common_finish)
     room = capacity(farm, starts, finish) if math.isfinite(finish) else np.zeros(printers.size)
     left = {int(g): float(seconds[groups == g].sum()) for g in present}
     flow = _transport(left, work_gp, room, loaded)
@@ -101,6 +94,40 @@ def site_campaigns(
             key=lambda c: (c.group != loaded[j], c.group == last, first_key[c.group], c.group)
         )
     return out
+
+
+def change_hours(farm: Farm) -> float:
+    """Hours of later finish a spool change is worth."""
+    costs = farm.spec.costs
+    return costs.spool_change_cost / max(costs.makespan_cost_per_hour, 1e-9)
+
+
+def site_load(
+    farm: Farm,
+    printers: NDArray[np.int64],
+    free: NDArray[np.float64],
+    bed_full: NDArray[np.bool_],
+    parts: NDArray[np.int64],
+) -> MaskLoad:
+    """The site's work per group of printers, each printer starting when it can (a printer
+    whose loaded colour has no work here waits for staff to change its spool)."""
+    seconds = farm.part_seconds[parts]
+    groups = farm.part_group[parts]
+    eligible = farm.eligible[np.ix_(parts, printers)]
+    loaded = np.array([farm.group_of_printer_load(int(p)) for p in printers])
+    own_work = np.array(
+        [float((seconds[:, None] * eligible)[groups == g, j].sum()) for j, g in enumerate(loaded)]
+    )
+    starts = np.array(
+        [
+            staffed_start(farm, int(p), float(free[j]), own_work[j] <= 0.0, bool(bed_full[j]))
+            for j, p in enumerate(printers)
+        ]
+    )
+    load = MaskLoad(farm, np.arange(printers.size), starts)
+    for mask, s in zip(masks_of(eligible), seconds, strict=True):
+        load.add(mask, float(s))
+    return load
 
 
 def _transport(

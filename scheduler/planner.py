@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from protocol.planning import Plan, PlanInstance
-from scheduler.campaigns import Campaign, site_campaigns
+from scheduler.campaigns import Campaign, site_campaigns, site_load
 from scheduler.draft import Draft
 from scheduler.evaluate import measure, retime
 from scheduler.farm import Farm, compile_farm
@@ -97,10 +97,25 @@ def _campaigns(
         ],
         dtype=bool,
     )
+    sites = []
     for s in range(len(farm.spec.sites)):
         printers = np.flatnonzero((farm.printer_site == s) & np.isfinite(start_load))
         parts = np.flatnonzero(site_of == s)
-        out.update(site_campaigns(farm, printers, start_load[printers], full[printers], parts))
+        sites.append((printers, parts))
+    # the farm finishes when its slowest site does; the others may use that time too
+    common = max(
+        (
+            site_load(farm, ps, start_load[ps], full[ps], xs).finish()
+            for ps, xs in sites
+            if ps.size and xs.size
+        ),
+        default=0.0,
+    )
+    common = common if math.isfinite(common) else 0.0
+    for printers, parts in sites:
+        out.update(
+            site_campaigns(farm, printers, start_load[printers], full[printers], parts, common)
+        )
     return out
 
 

@@ -44,6 +44,7 @@ HOUR = 3600.0
 DAY_PLATE_MIN = 2 * HOUR  # less staffed time left than this: start the night plate now
 NIGHT_SLACK = 2 * HOUR  # a night plate may run this much past its target to fill the bed
 QUOTA_LEFT = 0.1 * HOUR  # a campaign with less than this left is done
+HELP_MIN = 0.5 * HOUR  # a printer out of campaigns changes spool for at least this much work
 
 
 class Timetable:
@@ -202,20 +203,26 @@ class Timetable:
                 current = biggest
             return current.group, left, True
         loaded = self.clocks.printers[p].loaded
-        options = [
-            (g != loaded, -work, g)
-            for (s, g), work in self.work.items()
-            if s == site and work > 0 and g not in tried and self._first(site, g, p)
-        ]
+        options = []
+        for (s, g), work in self.work.items():
+            if s != site or work <= 0 or g in tried or not self._first(site, g, p):
+                continue
+            busy = [
+                c.seconds
+                for q, cs in self.campaigns.items()
+                if q != p
+                for c in cs
+                if c.group == g and c.seconds > QUOTA_LEFT
+            ]
+            uncovered = work - sum(busy)
+            if g != loaded and uncovered < HELP_MIN:
+                continue  # the printers planned for it will do it: no spool change for that
+            share = work / (1 + len(busy)) if g == loaded else uncovered
+            options.append((g != loaded, -share, g))
         if not options:
             return None
-        _other, work, g = min(options)
-        busy = sum(
-            1
-            for q, cs in self.campaigns.items()
-            if q != p and any(c.group == g and c.seconds > QUOTA_LEFT for c in cs)
-        )
-        return g, -work / (1 + busy), False
+        _other, share, g = min(options)
+        return g, -share, False
 
     def _night_length(self, p: int, g: int) -> float:
         """How long the next plate of `p` must run to last the night (0: a day plate)."""
