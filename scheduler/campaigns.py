@@ -47,13 +47,14 @@ def site_campaigns(
     free: NDArray[np.float64],
     bed_full: NDArray[np.bool_],
     parts: NDArray[np.int64],
-    common_finish: float = 0.0,
+    common_finish: float | None = None,
 ) -> dict[int, list[Campaign]]:
     """Campaigns of every printer in `printers` (one site), for its `parts`.
 
-    `common_finish`: when the farm as a whole can finish at the earliest; a site that could
-    finish sooner plans to that moment instead (the farm's makespan does not change), so its
-    loaded printers keep more of their colours and fewer printers change spools.
+    `common_finish`: when the farm as a whole plans to finish; a site that could finish
+    sooner plans to that moment instead, so its loaded printers keep more of their colours
+    and fewer printers change spools. Without it, the site's own earliest finish plus a
+    spool change's worth of hours.
     """
     out: dict[int, list[Campaign]] = {int(p): [] for p in printers}
     if parts.size == 0 or printers.size == 0:
@@ -69,7 +70,8 @@ def site_campaigns(
     load = site_load(farm, printers, free, bed_full, parts)
     starts = load.starts
     # a spool change is worth this much later finish: loaded printers may run that longer
-    finish = max(load.finish() + change_hours(farm) * HOUR, common_finish)
+    own = load.finish()
+    finish = own + change_hours(farm) * HOUR if common_finish is None else max(own, common_finish)
     room = capacity(farm, starts, finish) if math.isfinite(finish) else np.zeros(printers.size)
     left = {int(g): float(seconds[groups == g].sum()) for g in present}
     flow = _transport(left, work_gp, room, loaded)
@@ -94,6 +96,45 @@ def site_campaigns(
             key=lambda c: (c.group != loaded[j], c.group == last, first_key[c.group], c.group)
         )
     return out
+
+
+def estimate(
+    farm: Farm,
+    printers: NDArray[np.int64],
+    starts: NDArray[np.float64],
+    plans: dict[int, list[Campaign]],
+    parts: NDArray[np.int64],
+) -> tuple[int, float]:
+    """(spool changes, cost of lateness) the campaigns of one site are expected to cost.
+
+    Each colour's parts, most urgent first, go to whichever of its printers is free first,
+    a printer working through its campaigns in order from its start: a quick list schedule,
+    enough to tell campaigns that make parts late from those that do not.
+    """
+    changes = 0
+    clock = {int(p): float(t) for p, t in zip(printers, starts, strict=True)}
+    windows: dict[int, list[tuple[float, float, int]]] = {}  # group -> (begin, seconds, p)
+    for p in (int(p) for p in printers):
+        loaded = farm.group_of_printer_load(p)
+        t = clock[p]
+        for campaign in plans.get(p, []):
+            changes += int(campaign.group != loaded)
+            loaded = campaign.group
+            windows.setdefault(campaign.group, []).append((t, campaign.seconds, p))
+            t += campaign.seconds
+    groups = farm.part_group[parts]
+    late = 0.0
+    for g, slots in windows.items():
+        mine = parts[groups == g]
+        mine = mine[np.argsort(farm.part_key[mine], kind="stable")]
+        heap = [[begin, begin + seconds] for begin, seconds, _p in slots]
+        for x in mine:
+            k = min(range(len(heap)), key=lambda i: heap[i][0])
+            heap[k][0] += float(farm.part_seconds[x])
+            over = heap[k][0] - float(farm.part_due[x])
+            if over > 0:
+                late += over / HOUR * float(farm.part_weight[x])
+    return changes, late * farm.spec.costs.lateness_cost_per_hour
 
 
 def change_hours(farm: Farm) -> float:

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from protocol.planning import Plan, PlanInstance
-from scheduler.campaigns import Campaign, site_campaigns, site_load
+from scheduler.campaigns import Campaign, estimate, site_campaigns, site_load
 from scheduler.draft import Draft
 from scheduler.evaluate import measure, retime
 from scheduler.farm import Farm, compile_farm
@@ -27,6 +27,9 @@ from scheduler.output import write_plan
 from scheduler.reasons import unplaceable
 from scheduler.sites import assign_sites
 from scheduler.timetable import Timetable
+
+FINISH_STEP = 1800.0  # later common finishes tried, half an hour apart
+FINISH_STEPS = 16
 
 
 def plan(instance: PlanInstance, previous: Plan | None = None, seed: int = 0) -> Plan:
@@ -102,7 +105,8 @@ def _campaigns(
         printers = np.flatnonzero((farm.printer_site == s) & np.isfinite(start_load))
         parts = np.flatnonzero(site_of == s)
         sites.append((printers, parts))
-    # the farm finishes when its slowest site does; the others may use that time too
+    # the farm finishes when its slowest site does; the others may use that time too, and
+    # a later finish is worth it while the spool changes it saves cost more than its hours
     common = max(
         (
             site_load(farm, ps, start_load[ps], full[ps], xs).finish()
@@ -111,11 +115,26 @@ def _campaigns(
         ),
         default=0.0,
     )
-    common = common if math.isfinite(common) else 0.0
-    for printers, parts in sites:
-        out.update(
-            site_campaigns(farm, printers, start_load[printers], full[printers], parts, common)
-        )
+    if not math.isfinite(common):
+        common = 0.0
+    costs = farm.spec.costs
+    best: tuple[float, dict[int, list[Campaign]]] | None = None
+    for k in range(FINISH_STEPS + 1):
+        finish = common + k * FINISH_STEP
+        plans: dict[int, list[Campaign]] = {}
+        value = costs.makespan_cost_per_hour * finish / 3600.0
+        for printers, parts in sites:
+            mine = site_campaigns(
+                farm, printers, start_load[printers], full[printers], parts, finish
+            )
+            starts = site_load(farm, printers, start_load[printers], full[printers], parts).starts
+            changes, late = estimate(farm, printers, starts, mine, parts)
+            value += changes * costs.spool_change_cost + late
+            plans.update(mine)
+        if best is None or value < best[0] - 1e-9:
+            best = (value, plans)
+    assert best is not None
+    out.update(best[1])
     return out
 
 

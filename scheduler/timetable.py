@@ -80,14 +80,25 @@ class Timetable:
         self.cache: dict[tuple[Bed, tuple[int, ...]], list[Placed | None]] = {}
         self.closing: dict[tuple[int, float], list[float]] = {}
         self.waking: dict[tuple[int, float], int] = {}  # plates ending before staff are back
+        self.strict = True  # printers out of campaigns leave covered work to planned ones
+        self.skipped = False
 
     def run(self) -> list[list[Draft]]:
         heap = [(c.ready, p) for p, c in enumerate(self.clocks.printers) if not math.isinf(c.ready)]
         heapq.heapify(heap)
-        while heap:
+        waiting: list[int] = []
+        while heap or waiting:
+            if not heap:  # work the planned printers left: those waiting take it after all
+                self.strict = False
+                heap = [(self.clocks.printers[p].ready, p) for p in waiting]
+                heapq.heapify(heap)
+                waiting = []
             _t, p = heapq.heappop(heap)
-            if self._next_plate(p) and not math.isinf(self.clocks.printers[p].ready):
-                heapq.heappush(heap, (self.clocks.printers[p].ready, p))
+            if self._next_plate(p):
+                if not math.isinf(self.clocks.printers[p].ready):
+                    heapq.heappush(heap, (self.clocks.printers[p].ready, p))
+            elif self.strict and self.skipped:
+                waiting.append(p)
         self.clocks.finish()
         return self.plates
 
@@ -203,6 +214,7 @@ class Timetable:
                 current = biggest
             return current.group, left, True
         loaded = self.clocks.printers[p].loaded
+        self.skipped = False
         options = []
         for (s, g), work in self.work.items():
             if s != site or work <= 0 or g in tried or not self._first(site, g, p):
@@ -215,7 +227,8 @@ class Timetable:
                 if c.group == g and c.seconds > QUOTA_LEFT
             ]
             uncovered = work - sum(busy)
-            if g != loaded and uncovered < HELP_MIN:
+            if self.strict and g != loaded and uncovered < HELP_MIN:
+                self.skipped = True
                 continue  # the printers planned for it will do it: no spool change for that
             share = work / (1 + len(busy)) if g == loaded else uncovered
             options.append((g != loaded, -share, g))
