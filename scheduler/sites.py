@@ -27,6 +27,8 @@ from scheduler.capacity import MaskLoad, finish_for, masks_of
 from scheduler.farm import Farm
 
 SHIP_SLACK = 0.15  # mean km may exceed the nearest-site mean by this share to balance load
+SHIP_CAP = 0.18  # and never by more than this share, whatever the hours saved are worth
+CONSOLIDATE_SHARE = 0.5  # of that cap, what moving small colours to loaded spools may use
 BISECTIONS = 14
 MAX_PASSES = 400
 TOLERANCE_S = 60.0
@@ -62,12 +64,12 @@ def assign_sites(
             if s is not None and can[i, s]:
                 where[i] = s
     jitter = np.random.default_rng(seed).random(open_parts.size) * 1e-6
-    where = _consolidate(farm, open_parts, km, where)
-    budget = SHIP_SLACK * float(nearest.sum()) - float(
-        (km[np.arange(km.shape[0]), where] - nearest).sum()
-    )
+    cap = SHIP_CAP * float(nearest.sum())
+    where = _consolidate(farm, open_parts, km, where, CONSOLIDATE_SHARE * cap)
+    spent = float((km[np.arange(km.shape[0]), where] - nearest).sum())
+    budget = SHIP_SLACK * float(nearest.sum()) - spent
     balancer = Balancer(farm, start_load, open_parts, km, jitter)
-    site_of[open_parts] = balancer.balance(where, max(budget, 0.0))
+    site_of[open_parts] = balancer.balance(where, max(budget, 0.0), max(cap - spent, 0.0))
     return site_of
 
 
@@ -82,7 +84,11 @@ def _present(farm: Farm) -> NDArray[np.bool_]:
 
 
 def _consolidate(
-    farm: Farm, parts: NDArray[np.int64], km: NDArray[np.float64], where: NDArray[np.int64]
+    farm: Farm,
+    parts: NDArray[np.int64],
+    km: NDArray[np.float64],
+    where: NDArray[np.int64],
+    cap_km: float,
 ) -> NDArray[np.int64]:
     costs = farm.spec.costs
     groups = farm.part_group[parts]
@@ -105,8 +111,9 @@ def _consolidate(
             continue
         extra = (km[np.ix_(mine, targets)] - km[mine, s][:, None]).sum(axis=0)
         best = int(np.argmin(extra + targets * 1e-9))
-        if extra[best] * costs.cost_per_km < costs.spool_change_cost:
+        if extra[best] * costs.cost_per_km < costs.spool_change_cost and extra[best] <= cap_km:
             where[mine] = targets[best]
+            cap_km -= float(extra[best])
     return where
 
 
@@ -155,9 +162,12 @@ class Balancer:
             out.append(load)
         return out
 
-    def balance(self, where: NDArray[np.int64], budget_km: float) -> NDArray[np.int64]:
+    def balance(
+        self, where: NDArray[np.int64], budget_km: float, cap_km: float = math.inf
+    ) -> NDArray[np.int64]:
         """The earliest common finish whose moves fit the km budget, where every hour
-        the farm finishes sooner buys `costs.makespan_cost_per_hour` worth of km more."""
+        the farm finishes sooner buys `costs.makespan_cost_per_hour` worth of km more,
+        up to `cap_km` in all."""
         loads = self.loads(where)
         high = max((load.finish() for load in loads if load.work), default=0.0)
         total = float(self.seconds.sum())
@@ -167,7 +177,7 @@ class Balancer:
             return where
 
         def allowed(finish: float) -> float:
-            return budget_km + self.hour_km * (high - finish) / 3600.0
+            return min(cap_km, budget_km + self.hour_km * (high - finish) / 3600.0)
 
         best = where
         moved, km = self.spill(where, low)
