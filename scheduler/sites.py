@@ -12,8 +12,9 @@ Every part starts at its nearest site that can print it (shipping is cheapest th
    smallest first (a colour new to the receiving site counts as a spool change's worth of
    km). T is found by bisection: the earliest T whose moves keep the mean shipping distance
    within `SHIP_SLACK` of the nearest-site distance, plus what the hours saved are worth
-   (`costs.makespan_cost_per_hour` against `costs.cost_per_km`). Shops cluster around sites
-   and demand follows printers, so little has to move.
+   (`costs.makespan_cost_per_hour` against `costs.cost_per_km`), never more than `SHIP_CAP`
+   in all unless a site is saturated (it would finish `SATURATED_HOURS` after the balanced
+   finish). Shops cluster around sites and demand follows printers, so little has to move.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from scheduler.farm import Farm
 SHIP_SLACK = 0.15  # mean km may exceed the nearest-site mean by this share to balance load
 SHIP_CAP = 0.18  # and never by more than this share, whatever the hours saved are worth
 CONSOLIDATE_SHARE = 0.5  # of that cap, what moving small colours to loaded spools may use
+SATURATED_HOURS = 12.0  # unless a site would finish this much later than balanced: it spills
 BISECTIONS = 14
 MAX_PASSES = 400
 TOLERANCE_S = 60.0
@@ -177,7 +179,9 @@ class Balancer:
             return where
 
         def allowed(finish: float) -> float:
-            return min(cap_km, budget_km + self.hour_km * (high - finish) / 3600.0)
+            saved = (high - finish) / 3600.0
+            value = budget_km + self.hour_km * saved
+            return value if saved >= SATURATED_HOURS else min(cap_km, value)
 
         best = where
         moved, km = self.spill(where, low)
