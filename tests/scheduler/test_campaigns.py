@@ -102,3 +102,22 @@ def test_an_idle_printer_starts_its_loaded_colour_before_staff_arrive() -> None:
     for queue in result.queues:
         first = next(p for p in result.plates if p.id == queue.plates[0])
         assert first.start == dawn and not first.spool_change
+
+
+def test_a_later_finish_is_chosen_when_the_spool_changes_it_saves_cost_more() -> None:
+    printers = [
+        printer("black"),
+        printer("white", loaded_colour="white"),
+        printer("red", loaded_colour="red"),
+    ]
+    parts = job("b", 4, hours=2.0, due_hours=100.0)
+    hurried = plan(instance([site("north")], printers, parts))
+    patient = plan(
+        instance([site("north")], printers, parts, costs={"makespan_cost_per_hour": 0.1})
+    )
+    # hours are dear: the idle printers change spool to share the work
+    assert hurried.metrics.spool_changes >= 1
+    # hours are cheap: the loaded printer prints it all, nobody changes a spool
+    assert patient.metrics.spool_changes == 0
+    assert {plate.printer for plate in patient.plates} == {"black"}
+    assert patient.metrics.makespan_hours > hurried.metrics.makespan_hours
