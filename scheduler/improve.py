@@ -119,7 +119,7 @@ def _next_absorbable(
         receivers = [
             (q, i)
             for q, seq in enumerate(plates)
-            if q != p and allowed[q] and near[q]
+            if allowed[q] and near[q]
             for i, host in enumerate(seq)
             if host.group == plate.group
             and not _fixed(host)

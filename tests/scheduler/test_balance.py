@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from protocol.planning import PlanInstance
-from scheduler.balance import assign_sites
 from scheduler.farm import compile_farm
+from scheduler.sites import assign_sites
 from tests.scheduler.farms import instance, job, printer, site
 
 NORTH, SOUTH = 52.5, 52.3  # about 22 km apart
@@ -42,10 +42,12 @@ def test_a_full_site_spills_over_to_the_next_nearest() -> None:
     assert 6 <= spilled <= 14  # about half the work moves to the other site's printers
 
 
-def test_a_small_colour_moves_to_where_its_spool_is_loaded() -> None:
-    parts = job("a", 6, lat=NORTH, hours=3.0) + job("filler", 5, lat=SOUTH, hours=3.0)
-    parts += job("red", 1, lat=NORTH, colour="red")
-    spec = instance(
+def red_between(red_lat: float) -> PlanInstance:
+    """Shops 10 km out from each site; one red part at `red_lat`, red loaded only south."""
+    parts = job("a", 6, lat=NORTH + 0.09, hours=3.0)
+    parts += job("filler", 5, lat=SOUTH - 0.09, hours=3.0)
+    parts += job("red", 1, lat=red_lat, colour="red")
+    return instance(
         [site("north", lat=NORTH), site("south", lat=SOUTH)],
         [
             printer("n1"),
@@ -55,7 +57,16 @@ def test_a_small_colour_moves_to_where_its_spool_is_loaded() -> None:
         ],
         parts,
     )
-    assert sites_of(spec)["red-0"] == "south"
+
+
+def test_a_small_colour_moves_to_where_its_spool_is_loaded() -> None:
+    # 9 km from north, 13 km from south: 4 km more saves a spool change
+    assert sites_of(red_between(52.42))["red-0"] == "south"
+
+
+def test_moving_a_colour_to_its_spool_keeps_within_the_shipping_cap() -> None:
+    # at the north site itself: 22 km more is beyond 18 % of the farm's shipping distance
+    assert sites_of(red_between(NORTH))["red-0"] == "north"
 
 
 def test_a_part_only_one_site_can_print_goes_there() -> None:
