@@ -3,12 +3,16 @@
 With no `--broker` it starts an embedded MQTT broker on 127.0.0.1 (loopback only; port 1883
 or a free one, printed at start), so a newcomer needs nothing installed. Logs are JSON lines
 on stderr.
+
+`--shared-group NAME` (or MAKERFARM_SHARED_GROUP) runs this controller as one of several on
+one PostgreSQL database and one broker (README, "Two or more controllers").
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -68,6 +72,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="re-plan at most this often",
     )
     parser.add_argument(
+        "--shared-group",
+        metavar="NAME",
+        default=os.environ.get("MAKERFARM_SHARED_GROUP") or None,
+        help="run as one of several controllers on one PostgreSQL database: subscribe as "
+        "MQTT v5 shared subscriptions $share/NAME/... so the broker splits the load "
+        "(default: $MAKERFARM_SHARED_GROUP, else this is the only controller)",
+    )
+    parser.add_argument(
+        "--client-id",
+        metavar="ID",
+        help="MQTT client id (default makerfarm-controller; with --shared-group the host "
+        "name and process id are added, so each controller has its own)",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
 
@@ -81,7 +99,10 @@ def settings_from(args: argparse.Namespace) -> ControllerSettings:
         "db_url": args.db,
         "farm_file": args.farm,
         "timing": timing,
+        "shared_group": args.shared_group,
     }
+    if args.client_id:
+        values["client_id"] = args.client_id
     if args.workers:
         values["workers"] = args.workers
     return ControllerSettings.model_validate(values)
@@ -98,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from(args)
     except ValueError as exc:
-        print(f"makerfarm controller: {exc}", file=sys.stderr)
+        print(f"makerfarm controller: {_first_error(exc)}", file=sys.stderr)
         return 2
     setup_logging(args.log_level)
     if settings.broker is None:
@@ -113,3 +134,13 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _first_error(exc: ValueError) -> str:
+    """A settings error as one sentence (pydantic's own text names the model and a URL)."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        found = errors()
+        if found:
+            return str(found[0].get("msg", exc)).removeprefix("Value error, ")
+    return str(exc)

@@ -8,14 +8,18 @@ parses the `mqtt[s]://user:pass@host:port` URLs every command accepts.
 from __future__ import annotations
 
 import os
+import re
+import socket
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_DATA_DIR = Path("makerfarm-data")
 MQTT_PORT = 1883
 MQTTS_PORT = 8883
+# An MQTT v5 share name: one topic level, no wildcards (`$share/{name}/{filter}`).
+SHARED_GROUP = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class BrokerAddress(BaseModel):
@@ -105,14 +109,49 @@ class ControllerSettings(BaseModel):
     client_id: str = Field(default="makerfarm-controller", min_length=1, max_length=64)
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=64)
     plan_seed: int = 0
+    # Several controllers on one PostgreSQL database: the inbound filters are subscribed as
+    # `$share/{shared_group}/...` (MQTT v5) and one controller at a time leads
+    # (controller.leadership). None: this controller is the farm's only one.
+    shared_group: str | None = None
     timing: Timing = Timing()
     limits: Limits = Limits()
+
+    @model_validator(mode="after")
+    def _check_shared_group(self) -> ControllerSettings:
+        if self.shared_group is None:
+            return self
+        if not SHARED_GROUP.fullmatch(self.shared_group):
+            raise ValueError(
+                f"shared group {self.shared_group!r} is not a valid MQTT share name; use "
+                "1 to 64 letters, digits, '-' or '_' (e.g. --shared-group controllers)"
+            )
+        if not self.database_url.startswith(("postgresql:", "postgres:", "postgresql+")):
+            raise ValueError(
+                "--shared-group runs several controllers on one database, and SQLite cannot "
+                "be shared between machines or lock rows for them; give the controllers one "
+                "PostgreSQL database with --db postgresql://user@host:5432/makerfarm"
+            )
+        if self.broker is None:
+            raise ValueError(
+                "--shared-group needs the farm's broker (--broker mqtt://host:1883): the "
+                "embedded broker listens on loopback only and is not shared with other "
+                "controllers"
+            )
+        return self
 
     @property
     def database_url(self) -> str:
         if self.db_url:
             return self.db_url
         return f"sqlite:///{(self.data_dir / 'makerfarm.db').resolve()}"
+
+    @property
+    def mqtt_client_id(self) -> str:
+        """The client id on the broker: with a shared group every controller needs its own,
+        so the host name and process id are added to the default."""
+        if self.shared_group is None or self.client_id != "makerfarm-controller":
+            return self.client_id
+        return f"{self.client_id}-{socket.gethostname()[:30]}-{os.getpid()}"[:64]
 
     @property
     def meshes_dir(self) -> Path:

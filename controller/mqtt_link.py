@@ -12,6 +12,11 @@ and de-duplicates it; nothing the broker accepted is lost.
 message would wait a broker round trip, and a fleet summary of thousands of printers would
 take seconds); messages not confirmed when the link dropped are sent again, in order, after
 the reconnect.
+
+With a shared group (several controllers, controller.scale_out) the link speaks MQTT v5 and
+subscribes each filter as `$share/{group}/{filter}` unless the service named it unshared;
+for the filters named as snapshots it also subscribes plainly for a moment at each connect,
+because a broker never sends retained messages to a shared subscription.
 """
 
 from __future__ import annotations
@@ -88,10 +93,21 @@ def filter_pattern(topic_filter: str) -> re.Pattern[str]:
 class MqttLink(Component):
     name = "mqtt"
 
-    def __init__(self, address: BrokerAddress, client_id: str) -> None:
+    def __init__(
+        self,
+        address: BrokerAddress,
+        client_id: str,
+        *,
+        shared_group: str | None = None,
+        unshared: frozenset[str] = frozenset(),
+        snapshot: frozenset[str] = frozenset(),
+    ) -> None:
         super().__init__()
         self._address = address
         self._client_id = client_id
+        self._shared_group = shared_group
+        self._unshared = unshared
+        self._snapshot = snapshot
         self._routes: list[_Route] = []
         self._outbox: asyncio.Queue[Outgoing] = asyncio.Queue()
         self._retry: list[Outgoing] = []
@@ -157,6 +173,21 @@ class MqttLink(Component):
 
     def _make_client(self) -> aiomqtt.Client:
         tls = ssl.create_default_context() if self._address.tls else None
+        if self._shared_group is not None:
+            # A clean start every time: a dead controller's session must not stay a member
+            # of the group (Mosquitto would keep queueing its share of messages there).
+            return aiomqtt.Client(
+                self._address.host,
+                self._address.port,
+                username=self._address.username,
+                password=self._address.password,
+                identifier=self._client_id,
+                protocol=aiomqtt.ProtocolVersion.V5,
+                clean_start=True,
+                tls_context=tls,
+                keepalive=30,
+                timeout=10,
+            )
         return aiomqtt.Client(
             self._address.host,
             self._address.port,
@@ -182,7 +213,8 @@ class MqttLink(Component):
             number = self._connection_number
             self._client = client
             for route in self._routes:
-                await client.subscribe(route.topic_filter, qos=route.qos)
+                await client.subscribe(self._subscription(route.topic_filter), qos=route.qos)
+            await self._take_snapshots(client)
             self.connected.set()
             log(
                 _logger,
@@ -198,6 +230,22 @@ class MqttLink(Component):
             finally:
                 sender.cancel()
                 await asyncio.gather(sender, return_exceptions=True)
+
+    def _subscription(self, topic_filter: str) -> str:
+        if self._shared_group is None or topic_filter in self._unshared:
+            return topic_filter
+        return f"$share/{self._shared_group}/{topic_filter}"
+
+    async def _take_snapshots(self, client: aiomqtt.Client) -> None:
+        """Subscribe plainly and unsubscribe at once: the broker queues every retained
+        message of the filter for us in between (a live message may come twice, which the
+        handlers' sequence guards absorb)."""
+        if self._shared_group is None:
+            return
+        for route in self._routes:
+            if route.topic_filter in self._snapshot:
+                await client.subscribe(route.topic_filter, qos=route.qos)
+                await client.unsubscribe(route.topic_filter)
 
     async def _deliver(self, client: aiomqtt.Client, number: int, message: aiomqtt.Message) -> None:
         payload = message.payload if isinstance(message.payload, bytes) else b""

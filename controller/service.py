@@ -20,12 +20,29 @@ from controller.components import build_components
 from controller.config import BrokerAddress, ControllerSettings
 from controller.embedded_broker import EmbeddedBroker
 from controller.farm_file import load_farm_file, provision
+from controller.leadership import Leadership, SoloLeadership
 from controller.logs import log
 from controller.mqtt_link import MqttLink
 from controller.process_pool import ProcessPool
 from controller.store import Store
+from protocol import topics
 
 _logger = logging.getLogger(__name__)
+
+# With a shared group, what the broker does NOT split between the controllers:
+# - printer events: Mosquitto hands a message in flight to a controller that dies to nobody
+#   else, and one printer's events must be applied in order; every controller gets every
+#   event and the database applies each one once (processed_messages, by event id);
+# - mesh uploads: each controller stores every mesh, so the submit that names it finds it
+#   wherever the broker sends the submit.
+UNSHARED_FILTERS = frozenset(
+    {
+        topics.topic_filter(topics.TopicKind.PRINTER_EVENTS),
+        topics.topic_filter(topics.TopicKind.MESH),
+    }
+)
+# Retained topics a shared subscription never delivers: read once at every connect.
+SNAPSHOT_FILTERS = frozenset({topics.topic_filter(topics.TopicKind.PRINTER_STATE)})
 
 
 class ControllerService:
@@ -41,6 +58,7 @@ class ControllerService:
         self.ready = asyncio.Event()
         self._broker_address: BrokerAddress | None = None
         self.components: dict[str, Component] = {}
+        self.leadership: Leadership | SoloLeadership = SoloLeadership()
 
     @property
     def broker_address(self) -> BrokerAddress:
@@ -75,8 +93,19 @@ class ControllerService:
                     printers=len(farm.printers),
                 )
             pool = await stack.enter_async_context(ProcessPool(settings.workers))
-            link = MqttLink(self._broker_address, settings.client_id)
-            components = build_components(settings, store, pool, link)
+            leadership: Leadership | SoloLeadership = SoloLeadership()
+            if settings.shared_group is not None:
+                leadership = Leadership(settings.database_url, settings.mqtt_client_id)
+                await stack.enter_async_context(leadership)
+            self.leadership = leadership
+            link = MqttLink(
+                self._broker_address,
+                settings.mqtt_client_id,
+                shared_group=settings.shared_group,
+                unshared=UNSHARED_FILTERS,
+                snapshot=SNAPSHOT_FILTERS,
+            )
+            components = build_components(settings, store, pool, link, leadership)
             # Components register their routes on the link before it starts; the link
             # starts before them so their first publishes have somewhere to go.
             await stack.enter_async_context(link)
@@ -91,6 +120,8 @@ class ControllerService:
                 database=store.safe_url,
                 data_dir=str(settings.data_dir.resolve()),
                 workers=settings.workers,
+                shared_group=settings.shared_group,
+                client_id=settings.mqtt_client_id,
             )
             self.ready.set()
             await stop.wait()

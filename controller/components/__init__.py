@@ -6,7 +6,9 @@ submits, cancels), `fleet` (printer states, events, offline grace), `replan` (th
 (staff commands) and `publisher` (job statuses and fleet summaries). They meet only through
 the `Farm`: the database (`store`), the worker processes (`pool`), the MQTT link (`link`),
 the publisher, and the wake-up signals one component pokes for another ("the fleet changed:
-re-plan", "plates were sliced: dispatch").
+re-plan", "plates were sliced: dispatch"). With several controllers (`--shared-group`) the
+`leadership` says whether this one runs the farm-wide loops, and carries the wake-ups to the
+other controllers (controller.leadership).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlmodel import Session
 from controller.component import Component
 from controller.config import ControllerSettings
 from controller.effects import ShopStatus, job_statuses, needs_replan
+from controller.leadership import Leadership, SoloLeadership
 from controller.lifecycle.transitions import Changes
 from controller.mqtt_link import MqttLink
 from controller.process_pool import ProcessPool
@@ -68,6 +71,7 @@ class Farm:
     link: MqttLink
     signals: Signals
     publisher: Publisher
+    leadership: Leadership | SoloLeadership = field(default_factory=SoloLeadership)
 
     async def apply(
         self, fn: Callable[..., tuple[T, Changes]], *args: Any, replan: bool = True
@@ -93,14 +97,32 @@ class Farm:
     def wake_for(self, changes: Changes, replan: bool = True) -> None:
         if not changes.events and not changes.jobs:
             return
+        kinds = {"slice", "dispatch", "fleet"}
         if replan and needs_replan(changes):
             self.signals.replan.poke()
+            kinds.add("replan")
         self.signals.slice.poke()
         self.signals.dispatch.poke()
+        self.leadership.notify(kinds)
+
+    def woken_by_peer(self, kinds: set[str]) -> None:
+        """Another controller committed changes of these kinds: look again here too."""
+        if "replan" in kinds:
+            self.signals.replan.poke()
+        if "slice" in kinds:
+            self.signals.slice.poke()
+        if "dispatch" in kinds:
+            self.signals.dispatch.poke()
+        if "fleet" in kinds:
+            self.publisher.fleet_changed.poke()
 
 
 def build_components(
-    settings: ControllerSettings, store: Store, pool: ProcessPool, link: MqttLink
+    settings: ControllerSettings,
+    store: Store,
+    pool: ProcessPool,
+    link: MqttLink,
+    leadership: Leadership | SoloLeadership | None = None,
 ) -> list[Component]:
     """Every component, in start order; their routes are registered on `link` here."""
     from controller.components.dispatch import Dispatcher
@@ -111,8 +133,10 @@ def build_components(
     from controller.components.slicer import Slicer
     from controller.components.staff import StaffDesk
 
-    publisher = Publisher(settings, store, link)
-    farm = Farm(settings, store, pool, link, Signals(), publisher)
+    leadership = leadership or SoloLeadership()
+    publisher = Publisher(settings, store, link, leadership)
+    farm = Farm(settings, store, pool, link, Signals(), publisher, leadership)
+    leadership.on_wake(farm.woken_by_peer)
     return [
         publisher,
         Intake(farm),

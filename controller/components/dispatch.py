@@ -7,6 +7,10 @@ confirmed clear by staff, nothing on its bed, and the plate's material and colou
 gzip'd G-code is published to the printer's gcode topic and `cmd.run_plate` names it by
 sha256. Until the agent acknowledges the plate (`plate_received`), both are sent again every
 `dispatch_resend_s` and after a controller restart; the agent ignores a plate it already has.
+
+With several controllers every one dispatches (the claim is what keeps a plate from going
+out twice), but only the leader resends and recovers at take-over (controller.leadership),
+so a plate waiting for its acknowledgement is sent again once, not once per controller.
 """
 
 from __future__ import annotations
@@ -63,8 +67,13 @@ class Dispatcher(Component):
         self.dispatched = 0
 
     async def start(self) -> None:
-        # After a restart: plates sent but never acknowledged are sent again at once, and
-        # part cancellations the agents may not have heard are repeated.
+        self._farm.signals.dispatch.poke()
+        self.spawn(self._loop, "loop", restart=True)
+        self.spawn(lambda: self._farm.leadership.while_leader(self._lead), "resend", restart=True)
+
+    async def _lead(self) -> None:
+        # After a restart or a take-over: plates sent but never acknowledged are sent again
+        # at once, and part cancellations the agents may not have heard are repeated.
         recovery = await self._farm.store.run(_recover)
         for shipment in recovery.shipments:
             await self._send(shipment, resend=True)
@@ -81,9 +90,7 @@ class Dispatcher(Component):
             open_jobs=recovery.open_jobs,
             offline_timers=recovery.timers,
         )
-        self._farm.signals.dispatch.poke()
-        self.spawn(self._loop, "loop", restart=True)
-        self.spawn(self._resend_loop, "resend", restart=True)
+        await self._resend_loop()
 
     async def _loop(self) -> None:
         while True:

@@ -77,7 +77,12 @@ class Fleet(Component):
 
     async def start(self) -> None:
         self.spawn(self._worker, "worker", restart=True)
-        self.spawn(self._grace_loop, "offline-grace", restart=True)
+        # The offline timer fires once for the farm: on the leader (controller.leadership).
+        self.spawn(
+            lambda: self._farm.leadership.while_leader(self._grace_loop),
+            "offline-grace",
+            restart=True,
+        )
         self.spawn(self._heartbeat_loop, "heartbeats", restart=True)
 
     async def close(self) -> None:

@@ -8,7 +8,8 @@ for the TUI are rebuilt when something changed, at most once per
 `fleet_publish_interval_s`, and retained.
 
 At start every open job's status is published again: a controller killed between a commit
-and its publish leaves no shop with a stale status.
+and its publish leaves no shop with a stale status. With several controllers only the leader
+re-announces (at each take-over) and builds the fleet summaries (controller.leadership).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from controller.config import ControllerSettings
 from controller.db.tables import Job, Printer
 from controller.effects import ShopStatus, job_statuses
 from controller.fleet_summaries import build_summaries
+from controller.leadership import Leadership, SoloLeadership
 from controller.lifecycle.states import OPEN_JOB_STATES
 from controller.lifecycle.transitions import AgentAction, AgentRequest, Changes
 from controller.logs import log
@@ -81,20 +83,32 @@ def agent_command(request: AgentRequest) -> Message:
 class Publisher(Component):
     name = "publisher"
 
-    def __init__(self, settings: ControllerSettings, store: Store, link: MqttLink) -> None:
+    def __init__(
+        self,
+        settings: ControllerSettings,
+        store: Store,
+        link: MqttLink,
+        leadership: Leadership | SoloLeadership | None = None,
+    ) -> None:
         super().__init__()
         self._settings = settings
         self._store = store
         self._link = link
+        self._leadership = leadership or SoloLeadership()
         self.fleet_changed = Wakeup()
 
     async def start(self) -> None:
+        self.spawn(
+            lambda: self._leadership.while_leader(self._lead), "fleet-summaries", restart=True
+        )
+
+    async def _lead(self) -> None:
         statuses = await self._store.run(_statuses_to_announce)
         for entry in statuses:
             self.job_status(entry)
         log(_logger, logging.INFO, "job statuses re-announced", jobs=len(statuses))
         self.fleet_changed.poke()
-        self.spawn(self._fleet_loop, "fleet-summaries", restart=True)
+        await self._fleet_loop()
 
     def after_commit(self, changes: Changes, statuses: list[ShopStatus]) -> None:
         for entry in statuses:

@@ -43,7 +43,8 @@ class Replanner(Component):
 
     async def start(self) -> None:
         self._farm.signals.replan.poke()  # plan once at start: the farm may have changed
-        self.spawn(self._loop, "loop", restart=True)
+        # One controller plans for the whole farm (controller.leadership).
+        self.spawn(lambda: self._farm.leadership.while_leader(self._loop), "loop", restart=True)
 
     async def _loop(self) -> None:
         timing = self._farm.settings.timing

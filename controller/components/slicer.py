@@ -48,9 +48,14 @@ class Slicer(Component):
         self.cache_hits = 0
 
     async def start(self) -> None:
+        # With several controllers the leader slices (controller.leadership): plates left
+        # `slicing` can then only be the work of a leader that is gone.
+        self.spawn(lambda: self._farm.leadership.while_leader(self._lead), "loop", restart=True)
+
+    async def _lead(self) -> None:
         await self._farm.store.run(_restart_interrupted_slices)
         self._farm.signals.slice.poke()
-        self.spawn(self._loop, "loop", restart=True)
+        await self._loop()
 
     async def _loop(self) -> None:
         while True:

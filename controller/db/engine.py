@@ -69,8 +69,11 @@ def _begin_sqlite_transaction(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-def create_engine_for(url: str | URL, *, echo: bool = False) -> Engine:
-    """An engine for `url`, configured for the farm (see the module docstring)."""
+def create_engine_for(
+    url: str | URL, *, echo: bool = False, isolation_level: str | None = None
+) -> Engine:
+    """An engine for `url`, configured for the farm (see the module docstring);
+    `isolation_level` (PostgreSQL only) e.g. "REPEATABLE READ" for several controllers."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -86,6 +89,8 @@ def create_engine_for(url: str | URL, *, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _enable_sqlite_pragmas)
         event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
+    if isolation_level is not None:
+        return create_engine(parsed, echo=echo, pool_pre_ping=True, isolation_level=isolation_level)
     return create_engine(parsed, echo=echo, pool_pre_ping=True)
 
 

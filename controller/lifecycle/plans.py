@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from controller.db.tables import Part, Plate, PlatePart, Printer
 from controller.db.types import utcnow
+from controller.leadership import plan_fence
 from controller.lifecycle.plate_rules import settle_jobs
 from controller.lifecycle.states import LOCKED_PLATES, PartState, PlacementState, PlateState
 from controller.lifecycle.transitions import Changes
@@ -46,6 +47,7 @@ def record_plan(
 ) -> PlanOutcome:
     """Make the planned plates match `plan` (see the module docstring)."""
     at = now or utcnow()
+    plan_fence(session)  # several controllers: one plan is recorded at a time
     outcome = PlanOutcome(unplaced=list(plan.unplaced))
     previous = {
         plate.id: plate
