@@ -41,7 +41,7 @@ from scheduler.timeline import initial_clock
 HOUR = 3600.0
 DAY_PLATE_MIN = 2 * HOUR  # a day slot shorter than this is not worth a plate
 FINAL_MIN = 0.5 * HOUR  # a printer whose start is this close to T gets no slot
-BISECTIONS = 11
+BISECTIONS = 8
 WORK_LEFT = 60.0  # seconds of a colour treated as covered
 SMALL_SHARE = 0.5  # a colour needing less of a night slot than this leaves it to others
 SPLIT_MIN = 1.5 * HOUR  # a day slot is cut when this much more than needed is left
