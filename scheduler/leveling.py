@@ -5,8 +5,8 @@ in each colour's pool at closing time differs, so a few parts used to wait for t
 morning and the farm finished a day later than its capacity allows. This pass re-solves the
 end of every site as one packing problem:
 
-- the cut: the site's last closing time before T. Plates ending before it stay (the day's
-  work); every later plate goes back to the site's pool of open parts;
+- the cut: the opening of the site's last staffed day that closes before T. Plates started
+  before it stay; every later plate goes back to the site's pool of open parts;
 - the slots: from the end of its kept plates each printer gets a day plate until closing
   (the ends staggered so the site's operators can clear every bed and start the night plate
   before they leave) when enough of the day is left, then a night plate, ending at T or, when
