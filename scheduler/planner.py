@@ -22,7 +22,8 @@ from scheduler.draft import Draft
 from scheduler.evaluate import measure, retime
 from scheduler.farm import Farm, compile_farm
 from scheduler.fixed import locked_plates, promised_plates
-from scheduler.improve import improve
+from scheduler.improve import improve, objective
+from scheduler.leveling import level
 from scheduler.output import write_plan
 from scheduler.reasons import unplaceable
 from scheduler.sites import assign_sites
@@ -63,6 +64,7 @@ def build(farm: Farm, previous: Plan | None, seed: int) -> tuple[list[list[Draft
     campaigns = _campaigns(farm, start_load, site_of, fixed, locked_end)
     per_printer = Timetable(farm, site_of, campaigns, queued, locked_end).run()
     per_printer = improve(farm, per_printer)
+    per_printer = level(farm, per_printer, objective)
     for p, drafts in running.items():
         per_printer[p][:0] = drafts
     for p, drafts in queued.items():
