@@ -107,19 +107,26 @@ class Interpreter:
         self.run_pieces(program.pieces(), program.lines, program.has_layer_marker)
 
     def run_pieces(
-        self, pieces: Iterable[tuple[list[str], int]], lines: int, has_layer_marker: bool
+        self, pieces: Iterable[tuple[list[str], int, bool]], lines: int, has_layer_marker: bool
     ) -> None:
-        """Interpret a program given as `program_pieces` cuts it, knowing beforehand its
-        number of lines and whether it has a layer marker."""
+        """Interpret a program given as `program_pieces` cuts it (lines, the first line's
+        number, and whether the moves go to the planner after them), knowing beforehand
+        its number of lines and whether it has a layer marker."""
         self.lines = lines
         if self.rules is not None and not has_layer_marker:
             # No start sequence to tell apart: every extrusion must be on the bed.
             self.extrusion_margin = 0.0
             self.extrusion_bounds = self.rules.bed
-        for piece, first in pieces:
+        for piece, first, ends_piece in pieces:
             self._run_lines(piece, first)
             del piece  # before the next one is cut
-            self.flush_moves()
+            if ends_piece:
+                self.flush_moves()
+            elif self.planner is not None and self.records:
+                # Blocks now, planned where the text's pieces end: the same plan, and the
+                # moves of a sub-piece in memory instead of a piece's.
+                self.planner.build(self.records)
+                self.records.clear()
         self.finish()
 
     def _run_lines(self, lines: list[str], first: int) -> None:

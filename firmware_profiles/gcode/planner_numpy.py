@@ -36,11 +36,14 @@ class NumpyMotionPlanner:
         self._max_entry, self._safe = empty, empty
 
     def add(self, records: list[float]) -> None:
+        self.build(records)
+        if len(self._distance) > WINDOW:
+            self._plan(KEEP)
+
+    def build(self, records: list[float]) -> None:
         if records:
             moves = np.fromiter(records, dtype=np.float64, count=len(records))
             self._build_blocks(moves.reshape(-1, RECORD_FIELDS))
-        if len(self._distance) > WINDOW:
-            self._plan(KEEP)
 
     def stop(self) -> None:
         self._plan(0)

@@ -7,8 +7,9 @@ G-code, or a compressed file that would unpack beyond `MAX_PROGRAM_BYTES`.
 
 A file need not be read whole: `open_program` checks it in one pass a chunk at a time
 (the same checks, the same reasons) and `ProgramFile.pieces()` then hands the
-interpreter the very pieces `program_pieces` would cut from its text, so a program of
-any size is interpreted in bounded memory (a Raspberry Pi agent checks every plate).
+interpreter the pieces `program_pieces` would cut from its text, a few hundred lines at
+a time, so a program of any size is interpreted in bounded memory (a Raspberry Pi agent
+checks every plate).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ BGCODE_MAGIC = b"GCDE"
 MAX_PROGRAM_BYTES = 1 << 30  # 1 GiB of text: far beyond any real plate
 PIECE_CHARS = 1 << 18  # the interpreter splits the text into lines a piece at a time
 CHUNK_BYTES = 1 << 16  # a program file is read this much at a time
+SUB_PIECE_CHARS = 1 << 14  # and cut into lines this much at a time
 CONTROL_SAMPLE_CHARS = 1 << 16  # control characters are counted in this much of the text
 _CONTROL = bytes(range(32)).translate(None, b"\t\n\r\f\v")
 
@@ -131,7 +133,7 @@ def _refuse_controls(sample: str) -> None:
         )
 
 
-def program_pieces(text: str) -> Iterator[tuple[list[str], int]]:
+def program_pieces(text: str) -> Iterator[tuple[list[str], int, bool]]:
     """The program's lines, about `PIECE_CHARS` of text at a time, with the first line's
     number."""
     start, line, size = 0, 1, len(text)
@@ -140,7 +142,7 @@ def program_pieces(text: str) -> Iterator[tuple[list[str], int]]:
         if end < 0:
             end = size
         lines = text[start:end].split("\n")
-        yield lines, line
+        yield lines, line, True
         line += len(lines)
         start = end + 1
 
@@ -160,23 +162,37 @@ class ProgramFile:
     has_layer_marker: bool
     mac_line_ends: bool
 
-    def pieces(self) -> Iterator[tuple[list[str], int]]:
-        """The program's lines as `program_pieces` gives them from the file's text."""
-        buffer, first = "", 1
+    def pieces(self) -> Iterator[tuple[list[str], int, bool]]:
+        """The program's lines in sub-pieces of about `SUB_PIECE_CHARS`, with the first
+        line's number and whether the sub-piece ends a piece as `program_pieces` cuts the
+        text (the interpreter hands its moves to the planner there, as for the text)."""
+        buffer = ""
+        first = 1
+        position = 0  # of buffer[0] in the text
+        piece_start = 0  # where the piece being cut began
+        ended = True  # the last sub-piece ended a piece
         for text in _texts(self.path, self.max_bytes):
             if self.mac_line_ends:
                 text = text.replace("\r", "\n")
             buffer += text
             del text
-            while (end := buffer.find("\n", PIECE_CHARS)) >= 0:
+            while True:
+                cut_from = min(piece_start + PIECE_CHARS, position + SUB_PIECE_CHARS)
+                end = buffer.find("\n", cut_from - position)
+                if end < 0:
+                    break
+                ended = position + end >= piece_start + PIECE_CHARS
                 lines = buffer[:end].split("\n")
                 buffer = buffer[end + 1 :]
+                position += end + 1
+                if ended:
+                    piece_start = position
                 count = len(lines)
-                yield lines, first
-                del lines  # before the next piece is cut: one piece in memory at a time
+                yield lines, first, ended
+                del lines  # before the next one is cut: one sub-piece in memory at a time
                 first += count
-        if buffer:
-            yield buffer.split("\n"), first
+        if buffer or not ended:
+            yield (buffer.split("\n") if buffer else []), first, True
 
 
 def open_program(

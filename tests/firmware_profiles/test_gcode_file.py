@@ -40,6 +40,7 @@ def tiny_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chunks and pieces of a few characters: every boundary case comes up."""
     monkeypatch.setattr(source, "CHUNK_BYTES", 3)
     monkeypatch.setattr(source, "PIECE_CHARS", 11)
+    monkeypatch.setattr(source, "SUB_PIECE_CHARS", 4)
 
 
 @pytest.mark.parametrize(
