@@ -27,7 +27,7 @@ from firmware_profiles.gcode.motion_limits import MotionLimits
 from firmware_profiles.gcode.planner import MotionPlanner
 from firmware_profiles.gcode.safety import SafetyRules, Severity, Violation
 from firmware_profiles.gcode.source import decode_program, open_program
-from firmware_profiles.gcode.stats import LAYER_MARKERS, Box, ProgramStats, filament_volume_mm3
+from firmware_profiles.gcode.stats import Box, ProgramStats, filament_volume_mm3
 from firmware_profiles.model import Flavour, Profile
 
 PlannerChoice = Literal["auto", "python", "numpy"]
@@ -116,7 +116,7 @@ def interpret(
         clock = HeatClock()
     run = Interpreter(dialect, rules, motion, command_table(dialect), clock, fast_path)
     if isinstance(program, Path):
-        run.run_file(open_program(program, LAYER_MARKERS))
+        run.run_file(open_program(program))
     else:
         run.run(decode_program(program))
     return run

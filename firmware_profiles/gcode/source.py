@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from firmware_profiles.gcode.stats import LAYER_MARKERS
+
 GZIP_MAGIC = b"\x1f\x8b"
 BGCODE_MAGIC = b"GCDE"
 MAX_PROGRAM_BYTES = 1 << 30  # 1 GiB of text: far beyond any real plate
@@ -196,10 +198,13 @@ class ProgramFile:
 
 
 def open_program(
-    path: str | Path, markers: tuple[str, ...] = (), max_bytes: int = MAX_PROGRAM_BYTES
+    path: str | Path,
+    markers: tuple[str, ...] = LAYER_MARKERS,
+    max_bytes: int = MAX_PROGRAM_BYTES,
 ) -> ProgramFile:
     """Check a program file in one pass, a chunk at a time, as `read_program` and
-    `decode_program` check it whole (same refusals, naming the file)."""
+    `decode_program` check it whole (same refusals, naming the file). `markers`: the
+    slicers' layer comments the interpreter looks for."""
     file = Path(path)
     try:
         return _scan(file, markers, max_bytes)

@@ -19,7 +19,6 @@ from firmware_profiles.gcode import (
     open_program,
     source,
 )
-from firmware_profiles.gcode.stats import LAYER_MARKERS
 from tests.firmware_profiles.hostile.corpus import Case, cases, profile_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -126,7 +125,7 @@ def test_junk_is_refused_as_decode_program_refuses_it(
     with pytest.raises(UnreadableProgram) as whole:
         decode_program(data, max_bytes=10_000)
     with pytest.raises(UnreadableProgram) as streamed:
-        open_program(path, LAYER_MARKERS, max_bytes=10_000)
+        open_program(path, max_bytes=10_000)
     assert str(streamed.value) == f"{path}: {whole.value}"
 
 
