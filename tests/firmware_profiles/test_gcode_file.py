@@ -19,6 +19,7 @@ from firmware_profiles.gcode import (
     open_program,
     source,
 )
+from firmware_profiles.gcode.api import PlannerChoice, numpy_available
 from tests.firmware_profiles.hostile.corpus import Case, cases, profile_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,9 +29,9 @@ LAYER = ";LAYER_CHANGE\n;Z:0.2\nG1 Z0.2 F3000\nG1 X20 Y20\nG1 X60 Y20 E2.5 F1500
 PRINT = START + LAYER + "G1 X60 Y60 E2.5\n;LAYER_CHANGE\nG1 Z0.4\nG1 X20 Y60 E2.5\nM104 S0\n"
 
 
-def _same(text: str | bytes, path: Path) -> None:
-    by_text = analyze_and_check(text, PROFILE, "PLA", planner="python")
-    by_file = analyze_and_check(path, PROFILE, "PLA", planner="python")
+def _same(text: str | bytes, path: Path, planner: PlannerChoice = "python") -> None:
+    by_text = analyze_and_check(text, PROFILE, "PLA", planner=planner)
+    by_file = analyze_and_check(path, PROFILE, "PLA", planner=planner)
     assert by_file == by_text
 
 
@@ -86,6 +87,9 @@ def test_reference_programs_read_as_their_text(shared_reference: Path) -> None:
     for name in ("cube_20mm_prusa.gcode", "benchy_cura.gcode"):
         path = shared_reference / "gcode" / name
         _same(path.read_bytes(), path)
+    # The numpy planner (where installed) plans file pieces as it plans the text's too.
+    if numpy_available():
+        _same(path.read_bytes(), path, "numpy")
 
 
 HOSTILE = [case for case in cases() if case.profile_id == "generic-220"][:12]
@@ -143,10 +147,10 @@ def test_memory_stays_bounded_whatever_the_file_size(tmp_path: Path) -> None:
     note = "; " + "slicer settings and thumbnails make plates big " * 4 + "\n"
     layer = LAYER + "G1 X40 Y40 E1\n" + note * 100
     path = tmp_path / "big.gcode"
-    with open(path, "w") as out:
-        out.write(START)
-        while out.tell() < 24_000_000:
-            out.write(layer)
+    with open(path, "w") as program:
+        program.write(START)
+        while program.tell() < 24_000_000:
+            program.write(layer)
     code = (
         "import sys\n"
         "from pathlib import Path\n"
