@@ -322,14 +322,14 @@ class Controller:
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         with self._changed:
             if message.topic.endswith("/events"):
-                self.events.append(decode(message.payload, PrinterEvent))
+                self.events.append(decode(bytes(message.payload), PrinterEvent))
             elif message.payload:
-                self.state = decode(message.payload, PrinterState).state.value
+                self.state = decode(bytes(message.payload), PrinterState).state.value
             self._changed.notify_all()
 
-    def wait_for(self, test: Callable[[], bool], what: str) -> None:
+    def wait_for(self, test: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
         with self._changed:
-            if not self._changed.wait_for(test, WAIT_S):
+            if not self._changed.wait_for(test, timeout):
                 kinds = [event.kind.value for event in self.events]
                 raise SystemExit(f"the agent did not get to {what}: events {kinds}")
 
@@ -464,6 +464,7 @@ def agent_run(
                     or time.monotonic() - wall0 >= args.stream_s
                 ),
                 "streaming",
+                timeout=args.stream_s + 1,
             )
             wall = time.monotonic() - wall0
             figures["stream_cpu"] = (agent.cpu_s() - cpu0) / wall
@@ -488,6 +489,9 @@ def agent_run(
             )
             figures["after_cpu"] = _share(agent, args.idle_s)
             figures["after_rss"], figures["after_hwm"] = agent.memory_mb()
+        except SystemExit as failure:
+            log = (run_dir / "agent.log").read_text(errors="replace").splitlines()[-20:]
+            raise SystemExit(f"{failure}\nthe agent's log ends:\n" + "\n".join(log)) from None
         finally:
             agent.stop()
             controller.close()
