@@ -3,10 +3,11 @@ may run, or a refusal that says why.
 
 Checks, in order: the plate was sliced for this printer's profile and a material the
 profile runs; the blob arrived and hashes to the sha256 the command names; it
-decompresses to exactly the declared size (and no more than this agent accepts); and
-the profile's safety check finds no errors for the plate's material. Every object the
-command names must be labelled in the program, so one part can be cancelled alone.
-No program reaches the printer without passing all of them.
+decompresses to exactly the declared size (and no more than this agent accepts); it is
+G-code text; and the profile's safety check finds no errors for the plate's material
+(read from the spool file a piece at a time, so memory does not grow with the plate).
+Every object the command names must be labelled in the program, so one part can be
+cancelled alone. No program reaches the printer without passing all of them.
 """
 
 from __future__ import annotations
@@ -48,12 +49,20 @@ class PlateIntake:
             )
         except SpoolError as error:
             raise PlateRefused(str(error)) from error
-        # The interpreter (~2 MB of modules) is loaded when the first plate arrives, not
+        # The interpreter (~1 MB of modules) is loaded when the first plate arrives, not
         # by every agent at start-up.
-        from firmware_profiles.gcode import Severity, analyze_and_check
+        from firmware_profiles.gcode import Severity, UnreadableProgram, analyze_and_check
 
-        text = program.read_bytes()
-        stats, violations = analyze_and_check(text, self._profile, command.material)
+        try:
+            # From the file a piece at a time: a plate of any size is checked in a few MB.
+            # The pure-Python planner: the estimate is the same, and numpy (where it is
+            # installed at all) would cost the agent more memory than the whole check.
+            stats, violations = analyze_and_check(
+                program, self._profile, command.material, planner="python"
+            )
+        except UnreadableProgram as error:
+            reason = str(error).removeprefix(f"{program}: ")
+            raise PlateRefused(f"the G-code cannot be read: {reason}") from error
         errors = [v for v in violations if v.severity is Severity.ERROR]
         if errors:
             shown = "; ".join(v.reason for v in errors[:MAX_VIOLATIONS_SHOWN])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from protocol import MAX_GCODE_GZIP_BYTES, ProtocolError, check_blob
 
-_CHUNK_BYTES = 256 * 1024
+_CHUNK_BYTES = 64 * 1024
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 STALE_BLOB_S = 24 * 3600
 

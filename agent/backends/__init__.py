@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from agent.backends.base import EventSink, PrinterBackend
-from agent.backends.simulated import SimulatedPrinter
 from agent.config import (
     BackendSettings,
     MarlinBackendSettings,
@@ -26,6 +25,8 @@ BackendFactory = Callable[[BackendSettings, EventSink, PrintJournal, Profile], P
 def _simulated(
     settings: BackendSettings, on_event: EventSink, journal: PrintJournal, profile: Profile
 ) -> PrinterBackend:
+    from agent.backends.simulated import SimulatedPrinter
+
     assert isinstance(settings, SimulatedBackendSettings)
     return SimulatedPrinter(settings, on_event, journal)
 

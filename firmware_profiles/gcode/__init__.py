@@ -8,6 +8,7 @@ check it against a profile's safety limits, and estimate its time and filament.
     stats = analyze(program, profile, material="PLA")
     violations = check(program, profile, "PLA")
     stats, violations = analyze_and_check(program, profile, "PLA")
+    stats, violations = analyze_and_check(Path("plate.gcode"), profile, "PLA")  # any size
 
 Pure Python (numpy only speeds up the time estimate where it is installed), so the agent
 on a Raspberry Pi re-checks every program it is sent.
@@ -15,7 +16,13 @@ on a Raspberry Pi re-checks every program it is sent.
 
 from firmware_profiles.gcode.api import analyze, analyze_and_check, check, make_planner
 from firmware_profiles.gcode.safety import CODE_HELP, Code, Severity, Violation
-from firmware_profiles.gcode.source import UnreadableProgram, decode_program, read_program
+from firmware_profiles.gcode.source import (
+    ProgramFile,
+    UnreadableProgram,
+    decode_program,
+    open_program,
+    read_program,
+)
 from firmware_profiles.gcode.stats import (
     Box,
     LayerStats,
@@ -29,6 +36,7 @@ __all__ = [
     "Box",
     "Code",
     "LayerStats",
+    "ProgramFile",
     "ProgramStats",
     "Severity",
     "TemperatureCommand",
@@ -40,5 +48,6 @@ __all__ = [
     "decode_program",
     "format_duration",
     "make_planner",
+    "open_program",
     "read_program",
 ]

@@ -4,8 +4,11 @@
     violations = check(program, profile, "PLA")             # the safety check only
     stats, violations = analyze_and_check(program, profile, "PLA")   # one pass, both
 
-`program` is text or bytes (UTF-8, optionally gzip-compressed); unreadable input raises
-`UnreadableProgram`. An unknown material raises KeyError naming the profile's materials.
+`program` is text or bytes (UTF-8, optionally gzip-compressed), or the `Path` of a file
+holding them, which is read a piece at a time: memory stays bounded whatever the file's
+size, and the result is the same as for its text. Unreadable input raises
+`UnreadableProgram` (naming the file). An unknown material raises KeyError naming the
+profile's materials.
 `check` returns errors and warnings; a program is fit to print when no violation has
 severity "error".
 """
@@ -13,6 +16,7 @@ severity "error".
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 from typing import Literal
 
 from firmware_profiles.gcode.commands import command_table
@@ -22,16 +26,17 @@ from firmware_profiles.gcode.interpreter import Interpreter, Planner
 from firmware_profiles.gcode.motion_limits import MotionLimits
 from firmware_profiles.gcode.planner import MotionPlanner
 from firmware_profiles.gcode.safety import SafetyRules, Severity, Violation
-from firmware_profiles.gcode.source import decode_program
+from firmware_profiles.gcode.source import decode_program, open_program
 from firmware_profiles.gcode.stats import Box, ProgramStats, filament_volume_mm3
 from firmware_profiles.model import Flavour, Profile
 
 PlannerChoice = Literal["auto", "python", "numpy"]
+Program = str | bytes | Path  # text, its bytes, or a file read a piece at a time
 DEFAULT_FILAMENT_DIAMETER_MM = 1.75
 
 
 def analyze(
-    program: str | bytes,
+    program: Program,
     profile: Profile | None = None,
     *,
     material: str | None = None,
@@ -46,7 +51,7 @@ def analyze(
 
 
 def check(
-    program: str | bytes, profile: Profile, material: str, *, attended: bool = False
+    program: Program, profile: Profile, material: str, *, attended: bool = False
 ) -> list[Violation]:
     """Every error and warning of `program` on `profile` with `material`, in line order.
     `attended`: someone stands by the printer, so operator commands are warnings."""
@@ -55,7 +60,7 @@ def check(
 
 
 def analyze_and_check(
-    program: str | bytes,
+    program: Program,
     profile: Profile,
     material: str,
     *,
@@ -82,7 +87,7 @@ def make_planner(limits: MotionLimits, choice: PlannerChoice = "auto") -> Planne
 
 
 def interpret(
-    program: str | bytes,
+    program: Program,
     profile: Profile | None,
     material: str | None,
     *,
@@ -110,7 +115,10 @@ def interpret(
         motion = make_planner(limits, planner)
         clock = HeatClock()
     run = Interpreter(dialect, rules, motion, command_table(dialect), clock, fast_path)
-    run.run(decode_program(program))
+    if isinstance(program, Path):
+        run.run_file(open_program(program))
+    else:
+        run.run(decode_program(program))
     return run
 
 

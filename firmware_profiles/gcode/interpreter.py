@@ -12,7 +12,7 @@ tests run programs through both to keep them equal.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from math import inf, nan
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,7 @@ from firmware_profiles.gcode.machine_state import MachineState
 from firmware_profiles.gcode.motion_limits import MotionLimits
 from firmware_profiles.gcode.planner import Planner
 from firmware_profiles.gcode.safety import Code, SafetyRules, Severity, ViolationLog
-from firmware_profiles.gcode.source import program_pieces
+from firmware_profiles.gcode.source import ProgramFile, program_pieces
 from firmware_profiles.gcode.stats import LAYER_MARKERS, LayerCounter, TemperatureCommand
 
 if TYPE_CHECKING:
@@ -98,14 +98,35 @@ class Interpreter:
         """Interpret the whole program."""
         if "\n" not in text and "\r" in text:
             text = text.replace("\r", "\n")  # classic Mac line ends
-        self.lines = text.count("\n") + (0 if not text or text.endswith("\n") else 1)
-        if self.rules is not None and not _has_layer_marker(text):
+        lines = text.count("\n") + (0 if not text or text.endswith("\n") else 1)
+        self.run_pieces(program_pieces(text), lines, _has_layer_marker(text))
+
+    def run_file(self, program: ProgramFile) -> None:
+        """Interpret a program file a piece at a time (memory bounded by the piece size,
+        whatever the file's size); the same pass as `run` on the file's text."""
+        self.run_pieces(program.pieces(), program.lines, program.has_layer_marker)
+
+    def run_pieces(
+        self, pieces: Iterable[tuple[list[str], int, bool]], lines: int, has_layer_marker: bool
+    ) -> None:
+        """Interpret a program given as `program_pieces` cuts it (lines, the first line's
+        number, and whether the moves go to the planner after them), knowing beforehand
+        its number of lines and whether it has a layer marker."""
+        self.lines = lines
+        if self.rules is not None and not has_layer_marker:
             # No start sequence to tell apart: every extrusion must be on the bed.
             self.extrusion_margin = 0.0
             self.extrusion_bounds = self.rules.bed
-        for lines, first in program_pieces(text):
-            self._run_lines(lines, first)
-            self.flush_moves()
+        for piece, first, ends_piece in pieces:
+            self._run_lines(piece, first)
+            del piece  # before the next one is cut
+            if ends_piece:
+                self.flush_moves()
+            elif self.planner is not None and self.records:
+                # Blocks now, planned where the text's pieces end: the same plan, and the
+                # moves of a sub-piece in memory instead of a piece's.
+                self.planner.build(self.records)
+                self.records.clear()
         self.finish()
 
     def _run_lines(self, lines: list[str], first: int) -> None:

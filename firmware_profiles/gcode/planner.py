@@ -45,6 +45,8 @@ class Planner(Protocol):
 
     def add(self, records: list[float]) -> None: ...
 
+    def build(self, records: list[float]) -> None: ...
+
     def stop(self) -> None: ...
 
 
@@ -92,6 +94,12 @@ class MotionPlanner:
             self._build_blocks(records)
         while len(self._distance) > WINDOW:
             self._plan(KEEP)
+
+    def build(self, records: list[float]) -> None:
+        """Turn moves into blocks without planning: the next `add` or `stop` plans them
+        with its own, as if they had come with it."""
+        if records:
+            self._build_blocks(records)
 
     def stop(self) -> None:
         """The machine comes to a standstill: plan and time every waiting block."""

@@ -34,15 +34,27 @@ class NumpyMotionPlanner:
         empty = np.empty(0)
         self._distance, self._cruise, self._acceleration = empty, empty, empty
         self._max_entry, self._safe = empty, empty
+        self._held: list[float] = []  # records handed to `build`, not yet blocks
 
     def add(self, records: list[float]) -> None:
-        if records:
-            moves = np.fromiter(records, dtype=np.float64, count=len(records))
-            self._build_blocks(moves.reshape(-1, RECORD_FIELDS))
+        self._build_all(records)
         if len(self._distance) > WINDOW:
             self._plan(KEEP)
 
+    def build(self, records: list[float]) -> None:
+        # Held and built with the next `add`, as one array: sums over an array round
+        # differently when it is cut, and the estimate must not depend on where it is.
+        self._held += records
+
+    def _build_all(self, records: list[float]) -> None:
+        if self._held:
+            records, self._held = self._held + records, []
+        if records:
+            moves = np.fromiter(records, dtype=np.float64, count=len(records))
+            self._build_blocks(moves.reshape(-1, RECORD_FIELDS))
+
     def stop(self) -> None:
+        self._build_all([])
         self._plan(0)
         self._prev = None
 

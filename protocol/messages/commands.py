@@ -43,7 +43,7 @@ class _Command(Message):
 class PlatePart(BaseModel):
     """One part on a plate and the object label its G-code gives it (M486 / EXCLUDE_OBJECT)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     part_id: Id
     label: Label
 

@@ -39,7 +39,7 @@ WAITING_FOR_STAFF = frozenset({PrinterStatus.AWAITING_BED_CLEAR, PrinterStatus.N
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 class _Summary(Message):

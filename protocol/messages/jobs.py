@@ -32,7 +32,7 @@ from protocol.topics import MAX_TOPIC_CHARS
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 class MeshFormat(StrEnum):

@@ -41,7 +41,7 @@ WILL_SEQUENCE = MAX_SAFE_INT
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 class PrinterStatus(StrEnum):

@@ -27,6 +27,7 @@ def test_systemd_unit_runs_the_agent_with_the_given_config(
     assert "agent --config /etc/makerfarm/a.toml" in unit
     assert "SupplementaryGroups=dialout" in unit and "Restart=always" in unit
     assert "[Install]" in unit
+    assert "Environment=MALLOC_ARENA_MAX=2" in unit
 
 
 def test_a_bad_config_exits_2_naming_the_key(

@@ -90,6 +90,20 @@ def test_hostile_gcode_is_refused_with_the_reason_and_never_run(
     assert controller.wait_state("idle").plate_id is None
 
 
+def test_a_blob_that_is_not_gcode_is_refused_with_the_reason(
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
+    agent = start_agent()
+    controller.wait_state("idle")
+    junk = plate_gcode(["plate-junk-obj0"]) + b"\x00" * 64
+    plate = make_plate("plate-junk", parts=1, gcode=junk)
+    controller.send_plate(plate)
+    rejected = controller.wait_event(EventKind.PLATE_REJECTED, "plate-junk")
+    assert rejected.details.startswith("the G-code cannot be read: binary data: a NUL byte")
+    assert agent.journal.entries() == []
+    assert controller.wait_state("idle").plate_id is None
+
+
 def test_resent_plate_is_acknowledged_not_run_again(
     controller: TestController, start_agent: Callable[..., Agent]
 ) -> None:
