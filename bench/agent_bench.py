@@ -352,10 +352,10 @@ class Controller:
 class AgentProcess:
     """`makerfarm agent` in its own process, measured through /proc."""
 
-    def __init__(self, config: Path, log: Path, env: dict[str, str]) -> None:
+    def __init__(self, config: Path, log: Path, env: dict[str, str], python: str) -> None:
         self._log = open(log, "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, str(REPO / "makerfarm_cli.py"), "agent", "--config", str(config)],
+            [python, str(REPO / "makerfarm_cli.py"), "agent", "--config", str(config)],
             cwd=REPO,
             env=env,
             stdout=self._log,
@@ -435,7 +435,7 @@ def agent_run(
             f"baudrate = {AGENT_BAUD}\nanswer_timeout_s = 1.0\n"
         )
         controller = Controller(broker.port)
-        agent = AgentProcess(config, run_dir / "agent.log", env)
+        agent = AgentProcess(config, run_dir / "agent.log", env, args.agent_python)
         try:
             controller.wait_for(lambda: controller.state == "idle", "idle, printer connected")
             figures["idle_cpu"] = _share(agent, args.idle_s)
@@ -545,6 +545,12 @@ def main() -> None:
     parser.add_argument("--big-mb", type=float, default=50.0, help="0: no big plate")
     parser.add_argument("--program", type=Path, default=PROGRAM)
     parser.add_argument("--skip-link", action="store_true", help="only the agent process")
+    parser.add_argument(
+        "--agent-python",
+        default=sys.executable,
+        help="the Python that runs the agent, e.g. a venv with only `pip install makerfarm` "
+        "(what a Pi has) instead of this development venv with the server libraries",
+    )
     args = parser.parse_args()
     if not args.program.is_file():
         raise SystemExit(
