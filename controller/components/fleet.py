@@ -29,27 +29,25 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from controller.component import Component
 from controller.components import Farm
-from controller.db.tables import Plate, Printer
 from controller.effects import ShopStatus, job_statuses
-from controller.fleet_summaries import _printer_summary
+from controller.fleet_summaries import printer_summaries
 from controller.lifecycle.printer_events import apply_printer_event
 from controller.lifecycle.printers import (
     expired_grace_deadlines,
     interrupt_printer,
     record_printer_state,
 )
-from controller.lifecycle.states import FINAL_PLATE_STATES
 from controller.lifecycle.transitions import Changes, LifecycleError
 from controller.logs import log
 from controller.mqtt_link import Inbound
 from controller.security.limits import check_known_profile
 from controller.state_ingest import StateIngest, Verdict, save_heartbeats
 from protocol import topics
-from protocol.codec import decode, encode
+from protocol.codec import decode
 from protocol.errors import ProtocolError
 from protocol.messages.printer import EventKind, PrinterEvent, PrinterState
 
@@ -60,6 +58,7 @@ HEARTBEAT_SAVE_S = 5.0  # how often heartbeats' sequence and last_seen reach the
 # Heartbeats per UPDATE transaction: news waiting for the store thread runs between chunks
 # instead of behind one long write of the whole fleet.
 HEARTBEAT_CHUNK = 500
+MAX_KNOWN_TOPICS = 100_000  # state topics whose (site, printer) are remembered
 
 
 class Fleet(Component):
@@ -72,6 +71,7 @@ class Fleet(Component):
         farm.link.route(topics.topic_filter(topics.TopicKind.PRINTER_STATE), self._enqueue_state)
         farm.link.route(topics.topic_filter(topics.TopicKind.PRINTER_EVENTS), self._enqueue_event)
         self._ingest = StateIngest()
+        self._topics: dict[str, tuple[str, str]] = {}  # state topic -> (site, printer)
         self.events_applied = 0
         self.reports: Counter[Verdict] = Counter()  # printer states by how they were sorted
 
@@ -93,10 +93,11 @@ class Fleet(Component):
             **{verdict.value: self.reports[verdict] for verdict in Verdict},
         )
 
-    async def _enqueue_state(self, message: Inbound) -> None:
+    # Plain functions: the link calls them as each message is parsed (no task per message).
+    def _enqueue_state(self, message: Inbound) -> None:
         self._queue.put_nowait((True, message))
 
-    async def _enqueue_event(self, message: Inbound) -> None:
+    def _enqueue_event(self, message: Inbound) -> None:
         self._queue.put_nowait((False, message))
 
     async def _worker(self) -> None:
@@ -140,14 +141,16 @@ class Fleet(Component):
         newest: dict[tuple[str, str], PrinterState] = {}
         seen = datetime.now(UTC)
         for message in messages:
-            parsed = topics.parse_topic(message.topic)
-            assert parsed.site is not None and parsed.printer is not None
+            where = self._printer_of(message.topic)
             if not message.payload:
                 message.ack()
                 continue  # a cleared retained state
             try:
                 state = decode(message.payload, PrinterState)
-                check_known_profile(state.profile_id)
+                verdict = self._ingest.sort(where[0], where[1], state, seen)
+                if verdict is Verdict.NEWS:
+                    # A heartbeat repeats the profile of the news applied before it.
+                    check_known_profile(state.profile_id)
             except ProtocolError as exc:
                 message.ack()
                 log(
@@ -158,14 +161,24 @@ class Fleet(Component):
                     reason=str(exc),
                 )
                 continue
-            verdict = self._ingest.sort(parsed.site, parsed.printer, state, seen)
             self.reports[verdict] += 1
             if verdict is Verdict.NEWS:
-                newest[(parsed.site, parsed.printer)] = state
+                newest[where] = state
             else:
                 message.ack()  # nothing to commit first
         if newest:
             await self._apply_news(newest)
+
+    def _printer_of(self, topic: str) -> tuple[str, str]:
+        """(site, printer) of a state topic, parsed once per printer."""
+        where = self._topics.get(topic)
+        if where is None:
+            parsed = topics.parse_topic(topic)
+            assert parsed.site is not None and parsed.printer is not None
+            where = (parsed.site, parsed.printer)
+            if len(self._topics) < MAX_KNOWN_TOPICS:
+                self._topics[topic] = where
+        return where
 
     async def _apply_news(self, newest: dict[tuple[str, str], PrinterState]) -> None:
         grace_s = self._farm.settings.timing.offline_grace_s
@@ -178,7 +191,7 @@ class Fleet(Component):
         for topic, payload in summaries:
             self._farm.link.publish(topic, payload, retain=True)
         if changes.events or changes.jobs or changes.requests:
-            self._farm.publisher.after_commit(changes, statuses)
+            self._farm.publisher.after_commit(changes, statuses, summaries_sent=changes.printers)
             self._farm.wake_for(changes)
 
     async def _handle(self, message: Inbound) -> None:
@@ -247,31 +260,7 @@ def _states(
                 reason=exc.reason,
             )
     statuses = job_statuses(session, changes.jobs)
-    return changes, statuses, _printer_summaries(session, changes.printers), refused
-
-
-def _printer_summaries(session: Session, printer_ids: set[str]) -> list[tuple[str, bytes]]:
-    if not printer_ids:
-        return []
-    session.flush()
-    now = datetime.now(UTC)
-    printers = session.exec(select(Printer).where(col(Printer.id).in_(printer_ids)))
-    plates = list(
-        session.exec(
-            select(Plate).where(
-                col(Plate.printer_id).in_(printer_ids),
-                col(Plate.state).not_in([s.value for s in FINAL_PLATE_STATES]),
-            )
-        )
-    )
-    queued = Counter(plate.printer_id for plate in plates)
-    return [
-        (
-            topics.fleet_printer_topic(p.site_id, p.id),
-            encode(_printer_summary(p, queued[p.id], plates, now)),
-        )
-        for p in printers
-    ]
+    return changes, statuses, printer_summaries(session, changes.printers), refused
 
 
 def _event(session: Session, site: str, printer: str, event: PrinterEvent) -> tuple[bool, Changes]:
