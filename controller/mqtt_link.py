@@ -316,6 +316,8 @@ def _read_in_bursts(client: aiomqtt.Client) -> None:
     def on_readable() -> None:
         try:
             for _ in range(READ_BURST):
+                if paho._sock is None:  # the connection closed while reading
+                    return
                 rc = paho._packet_read()
                 if rc == mqtt.MQTT_ERR_AGAIN:
                     return
