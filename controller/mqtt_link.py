@@ -17,14 +17,16 @@ the reconnect.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import re
 import ssl
+import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import aiomqtt
 import paho.mqtt.client as mqtt
@@ -38,7 +40,8 @@ RECONNECT_MIN_S = 0.2
 RECONNECT_MAX_S = 5.0
 PUBLISH_TIMEOUT_S = 10.0
 PUBLISH_WINDOW = 100  # messages handed to the client before waiting for their PUBACKs
-READ_BURST = 1000  # packets read per wake-up of the event loop, at most
+READ_BURST = 1000  # packets parsed per pass of the event loop, at most
+RECV_BYTES = 256 * 1024  # read from the socket at once
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,7 @@ class MqttLink(Component):
             self._connection_number = number
             self._client = client
             disconnected = client._disconnected
-            _read_in_bursts(client)
+            _install_fast_io(client)
             for route in self._routes:
                 await client.subscribe(route.topic_filter, qos=route.qos)
             self.connected.set()
@@ -305,13 +308,79 @@ class MqttLink(Component):
             del self._retry[: len(batch)]
 
 
-def _read_in_bursts(client: aiomqtt.Client) -> None:
-    """Replace aiomqtt's socket reader (one packet per wake-up of the event loop) with one
-    that reads every packet already waiting, up to READ_BURST."""
+class _BufferedSocket:
+    """The connection's socket as paho sees it, reading and writing in bulk.
+
+    paho reads each packet with three or four `recv` calls (its first byte, its length, its
+    body) and writes each packet with its own `send`; at thousands of messages a second
+    those system calls, and the GIL hand-overs around each, were most of the link's time.
+    Here one `recv` fills a buffer the small reads are served from, and sends are gathered
+    and flushed once per pass of the event loop. Everything else goes to the real socket."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._in = b""
+        self._pos = 0
+        self._out = bytearray()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+    @property
+    def buffered(self) -> bool:
+        return self._pos < len(self._in)
+
+    def recv(self, size: int) -> bytes:
+        if self._pos >= len(self._in):
+            data = self._sock.recv(RECV_BYTES)  # BlockingIOError when nothing waits
+            if not data:
+                return b""  # the broker closed the connection
+            self._in, self._pos = data, 0
+        chunk = self._in[self._pos : self._pos + size]
+        self._pos += len(chunk)
+        return chunk
+
+    def send(self, data: bytes | bytearray | memoryview) -> int:
+        self._out += data
+        return len(data)
+
+    @property
+    def unsent(self) -> int:
+        return len(self._out)
+
+    def close(self) -> None:
+        """paho closes right after queueing DISCONNECT: send what is gathered first."""
+        with contextlib.suppress(OSError):
+            self.flush()
+        self._sock.close()
+
+    def flush(self) -> None:
+        """Send what was gathered, as far as the socket takes it now."""
+        while self._out:
+            try:
+                sent = self._sock.send(self._out)
+            except (BlockingIOError, ssl.SSLWantWriteError):
+                return
+            del self._out[:sent]
+
+
+def _install_fast_io(client: aiomqtt.Client) -> None:
+    """Give the connected client a `_BufferedSocket`, a reader that parses every packet
+    already waiting (aiomqtt's parses one per wake-up of the event loop) and a writer that
+    flushes once per pass."""
     paho = client._client
-    sock = paho.socket()
-    if sock is None:
+    raw = paho.socket()
+    if raw is None:
         return
+    sock = _BufferedSocket(raw)
+    fileno = raw.fileno()
+    loop = asyncio.get_running_loop()
+    loop_thread = threading.get_ident()
+    state = {"flush_scheduled": False, "watching_write": False}
+
+    def broken(exc: BaseException) -> None:
+        if not client._disconnected.done():
+            client._disconnected.set_exception(exc)
 
     def on_readable() -> None:
         try:
@@ -324,10 +393,49 @@ def _read_in_bursts(client: aiomqtt.Client) -> None:
                 if rc != mqtt.MQTT_ERR_SUCCESS:
                     paho._loop_rc_handle(rc)
                     return
+            if sock.buffered:  # more parsed later in this pass, after the other callbacks
+                loop.call_soon(on_readable)
         except Exception as exc:  # a broken connection, as aiomqtt's own reader treats it
-            if not client._disconnected.done():
-                client._disconnected.set_exception(exc)
+            broken(exc)
 
-    loop = asyncio.get_running_loop()
-    loop.remove_reader(sock.fileno())
-    loop.add_reader(sock.fileno(), on_readable)
+    def write() -> None:
+        state["flush_scheduled"] = False
+        try:
+            if paho._sock is None:
+                return
+            paho.loop_write()  # every queued packet into the buffer
+            sock.flush()
+        except Exception as exc:
+            broken(exc)
+            return
+        if sock.unsent and not state["watching_write"]:
+            state["watching_write"] = True
+            loop.add_writer(fileno, on_writable)
+        elif not sock.unsent and state["watching_write"]:
+            state["watching_write"] = False
+            loop.remove_writer(fileno)
+
+    def on_writable() -> None:
+        write()
+
+    def schedule_write() -> None:
+        if not state["flush_scheduled"]:
+            state["flush_scheduled"] = True
+            loop.call_soon(write)
+
+    def register_write(_paho: mqtt.Client, _userdata: Any, _sock: Any) -> None:
+        if threading.get_ident() == loop_thread:
+            schedule_write()
+        else:
+            loop.call_soon_threadsafe(schedule_write)
+
+    def unregister_write(_paho: mqtt.Client, _userdata: Any, _sock: Any) -> None:
+        return None  # `write` decides, from what is left unsent
+
+    paho.on_socket_register_write = register_write
+    paho.on_socket_unregister_write = unregister_write
+    paho._sock = sock
+    loop.remove_reader(fileno)
+    loop.add_reader(fileno, on_readable)
+    loop.remove_writer(fileno)  # aiomqtt's; paho's "registered" flag clears in `write`
+    schedule_write()
