@@ -131,6 +131,7 @@ class Fleet(Component):
             return
         self.reports[verdict] += 1
         if verdict is Verdict.NEWS:
+            self._ingest.queued(where[0], where[1], state)
             self._queue.put_nowait(_News(message, where, state))
         else:
             message.ack()  # nothing to commit first
@@ -190,7 +191,14 @@ class Fleet(Component):
         by `_guarded` after it)."""
         newest = {item.where: item.state for item in news}
         grace_s = self._farm.settings.timing.offline_grace_s
-        changes, statuses, summaries, refused = await self._farm.store.run(_states, newest, grace_s)
+        try:
+            changes, statuses, summaries, refused = await self._farm.store.run(
+                _states, newest, grace_s
+            )
+        except BaseException:
+            for _site, printer in newest:
+                self._ingest.not_applied(printer)
+            raise
         for (site, printer), state in newest.items():
             if printer in refused:
                 self._ingest.forget(printer)

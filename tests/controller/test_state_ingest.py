@@ -124,3 +124,40 @@ def _printer(farm: Farm, printer_id: str) -> Printer:
         printer = session.get(Printer, printer_id)
         assert printer is not None
         return printer
+
+
+def test_a_report_repeating_news_still_queued_is_a_heartbeat_saved_after_the_news() -> None:
+    ingest = StateIngest()
+    first = _report(1)
+    assert ingest.sort(SITE, "mk4-1", first, T0) is Verdict.NEWS
+    ingest.queued(SITE, "mk4-1", first)
+    assert ingest.sort(SITE, "mk4-1", _report(2), T0) is Verdict.HEARTBEAT
+    assert ingest.sort(SITE, "mk4-1", _report(3), T0) is Verdict.HEARTBEAT
+    assert ingest.sort(SITE, "mk4-1", _report(3), T0) is Verdict.STALE
+    # held back: written before the news, it would make the news look stale
+    assert ingest.take_heartbeats() == []
+    ingest.applied(SITE, "mk4-1", first)
+    assert [row["sequence"] for row in ingest.take_heartbeats()] == [3]
+    assert ingest.sort(SITE, "mk4-1", _report(4), T0) is Verdict.HEARTBEAT
+
+
+def test_a_change_after_queued_news_is_news_and_the_older_commit_does_not_hide_it() -> None:
+    ingest = StateIngest()
+    first, second = _report(1), _report(2, PrinterStatus.PRINTING)
+    ingest.queued(SITE, "mk4-1", first)
+    assert ingest.sort(SITE, "mk4-1", second, T0) is Verdict.NEWS
+    ingest.queued(SITE, "mk4-1", second)
+    ingest.applied(SITE, "mk4-1", first)  # the batch before the change commits
+    assert ingest.sort(SITE, "mk4-1", _report(3, PrinterStatus.PRINTING), T0) is Verdict.HEARTBEAT
+    assert ingest.take_heartbeats() == []  # still waits for the change's commit
+    ingest.applied(SITE, "mk4-1", second)
+    assert [row["sequence"] for row in ingest.take_heartbeats()] == [3]
+
+
+def test_news_whose_transaction_failed_makes_the_next_report_news_again() -> None:
+    ingest = _known()
+    change = _report(2, PrinterStatus.PRINTING)
+    ingest.queued(SITE, "mk4-1", change)
+    ingest.not_applied("mk4-1")
+    assert ingest.sort(SITE, "mk4-1", _report(3, PrinterStatus.PRINTING), T0) is Verdict.NEWS
+    assert ingest.take_heartbeats() == []
