@@ -18,7 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -75,6 +75,10 @@ class _PrinterRow:
 
 
 _PRINTERS: Table = Printer.__table__  # type: ignore[attr-defined]
+_PLATES: Table = Plate.__table__  # type: ignore[attr-defined]
+_STATES_BY_SITE = sa_select(_PRINTERS.c.site_id, _PRINTERS.c.state, func.count()).group_by(
+    _PRINTERS.c.site_id, _PRINTERS.c.state
+)
 _PRINTER_ROWS = sa_select(
     _PRINTERS.c.id,
     _PRINTERS.c.site_id,
@@ -135,18 +139,36 @@ def printers_of_plates(session: Session, plate_ids: Collection[str]) -> set[str]
 
 
 def farm_summaries(session: Session) -> list[tuple[str, bytes]]:
-    """The queue, each site's plates and line, and the open alerts."""
+    """The queue, each site's plates and line, and the open alerts. Printers are counted by
+    the database (per site and state); only those with open plates or in trouble are read."""
     session.flush()
     now = datetime.now(UTC)
-    printers = [_PrinterRow(*row) for row in session.connection().execute(_PRINTER_ROWS)]
     sites = list(session.exec(select(Site).order_by(col(Site.id))))
+    final = [s.value for s in FINAL_PLATE_STATES]
     open_plates = list(
         session.exec(
             select(Plate)
-            .where(col(Plate.state).not_in([s.value for s in FINAL_PLATE_STATES]))
+            .where(col(Plate.state).not_in(final))
             .order_by(col(Plate.printer_id), col(Plate.sequence))
         )
     )
+    states_at: dict[str, Counter[str]] = defaultdict(Counter)
+    for site_id, state, count in session.connection().execute(_STATES_BY_SITE):
+        states_at[site_id][state] += count
+    with_plates = sa_select(_PLATES.c.printer_id).where(_PLATES.c.state.not_in(final))
+    printers = [
+        _PrinterRow(*row)
+        for row in session.connection().execute(
+            _PRINTER_ROWS.where(
+                _PRINTERS.c.id.in_(with_plates)
+                | _PRINTERS.c.state.in_([PrinterStatus.ERROR, PrinterStatus.NEEDS_OPERATOR])
+                | (
+                    (_PRINTERS.c.state == PrinterStatus.OFFLINE)
+                    & _PRINTERS.c.grace_deadline.is_not(None)
+                )
+            )
+        )
+    ]
     out: list[tuple[str, bytes]] = [
         (topics.fleet_queue_topic(), encode(_queue_summary(session, now)))
     ]
@@ -176,12 +198,10 @@ def farm_summaries(session: Session) -> list[tuple[str, bytes]]:
             )
         )
         waiting = sum(parts_on[p.id] for p in plates if p.state in _NOT_STARTED)
-        out.append(
-            (
-                topics.fleet_site_topic(site.id),
-                encode(_site_summary(site, printers_at[site.id], plates, waiting, now)),
-            )
+        summary = _site_summary(
+            site, states_at[site.id], printers_at[site.id], plates, waiting, now
         )
+        out.append((topics.fleet_site_topic(site.id), encode(summary)))
     out.append((topics.fleet_alerts_topic(), encode(_alerts(printers, now))))
     return out
 
@@ -323,9 +343,15 @@ def _placed_part(position: PlatePart, part: Part, mesh: Mesh) -> PlacedPart:
 
 
 def _site_summary(
-    site: Site, printers: list[_PrinterRow], plates: list[Plate], waiting: int, now: datetime
+    site: Site,
+    states: Counter[str],
+    printers: list[_PrinterRow],
+    plates: list[Plate],
+    waiting: int,
+    now: datetime,
 ) -> SiteSummary:
-    states = Counter(printer.state for printer in printers)
+    """`states`: the site's printers counted by state; `printers`: those with open plates
+    (the ones that may need a spool) or in trouble."""
     plates_of: dict[str, list[Plate]] = defaultdict(list)
     for plate in plates:
         plates_of[plate.printer_id].append(plate)
@@ -345,7 +371,7 @@ def _site_summary(
         site_id=site.id,
         name=site.name or site.id,
         timezone=site.tz,
-        printers=len(printers),
+        printers=sum(states.values()),
         printing=states[PrinterStatus.PRINTING],
         idle=states[PrinterStatus.IDLE],
         waiting_for_staff=sum(states[s] for s in _ONLINE_WAITING),

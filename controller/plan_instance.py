@@ -78,13 +78,26 @@ class InstanceBuilder:
         self._specs: dict[str, tuple[tuple[object, ...], PrinterSpec]] = {}
         self.printers_built = 0  # specs validated afresh (the rest were reused)
 
-    def build(self, session: Session, now: datetime) -> PlanInstance:
-        rows = [_PrinterRow(*row) for row in session.connection().execute(_PRINTER_COLUMNS)]
+    def build(self, session: Session, now: datetime) -> PlanInstance | None:
+        """The instance to plan now; None when no part is waiting or locked (nothing to
+        plan, and the fleet is not read)."""
+        return self._build(session, now, skip_when_idle=True)
+
+    def build_always(self, session: Session, now: datetime) -> PlanInstance:
+        instance = self._build(session, now, skip_when_idle=False)
+        assert instance is not None
+        return instance
+
+    def _build(self, session: Session, now: datetime, skip_when_idle: bool) -> PlanInstance | None:
         locked = list(
             session.exec(
                 select(Plate).where(col(Plate.state).in_([s.value for s in LOCKED_PLATES]))
             )
         )
+        parts = _parts(session, {plate.id for plate in locked})
+        if skip_when_idle and not parts:
+            return None
+        rows = [_PrinterRow(*row) for row in session.connection().execute(_PRINTER_COLUMNS)]
         busy: dict[str, list[Plate]] = defaultdict(list)
         for plate in locked:
             if plate.state in _BUSY_PLATE_STATES:
@@ -98,7 +111,7 @@ class InstanceBuilder:
             now=now,
             sites=[_site(site) for site in session.exec(select(Site).order_by(col(Site.id)))],
             printers=printers,
-            parts=_parts(session, {plate.id for plate in locked}),
+            parts=parts,
             locked_plates=[
                 _locked(plate, placements[plate.id]) for plate in locked if placements[plate.id]
             ],
@@ -125,7 +138,7 @@ class InstanceBuilder:
 
 def build_instance(session: Session, now: datetime) -> PlanInstance:
     """The farm as the scheduler sees it now (a fresh builder: nothing reused)."""
-    return InstanceBuilder().build(session, now)
+    return InstanceBuilder().build_always(session, now)
 
 
 def _site(site: Site) -> SiteSpec:

@@ -64,9 +64,9 @@ class Replanner(Component):
 
     async def replan(self) -> None:
         now = datetime.now(UTC)
-        instance: PlanInstance = await self._farm.store.run(self._builder.build, now)
-        if not instance.parts:
-            return
+        instance: PlanInstance | None = await self._farm.store.run(self._builder.build, now)
+        if instance is None:
+            return  # no part waiting or locked: nothing to plan
         started = time.monotonic()
         plan_json = await self._farm.pool.run(
             plan_farm,
