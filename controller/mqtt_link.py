@@ -197,6 +197,9 @@ class MqttLink(Component):
         # about every one past its default of 10.
         client.pending_calls_threshold = PUBLISH_WINDOW + 1
         paho = client._client
+        # paho holds back QoS 1 publishes past 20 in flight (its default), which would
+        # make the window 20 whatever PUBLISH_WINDOW says.
+        paho.max_inflight_messages_set(PUBLISH_WINDOW)
         # aiomqtt has no manual-ack switch; paho's is what keeps un-processed QoS 1
         # messages with the broker until we committed them.
         paho.manual_ack_set(True)
