@@ -83,6 +83,7 @@ class _Connection:
     opened: bool = False
     retry_at: float = 0.0
     backoff_s: float = RECONNECT_MIN_S
+    write_selected: bool = False  # the selector watches the socket for writability
 
 
 @dataclass
@@ -104,6 +105,7 @@ class Swarm:
         self._rng = random.Random(settings.seed)
         self._connections = [self._connection(member) for member in members]
         self._due: list[tuple[float, int, int]] = []  # (when, kind, index): 0 state, 1 telemetry
+        self._to_write: list[_Connection] = []  # packets queued since the last flush
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # guards summary() reads against the loop
@@ -168,11 +170,29 @@ class Swarm:
             self._selector.unregister(sock)
 
     def _on_register_write(self, client: mqtt.Client, conn: _Connection, sock: Any) -> None:
-        self._selector.modify(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
+        # Written by `_flush_writes` at the end of this pass: a small packet almost always
+        # fits the socket buffer, so watching for writability (two epoll_ctl calls per
+        # packet) is only needed when it does not.
+        self._to_write.append(conn)
 
     def _on_unregister_write(self, client: mqtt.Client, conn: _Connection, sock: Any) -> None:
-        with contextlib.suppress(KeyError, ValueError):  # the socket is already closed
-            self._selector.modify(sock, selectors.EVENT_READ, conn)
+        if conn.write_selected:
+            conn.write_selected = False
+            with contextlib.suppress(KeyError, ValueError):  # the socket is already closed
+                self._selector.modify(sock, selectors.EVENT_READ, conn)
+
+    def _flush_writes(self) -> None:
+        pending, self._to_write = self._to_write, []
+        for conn in pending:
+            client = conn.client
+            if not conn.opened or conn.write_selected:
+                continue
+            client.loop_write()
+            sock = client.socket()
+            if client.want_write() and sock is not None and conn.opened:
+                conn.write_selected = True
+                with contextlib.suppress(KeyError, ValueError):
+                    self._selector.modify(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
 
     def _on_connect(
         self, client: mqtt.Client, conn: _Connection, flags: Any, reason: Any, properties: Any
@@ -287,6 +307,7 @@ class Swarm:
                         if conn.opened:
                             conn.client.loop_misc()
                     last_misc = now
+                self._flush_writes()
         self._leave()
 
     def _pump(self, timeout_s: float) -> None:
@@ -296,6 +317,7 @@ class Swarm:
                 client.loop_read()
             if mask & selectors.EVENT_WRITE and key.data.opened:
                 client.loop_write()
+        self._flush_writes()
 
     def _open_some(self, now: float) -> None:
         opened = 0

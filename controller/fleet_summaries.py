@@ -1,16 +1,25 @@
 """The fleet summaries the staff TUI reads (retained under `fleet/`), built from the database.
 
-`build_summaries(session)` returns (topic, payload) pairs for every printer, the queue, each
-site's plates and line, and the open alerts, all stamped with the same time. It reads; it
-never changes anything.
+`printer_summaries(session, ids)` returns (topic, payload) pairs for those printers;
+`farm_summaries(session)` those of the queue, each site's plates and line, and the open
+alerts; `build_summaries(session)` both, for every printer. All of a call's summaries are
+stamped with the same time. They read; they never change anything.
+
+At thousands of printers the publisher never rebuilds every printer's summary at once (that
+held the database thread for over a second at 5,000): it publishes the summaries of printers
+that changed, refreshes the rest a slice at a time, and builds the farm-wide summaries from
+plain rows of the printers' few columns they need.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Table, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from controller.db.tables import Job, Mesh, Part, Plate, PlatePart, Printer, Site
@@ -45,28 +54,132 @@ MAX_QUEUE_JOBS = 200
 MAX_SITE_PLATES = 200
 MAX_FOOTPRINT_POINTS = 64
 AT_RISK = timedelta(hours=2)
+CHUNK = 500  # ids per IN (...) query
 _NOT_STARTED = ("planned", "slicing", "sliced")
+_ON_PRINTER = ("dispatched", "printing", "finished")
 _ONLINE_WAITING = (PrinterStatus.AWAITING_BED_CLEAR, PrinterStatus.NEEDS_OPERATOR)
 
 
+@dataclass(frozen=True)
+class _PrinterRow:
+    """The columns of a printer the farm-wide summaries read."""
+
+    id: str
+    site_id: str
+    profile_id: str
+    state: str
+    loaded_material: str | None
+    loaded_colour: str | None
+    grace_deadline: datetime | None
+    state_at: datetime | None
+
+
+_PRINTERS: Table = Printer.__table__  # type: ignore[attr-defined]
+_PLATES: Table = Plate.__table__  # type: ignore[attr-defined]
+_STATES_BY_SITE = sa_select(_PRINTERS.c.site_id, _PRINTERS.c.state, func.count()).group_by(
+    _PRINTERS.c.site_id, _PRINTERS.c.state
+)
+_PRINTER_ROWS = sa_select(
+    _PRINTERS.c.id,
+    _PRINTERS.c.site_id,
+    _PRINTERS.c.profile_id,
+    _PRINTERS.c.state,
+    _PRINTERS.c.loaded_material,
+    _PRINTERS.c.loaded_colour,
+    _PRINTERS.c.grace_deadline,
+    _PRINTERS.c.state_at,
+).order_by(_PRINTERS.c.id)
+
+
 def build_summaries(session: Session) -> list[tuple[str, bytes]]:
+    """Every printer's summary, then the farm-wide ones."""
+    ids = list(session.exec(select(Printer.id).order_by(col(Printer.id))))
+    return printer_summaries(session, ids) + farm_summaries(session)
+
+
+def printer_summaries(session: Session, printer_ids: Collection[str]) -> list[tuple[str, bytes]]:
+    """The summaries of these printers (unknown ids are skipped), in id order."""
+    if not printer_ids:
+        return []
+    session.flush()
     now = datetime.now(UTC)
-    printers = list(session.exec(select(Printer).order_by(col(Printer.id))))
+    ids = sorted(set(printer_ids))
+    out: list[tuple[str, bytes]] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        plates: dict[str, list[Plate]] = defaultdict(list)
+        for plate in session.exec(
+            select(Plate)
+            .where(
+                col(Plate.printer_id).in_(chunk),
+                col(Plate.state).not_in([s.value for s in FINAL_PLATE_STATES]),
+            )
+            .order_by(col(Plate.printer_id), col(Plate.sequence))
+        ):
+            plates[plate.printer_id].append(plate)
+        for printer in session.exec(
+            select(Printer).where(col(Printer.id).in_(chunk)).order_by(col(Printer.id))
+        ):
+            summary = _printer_summary(printer, plates.get(printer.id, []), now)
+            out.append((topics.fleet_printer_topic(printer.site_id, printer.id), encode(summary)))
+    return out
+
+
+def printers_of_plates(session: Session, plate_ids: Collection[str]) -> set[str]:
+    """The printers these plates are on (whose summaries count them)."""
+    ids = sorted(set(plate_ids))
+    found: set[str] = set()
+    for start in range(0, len(ids), CHUNK):
+        found.update(
+            session.exec(
+                select(Plate.printer_id).where(col(Plate.id).in_(ids[start : start + CHUNK]))
+            )
+        )
+    return found
+
+
+def farm_summaries(session: Session) -> list[tuple[str, bytes]]:
+    """The queue, each site's plates and line, and the open alerts. Printers are counted by
+    the database (per site and state); only those with open plates or in trouble are read."""
+    session.flush()
+    now = datetime.now(UTC)
     sites = list(session.exec(select(Site).order_by(col(Site.id))))
+    final = [s.value for s in FINAL_PLATE_STATES]
     open_plates = list(
         session.exec(
             select(Plate)
-            .where(col(Plate.state).not_in([s.value for s in FINAL_PLATE_STATES]))
+            .where(col(Plate.state).not_in(final))
             .order_by(col(Plate.printer_id), col(Plate.sequence))
         )
     )
-    out: list[tuple[str, bytes]] = []
-    queued_by_printer = Counter(plate.printer_id for plate in open_plates)
-    for printer in printers:
-        summary = _printer_summary(printer, queued_by_printer[printer.id], open_plates, now)
-        out.append((topics.fleet_printer_topic(printer.site_id, printer.id), encode(summary)))
-    out.append((topics.fleet_queue_topic(), encode(_queue_summary(session, now))))
+    states_at: dict[str, Counter[str]] = defaultdict(Counter)
+    for site_id, state, count in session.connection().execute(_STATES_BY_SITE):
+        states_at[site_id][state] += count
+    with_plates = sa_select(_PLATES.c.printer_id).where(_PLATES.c.state.not_in(final))
+    printers = [
+        _PrinterRow(*row)
+        for row in session.connection().execute(
+            _PRINTER_ROWS.where(
+                _PRINTERS.c.id.in_(with_plates)
+                | _PRINTERS.c.state.in_([PrinterStatus.ERROR, PrinterStatus.NEEDS_OPERATOR])
+                | (
+                    (_PRINTERS.c.state == PrinterStatus.OFFLINE)
+                    & _PRINTERS.c.grace_deadline.is_not(None)
+                )
+            )
+        )
+    ]
+    out: list[tuple[str, bytes]] = [
+        (topics.fleet_queue_topic(), encode(_queue_summary(session, now)))
+    ]
     site_of = {printer.id: printer.site_id for printer in printers}
+    profile_of = {printer.id: printer.profile_id for printer in printers}
+    printers_at: dict[str, list[_PrinterRow]] = defaultdict(list)
+    for printer in printers:
+        printers_at[printer.site_id].append(printer)
+    plates_at: dict[str, list[Plate]] = defaultdict(list)
+    for plate in open_plates:
+        plates_at[site_of.get(plate.printer_id, "")].append(plate)
     parts_on = Counter(
         session.exec(
             select(PlatePart.plate_id).where(
@@ -74,37 +187,28 @@ def build_summaries(session: Session) -> list[tuple[str, bytes]]:
             )
         )
     )
+    listed = [plate for site in sites for plate in plates_at[site.id][:MAX_SITE_PLATES]]
+    placed = _placed_parts(session, [plate.id for plate in listed])
     for site in sites:
-        plates = [p for p in open_plates if site_of.get(p.printer_id) == site.id]
+        plates = plates_at[site.id]
         out.append(
             (
                 topics.fleet_plates_topic(site.id),
-                encode(_plate_list(session, site, plates, printers, now)),
+                encode(_plate_list(site, plates, profile_of, placed, now)),
             )
         )
-        site_printers = [p for p in printers if p.site_id == site.id]
         waiting = sum(parts_on[p.id] for p in plates if p.state in _NOT_STARTED)
-        out.append(
-            (
-                topics.fleet_site_topic(site.id),
-                encode(_site_summary(site, site_printers, plates, waiting, now)),
-            )
+        summary = _site_summary(
+            site, states_at[site.id], printers_at[site.id], plates, waiting, now
         )
+        out.append((topics.fleet_site_topic(site.id), encode(summary)))
     out.append((topics.fleet_alerts_topic(), encode(_alerts(printers, now))))
     return out
 
 
-def _printer_summary(
-    printer: Printer, queued: int, plates: list[Plate], now: datetime
-) -> FleetPrinterSummary:
-    current = next(
-        (
-            p
-            for p in plates
-            if p.printer_id == printer.id and p.state in ("dispatched", "printing", "finished")
-        ),
-        None,
-    )
+def _printer_summary(printer: Printer, plates: list[Plate], now: datetime) -> FleetPrinterSummary:
+    """`plates`: the printer's open plates, in queue order."""
+    current = next((p for p in plates if p.state in _ON_PRINTER), None)
     return FleetPrinterSummary(
         site_id=printer.site_id,
         printer_id=printer.id,
@@ -114,7 +218,7 @@ def _printer_summary(
         material=printer.loaded_material,
         colour=printer.loaded_colour,
         plate_id=current.id if current else None,
-        queued_plates=queued,
+        queued_plates=len(plates),
         last_seen_at=printer.last_seen,
         updated_at=now,
     )
@@ -124,6 +228,7 @@ def _queue_summary(session: Session, now: datetime) -> QueueSummary:
     jobs = list(
         session.exec(select(Job).where(col(Job.state).in_([s.value for s in OPEN_JOB_STATES])))
     )
+    material_of = {job.id: job.material for job in jobs}
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     by_material: Counter[str] = Counter()
     for part in session.exec(
@@ -133,7 +238,7 @@ def _queue_summary(session: Session, now: datetime) -> QueueSummary:
     ):
         counts[part.job_id][part.state] += 1
         if part.state in PARTS_WAITING:
-            by_material[_material_of(jobs, part.job_id)] += 1
+            by_material[material_of.get(part.job_id, "?")] += 1
     queued = [_queued_job(job, counts[job.id], now) for job in jobs]
     queued.sort(
         key=lambda q: (not q.late, not q.at_risk, q.due or datetime.max.replace(tzinfo=UTC))
@@ -148,13 +253,6 @@ def _queue_summary(session: Session, now: datetime) -> QueueSummary:
         jobs=tuple(queued[:MAX_QUEUE_JOBS]),
         updated_at=now,
     )
-
-
-def _material_of(jobs: list[Job], job_id: str) -> str:
-    for job in jobs:
-        if job.id == job_id:
-            return job.material
-    return "?"
 
 
 def _queued_job(job: Job, states: Counter[str], now: datetime) -> QueuedJob:
@@ -185,11 +283,14 @@ def _queued_job(job: Job, states: Counter[str], now: datetime) -> QueuedJob:
 
 
 def _plate_list(
-    session: Session, site: Site, plates: list[Plate], printers: list[Printer], now: datetime
+    site: Site,
+    plates: list[Plate],
+    profile_of: dict[str, str],
+    placed: dict[str, list[PlacedPart]],
+    now: datetime,
 ) -> PlateList:
     from firmware_profiles import load_profile
 
-    profile_of = {p.id: p.profile_id for p in printers}
     summaries = []
     for plate in plates[:MAX_SITE_PLATES]:
         machine = load_profile(profile_of[plate.printer_id]).machine
@@ -203,7 +304,7 @@ def _plate_list(
                 state=wire_plate_state(plate.state),
                 bed_width_mm=machine.bed_x_mm,
                 bed_depth_mm=machine.bed_y_mm,
-                parts=tuple(_placed_parts(session, plate.id)),
+                parts=tuple(placed.get(plate.id, ())),
                 starts_at=plate.started_at or plate.planned_start,
                 ends_at=plate.finished_at or plate.planned_end,
             )
@@ -211,35 +312,52 @@ def _plate_list(
     return PlateList(site_id=site.id, plates=tuple(summaries), updated_at=now)
 
 
-def _placed_parts(session: Session, plate_id: str) -> Iterable[PlacedPart]:
-    rows = session.exec(
-        select(PlatePart, Part, Mesh)
-        .join(Part, col(PlatePart.part_id) == Part.id)
-        .join(Job, col(Part.job_id) == Job.id)
-        .join(Mesh, col(Job.mesh_sha256) == Mesh.sha256)
-        .where(PlatePart.plate_id == plate_id)
-    )
-    for placed, part, mesh in rows:
-        footprint = [(float(x), float(y)) for x, y in mesh.footprint]
-        step = max(1, -(-len(footprint) // MAX_FOOTPRINT_POINTS))
-        yield PlacedPart(
-            part_id=part.id,
-            job_id=part.job_id,
-            x_mm=placed.x_mm,
-            y_mm=placed.y_mm,
-            rotation_deg=placed.rotation_deg,
-            footprint=tuple(footprint[::step][:MAX_FOOTPRINT_POINTS]),
-            state=wire_part_state(part.state),
+def _placed_parts(session: Session, plate_ids: list[str]) -> dict[str, list[PlacedPart]]:
+    """The parts on each of these plates, with their outlines (a few queries for all)."""
+    placed: dict[str, list[PlacedPart]] = defaultdict(list)
+    for start in range(0, len(plate_ids), CHUNK):
+        rows = session.exec(
+            select(PlatePart, Part, Mesh)
+            .join(Part, col(PlatePart.part_id) == Part.id)
+            .join(Job, col(Part.job_id) == Job.id)
+            .join(Mesh, col(Job.mesh_sha256) == Mesh.sha256)
+            .where(col(PlatePart.plate_id).in_(plate_ids[start : start + CHUNK]))
         )
+        for position, part, mesh in rows:
+            placed[position.plate_id].append(_placed_part(position, part, mesh))
+    return placed
+
+
+def _placed_part(position: PlatePart, part: Part, mesh: Mesh) -> PlacedPart:
+    footprint = [(float(x), float(y)) for x, y in mesh.footprint]
+    step = max(1, -(-len(footprint) // MAX_FOOTPRINT_POINTS))
+    return PlacedPart(
+        part_id=part.id,
+        job_id=part.job_id,
+        x_mm=position.x_mm,
+        y_mm=position.y_mm,
+        rotation_deg=position.rotation_deg,
+        footprint=tuple(footprint[::step][:MAX_FOOTPRINT_POINTS]),
+        state=wire_part_state(part.state),
+    )
 
 
 def _site_summary(
-    site: Site, printers: list[Printer], plates: list[Plate], waiting: int, now: datetime
+    site: Site,
+    states: Counter[str],
+    printers: list[_PrinterRow],
+    plates: list[Plate],
+    waiting: int,
+    now: datetime,
 ) -> SiteSummary:
-    states = Counter(printer.state for printer in printers)
+    """`states`: the site's printers counted by state; `printers`: those with open plates
+    (the ones that may need a spool) or in trouble."""
+    plates_of: dict[str, list[Plate]] = defaultdict(list)
+    for plate in plates:
+        plates_of[plate.printer_id].append(plate)
     needs = []
     for printer in printers:
-        nxt = _next_plate(plates, printer.id)
+        nxt = _next_plate(plates_of.get(printer.id, []))
         if nxt and (nxt.material, nxt.colour) != (printer.loaded_material, printer.loaded_colour):
             needs.append(
                 MaterialNeed(
@@ -253,7 +371,7 @@ def _site_summary(
         site_id=site.id,
         name=site.name or site.id,
         timezone=site.tz,
-        printers=len(printers),
+        printers=sum(states.values()),
         printing=states[PrinterStatus.PRINTING],
         idle=states[PrinterStatus.IDLE],
         waiting_for_staff=sum(states[s] for s in _ONLINE_WAITING),
@@ -266,11 +384,11 @@ def _site_summary(
     )
 
 
-def _next_plate(plates: list[Plate], printer_id: str) -> Plate | None:
-    """The plate the printer will run next, as dispatch chooses it: a sliced one first (in
-    queue order), else the one being sliced, else the first planned."""
+def _next_plate(plates: list[Plate]) -> Plate | None:
+    """The plate a printer will run next (`plates`: its open ones), as dispatch chooses it:
+    a sliced one first (in queue order), else the one being sliced, else the first planned."""
     for state in ("sliced", "slicing", "planned"):
-        waiting = [p for p in plates if p.printer_id == printer_id and p.state == state]
+        waiting = [p for p in plates if p.state == state]
         if waiting:
             return min(waiting, key=lambda p: (p.sequence, p.planned_start or _EPOCH, p.id))
     return None
@@ -279,7 +397,7 @@ def _next_plate(plates: list[Plate], printer_id: str) -> Plate | None:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _alerts(printers: list[Printer], now: datetime) -> AlertList:
+def _alerts(printers: list[_PrinterRow], now: datetime) -> AlertList:
     alerts = []
     for printer in printers:
         if printer.state == PrinterStatus.ERROR:

@@ -109,7 +109,9 @@ class MosquittoProcess(_Process):
                     "allow_anonymous true",
                     "persistence false",
                     "max_queued_messages 100000",
-                    "max_inflight_messages 100",
+                    # the controller acknowledges thousands of states a second: a window of
+                    # 20 (the default) or 100 unacknowledged messages caps it at window / RTT
+                    "max_inflight_messages 1000",
                     f"log_dest file {self.log_path}",
                     "log_type error",
                     "log_type warning",

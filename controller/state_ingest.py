@@ -14,6 +14,14 @@ than the newest one applied is *stale* and changes nothing.
 Only `record_printer_state` changes the fields compared here, so after it committed a
 report (`applied`), a report that repeats those fields cannot change the database row
 beyond the heartbeat fields.
+
+News waits in the fleet's queue until its transaction commits, and meanwhile the printer
+keeps reporting. A report that would be a heartbeat after the news still waiting (`queued`)
+is folded into it: acknowledged at once, and its heartbeat row held back until that news is
+`applied` (written earlier, it would move the row's sequence past the news, which would
+then be dropped as stale). Without this, a controller that starts in front of thousands of
+printers sees every report as news until the first batch commits, and a batch that takes a
+second keeps the next one as big, and so on.
 """
 
 from __future__ import annotations
@@ -49,6 +57,15 @@ class _Known:
     content: tuple[object, ...]
 
 
+@dataclass
+class _Queued:
+    """The newest news of a printer waiting for its commit, and the heartbeats after it."""
+
+    known: _Known  # as it will be once applied (sequence: the last folded heartbeat's)
+    news_sequence: int
+    heartbeat: dict[str, Any] | None = None  # the row to save once applied
+
+
 def _content(site: str, state: PrinterState) -> tuple[object, ...]:
     """What `record_printer_state` acts on, apart from the heartbeat fields."""
     return (site, state.state, state.profile_id, state.material, state.colour)
@@ -59,14 +76,17 @@ class StateIngest:
 
     def __init__(self) -> None:
         self._known: dict[str, _Known] = {}
+        self._queued: dict[str, _Queued] = {}
         self._heartbeats: dict[str, dict[str, Any]] = {}  # printer -> row for the bulk UPDATE
 
     def __len__(self) -> int:
         return len(self._known)
 
     def sort(self, site: str, printer: str, state: PrinterState, seen: datetime) -> Verdict:
-        """Classify one report; a heartbeat is remembered for the next `take_heartbeats`."""
-        known = self._known.get(printer)
+        """Classify one report; a heartbeat is remembered for the next `take_heartbeats`
+        (or, after news still waiting, for when that news is applied)."""
+        queued = self._queued.get(printer)
+        known = queued.known if queued is not None else self._known.get(printer)
         if known is None or known.run_id != state.run_id:
             return Verdict.NEWS
         if (state.connection, state.sequence) <= (known.connection, known.sequence):
@@ -79,7 +99,7 @@ class StateIngest:
         ):
             return Verdict.NEWS
         known.sequence = state.sequence
-        self._heartbeats[printer] = {
+        row = {
             "printer": printer,
             "run_id": state.run_id,
             "connection": state.connection,
@@ -87,11 +107,34 @@ class StateIngest:
             "at": state.at,
             "seen": seen,
         }
+        if queued is not None:
+            queued.heartbeat = row
+        else:
+            self._heartbeats[printer] = row
         return Verdict.HEARTBEAT
 
+    def queued(self, site: str, printer: str, state: PrinterState) -> None:
+        """This news is on its way to the database: reports after it compare with it."""
+        self._queued[printer] = _Queued(
+            _Known(site, state.run_id, state.connection, state.sequence, _content(site, state)),
+            state.sequence,
+        )
+
     def applied(self, site: str, printer: str, state: PrinterState) -> None:
-        """`record_printer_state` committed this report: it is the printer's newest."""
+        """`record_printer_state` committed this report: it is the printer's newest (with
+        the heartbeats folded into it, when it was the news last queued)."""
         self._heartbeats.pop(printer, None)
+        queued = self._queued.get(printer)
+        if queued is not None and (
+            queued.known.run_id,
+            queued.known.connection,
+            queued.news_sequence,
+        ) == (state.run_id, state.connection, state.sequence):
+            del self._queued[printer]
+            self._known[printer] = queued.known
+            if queued.heartbeat is not None:
+                self._heartbeats[printer] = queued.heartbeat
+            return
         self._known[printer] = _Known(
             site, state.run_id, state.connection, state.sequence, _content(site, state)
         )
@@ -99,7 +142,13 @@ class StateIngest:
     def forget(self, printer: str) -> None:
         """The printer's report was refused: treat its next one as news again."""
         self._known.pop(printer, None)
+        self._queued.pop(printer, None)
         self._heartbeats.pop(printer, None)
+
+    def not_applied(self, printer: str) -> None:
+        """The transaction of the printer's queued news failed: what follows is compared
+        with what was applied before (so it is news again)."""
+        self._queued.pop(printer, None)
 
     def take_heartbeats(self) -> list[dict[str, Any]]:
         """The heartbeats not yet written (each printer's newest) as rows for

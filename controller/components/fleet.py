@@ -8,16 +8,17 @@ period (`offline_grace_s`, a durable deadline in the database); when it passes, 
 interrupted and its unprinted parts go back to the queue.
 
 States are the bulk of the traffic (every printer, every second), and almost all of them
-only repeat what the farm knows. `StateIngest` sorts them in memory: a heartbeat (same run,
-next sequence, same status/profile/spool) is acknowledged at once and its sequence, time and
-`last_seen` are written in one bulk UPDATE every `HEARTBEAT_SAVE_S` (a crash loses at most
-that much `last_seen`; the retained state brings the rest back). A stale report is
-acknowledged and dropped. The rest is news: the worker takes every message already waiting
-and applies runs of consecutive news in ONE transaction (the newest state per printer; events
-stay one transaction each, in their place in the order), acknowledged after the commit. Only
-a batch that changed something wakes the other components; the summaries of printers whose
-state changed are published right after the commit, so the TUI sees a change without
-waiting for the next full fleet summary.
+only repeat what the farm knows. `StateIngest` sorts them in memory as they arrive: a
+heartbeat (same run, next sequence, same status/profile/spool) is acknowledged at once (it
+never waits in the worker's queue, so the broker's window of unacknowledged messages keeps
+moving) and its sequence, time and `last_seen` are written in bulk UPDATEs every
+`HEARTBEAT_SAVE_S` (a crash loses at most that much `last_seen`; the retained state brings
+the rest back). A stale report is acknowledged and dropped. The rest is news, queued with
+the events: the worker takes everything already waiting and applies runs of consecutive
+news in ONE transaction (the newest state per printer; events stay one transaction each, in
+their place in the order), acknowledged after the commit. Only a batch that changed
+something wakes the other components; the summaries of printers whose state changed are
+published right after the commit, so the TUI sees a change at once.
 """
 
 from __future__ import annotations
@@ -26,30 +27,29 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from controller.component import Component
 from controller.components import Farm
-from controller.db.tables import Plate, Printer
 from controller.effects import ShopStatus, job_statuses
-from controller.fleet_summaries import _printer_summary
+from controller.fleet_summaries import printer_summaries
 from controller.lifecycle.printer_events import apply_printer_event
 from controller.lifecycle.printers import (
     expired_grace_deadlines,
     interrupt_printer,
     record_printer_state,
 )
-from controller.lifecycle.states import FINAL_PLATE_STATES
 from controller.lifecycle.transitions import Changes, LifecycleError
 from controller.logs import log
 from controller.mqtt_link import Inbound
 from controller.security.limits import check_known_profile
 from controller.state_ingest import StateIngest, Verdict, save_heartbeats
 from protocol import topics
-from protocol.codec import decode, encode
+from protocol.codec import decode
 from protocol.errors import ProtocolError
 from protocol.messages.printer import EventKind, PrinterEvent, PrinterState
 
@@ -60,6 +60,16 @@ HEARTBEAT_SAVE_S = 5.0  # how often heartbeats' sequence and last_seen reach the
 # Heartbeats per UPDATE transaction: news waiting for the store thread runs between chunks
 # instead of behind one long write of the whole fleet.
 HEARTBEAT_CHUNK = 500
+MAX_KNOWN_TOPICS = 100_000  # state topics whose (site, printer) are remembered
+
+
+@dataclass(frozen=True)
+class _News:
+    """A printer state sorted as news, waiting for the worker."""
+
+    message: Inbound
+    where: tuple[str, str]  # site, printer
+    state: PrinterState
 
 
 class Fleet(Component):
@@ -68,10 +78,11 @@ class Fleet(Component):
     def __init__(self, farm: Farm) -> None:
         super().__init__()
         self._farm = farm
-        self._queue: asyncio.Queue[tuple[bool, Inbound]] = asyncio.Queue()  # (is a state, msg)
+        self._queue: asyncio.Queue[_News | Inbound] = asyncio.Queue()  # news and events
         farm.link.route(topics.topic_filter(topics.TopicKind.PRINTER_STATE), self._enqueue_state)
         farm.link.route(topics.topic_filter(topics.TopicKind.PRINTER_EVENTS), self._enqueue_event)
         self._ingest = StateIngest()
+        self._topics: dict[str, tuple[str, str]] = {}  # state topic -> (site, printer)
         self.events_applied = 0
         self.reports: Counter[Verdict] = Counter()  # printer states by how they were sorted
 
@@ -98,30 +109,60 @@ class Fleet(Component):
             **{verdict.value: self.reports[verdict] for verdict in Verdict},
         )
 
-    async def _enqueue_state(self, message: Inbound) -> None:
-        self._queue.put_nowait((True, message))
+    # Plain functions: the link calls them as each message is parsed (no task per message).
+    def _enqueue_state(self, message: Inbound) -> None:
+        """Sort a state as it arrives: a heartbeat or a stale report is acknowledged here
+        and then (the broker's window of unacknowledged messages never waits for the
+        worker); news is queued for the worker, in order with the events."""
+        where = self._printer_of(message.topic)
+        if not message.payload:
+            message.ack()
+            return  # a cleared retained state
+        try:
+            state = decode(message.payload, PrinterState)
+            verdict = self._ingest.sort(where[0], where[1], state, datetime.now(UTC))
+            if verdict is Verdict.NEWS:
+                # A heartbeat repeats the profile of the news applied before it.
+                check_known_profile(state.profile_id)
+        except ProtocolError as exc:
+            message.ack()
+            log(
+                _logger,
+                logging.WARNING,
+                "printer message refused",
+                topic=message.topic,
+                reason=str(exc),
+            )
+            return
+        self.reports[verdict] += 1
+        if verdict is Verdict.NEWS:
+            self._ingest.queued(where[0], where[1], state)
+            self._queue.put_nowait(_News(message, where, state))
+        else:
+            message.ack()  # nothing to commit first
 
-    async def _enqueue_event(self, message: Inbound) -> None:
-        self._queue.put_nowait((False, message))
+    def _enqueue_event(self, message: Inbound) -> None:
+        self._queue.put_nowait(message)
 
     async def _worker(self) -> None:
         while True:
             batch = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            states: list[Inbound] = []
-            for is_state, message in batch:
-                if is_state:
-                    states.append(message)
+            news: list[_News] = []
+            for item in batch:
+                if isinstance(item, _News):
+                    news.append(item)
                     continue
-                await self._guarded(self._apply_states, states)
-                states = []
-                await self._guarded(self._handle, message)
-            await self._guarded(self._apply_states, states)
+                await self._guarded(self._apply_news, news, [n.message for n in news])
+                news = []
+                await self._guarded(self._handle, item, [item])
+            await self._guarded(self._apply_news, news, [n.message for n in news])
 
-    async def _guarded(self, handler: Callable[[Any], Awaitable[None]], what: Any) -> None:
+    async def _guarded(
+        self, handler: Callable[[Any], Awaitable[None]], what: Any, messages: list[Inbound]
+    ) -> None:
         """Run one handler; a refused message is logged and acknowledged, never retried."""
-        messages = what if isinstance(what, list) else [what]
         if not messages:
             return
         try:
@@ -139,42 +180,30 @@ class Fleet(Component):
             for message in messages:
                 message.ack()
 
-    async def _apply_states(self, messages: list[Inbound]) -> None:
-        """Consecutive retained states: heartbeats remembered, news (newest per printer) in
-        one transaction."""
-        newest: dict[tuple[str, str], PrinterState] = {}
-        seen = datetime.now(UTC)
-        for message in messages:
-            parsed = topics.parse_topic(message.topic)
+    def _printer_of(self, topic: str) -> tuple[str, str]:
+        """(site, printer) of a state topic, parsed once per printer."""
+        where = self._topics.get(topic)
+        if where is None:
+            parsed = topics.parse_topic(topic)
             assert parsed.site is not None and parsed.printer is not None
-            if not message.payload:
-                message.ack()
-                continue  # a cleared retained state
-            try:
-                state = decode(message.payload, PrinterState)
-                check_known_profile(state.profile_id)
-            except ProtocolError as exc:
-                message.ack()
-                log(
-                    _logger,
-                    logging.WARNING,
-                    "printer message refused",
-                    topic=message.topic,
-                    reason=str(exc),
-                )
-                continue
-            verdict = self._ingest.sort(parsed.site, parsed.printer, state, seen)
-            self.reports[verdict] += 1
-            if verdict is Verdict.NEWS:
-                newest[(parsed.site, parsed.printer)] = state
-            else:
-                message.ack()  # nothing to commit first
-        if newest:
-            await self._apply_news(newest)
+            where = (parsed.site, parsed.printer)
+            if len(self._topics) < MAX_KNOWN_TOPICS:
+                self._topics[topic] = where
+        return where
 
-    async def _apply_news(self, newest: dict[tuple[str, str], PrinterState]) -> None:
+    async def _apply_news(self, news: list[_News]) -> None:
+        """Consecutive news, the newest state per printer, in one transaction (acknowledged
+        by `_guarded` after it)."""
+        newest = {item.where: item.state for item in news}
         grace_s = self._farm.settings.timing.offline_grace_s
-        changes, statuses, summaries, refused = await self._farm.store.run(_states, newest, grace_s)
+        try:
+            changes, statuses, summaries, refused = await self._farm.store.run(
+                _states, newest, grace_s
+            )
+        except BaseException:
+            for _site, printer in newest:
+                self._ingest.not_applied(printer)
+            raise
         for (site, printer), state in newest.items():
             if printer in refused:
                 self._ingest.forget(printer)
@@ -183,7 +212,7 @@ class Fleet(Component):
         for topic, payload in summaries:
             self._farm.link.publish(topic, payload, retain=True)
         if changes.events or changes.jobs or changes.requests:
-            self._farm.publisher.after_commit(changes, statuses)
+            self._farm.publisher.after_commit(changes, statuses, summaries_sent=changes.printers)
             self._farm.wake_for(changes)
 
     async def _handle(self, message: Inbound) -> None:
@@ -252,31 +281,7 @@ def _states(
                 reason=exc.reason,
             )
     statuses = job_statuses(session, changes.jobs)
-    return changes, statuses, _printer_summaries(session, changes.printers), refused
-
-
-def _printer_summaries(session: Session, printer_ids: set[str]) -> list[tuple[str, bytes]]:
-    if not printer_ids:
-        return []
-    session.flush()
-    now = datetime.now(UTC)
-    printers = session.exec(select(Printer).where(col(Printer.id).in_(printer_ids)))
-    plates = list(
-        session.exec(
-            select(Plate).where(
-                col(Plate.printer_id).in_(printer_ids),
-                col(Plate.state).not_in([s.value for s in FINAL_PLATE_STATES]),
-            )
-        )
-    )
-    queued = Counter(plate.printer_id for plate in plates)
-    return [
-        (
-            topics.fleet_printer_topic(p.site_id, p.id),
-            encode(_printer_summary(p, queued[p.id], plates, now)),
-        )
-        for p in printers
-    ]
+    return changes, statuses, printer_summaries(session, changes.printers), refused
 
 
 def _event(session: Session, site: str, printer: str, event: PrinterEvent) -> tuple[bool, Changes]:

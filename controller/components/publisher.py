@@ -4,8 +4,12 @@ Job statuses go out right after the transaction that changed them, in commit ord
 job's retained status topic, so a shop (or `makerfarm submit`) sees every job's states in
 order and a late subscriber gets the newest. Commands the lifecycle asks for (cancel a part,
 pause, ...) become protocol `PrinterCommand`s on the printer's cmd topic. Fleet summaries
-for the TUI are rebuilt when something changed, at most once per
-`fleet_publish_interval_s`, and retained.
+for the TUI are retained and published when something changed, at most once per
+`fleet_publish_interval_s`: the summaries of the printers a commit touched (directly or
+through their plates), and the farm-wide ones (queue, sites, plates, alerts). Every printer's
+summary is also refreshed once per `PRINTER_REFRESH_S`, a slice at a time, so its
+`last_seen_at` (heartbeats are not news) never lags by more than that, and no publish ever
+holds the database thread for the whole fleet.
 
 At start every open job's status is published again: a controller killed between a commit
 and its publish leaves no shop with a stale status. With several controllers only the leader
@@ -16,19 +20,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from controller.component import Component
 from controller.components import Wakeup
 from controller.config import ControllerSettings
 from controller.db.tables import Job, Printer
 from controller.effects import ShopStatus, job_statuses
-from controller.fleet_summaries import build_summaries
+from controller.fleet_summaries import farm_summaries, printer_summaries, printers_of_plates
 from controller.leadership import Leadership, SoloLeadership
 from controller.lifecycle.states import OPEN_JOB_STATES
 from controller.lifecycle.transitions import AgentAction, AgentRequest, Changes
@@ -53,6 +59,8 @@ _logger = logging.getLogger(__name__)
 # Jobs finished this recently are re-announced at start too (their final status may be the
 # one a crash kept from being published).
 RECENT_FINAL_S = 24 * 3600
+# Every printer's summary is published again within this long (in slices, one per publish).
+PRINTER_REFRESH_S = 60.0
 
 
 def new_command_id() -> str:
@@ -96,6 +104,9 @@ class Publisher(Component):
         self._link = link
         self._leadership = leadership or SoloLeadership()
         self.fleet_changed = Wakeup()
+        self._dirty_printers: set[str] = set()
+        self._dirty_plates: set[str] = set()
+        self._refresh_after = ""  # the rolling refresh continues after this printer id
 
     async def start(self) -> None:
         self.spawn(
@@ -110,11 +121,21 @@ class Publisher(Component):
         self.fleet_changed.poke()
         await self._fleet_loop()
 
-    def after_commit(self, changes: Changes, statuses: list[ShopStatus]) -> None:
+    def after_commit(
+        self,
+        changes: Changes,
+        statuses: list[ShopStatus],
+        *,
+        summaries_sent: Collection[str] = (),
+    ) -> None:
+        """Publish what a commit changed; `summaries_sent`: printers whose new summaries the
+        caller already published."""
         for entry in statuses:
             self.job_status(entry)
         for request in changes.requests:
             self.command(request.site_id, request.printer_id, agent_command(request))
+        self._dirty_printers |= changes.printers.difference(summaries_sent)
+        self._dirty_plates |= changes.plates
         self.fleet_changed.poke()
 
     def job_status(self, entry: ShopStatus) -> None:
@@ -141,14 +162,50 @@ class Publisher(Component):
 
     async def _fleet_loop(self) -> None:
         interval = self._settings.timing.fleet_publish_interval_s
+        last = -PRINTER_REFRESH_S  # the first pass publishes every printer's summary
         while True:
-            await self.fleet_changed.wait()
+            changed = await self.fleet_changed.wait(interval)
             started = time.monotonic()
-            for topic, payload in await self._store.run(build_summaries):
+            printers, self._dirty_printers = self._dirty_printers, set()
+            plates, self._dirty_plates = self._dirty_plates, set()
+            share = (started - last) / PRINTER_REFRESH_S  # of the fleet, to refresh now
+            last = started
+            summaries, self._refresh_after = await self._store.run(
+                _fleet_summaries, printers, plates, changed, self._refresh_after, share
+            )
+            for topic, payload in summaries:
                 self._link.publish(topic, payload, retain=True)
             # A big farm's summaries take a while to build: keep them to a tenth of the
             # database's time.
             await asyncio.sleep(max(interval, 10 * (time.monotonic() - started)))
+
+
+def _fleet_summaries(
+    session: Session,
+    printers: set[str],
+    plates: set[str],
+    changed: bool,
+    refresh_after: str,
+    share: float,
+) -> tuple[list[tuple[str, bytes]], str]:
+    """The summaries of changed printers and the next slice of the rolling refresh, plus
+    the farm-wide summaries when something changed; where the refresh goes on next time."""
+    total = session.exec(select(func.count()).select_from(Printer)).one()
+    slice_size = max(1, math.ceil(total * min(1.0, share)))
+    refresh = list(
+        session.exec(
+            select(Printer.id)
+            .where(col(Printer.id) > refresh_after)
+            .order_by(col(Printer.id))
+            .limit(slice_size)
+        )
+    )
+    next_after = refresh[-1] if len(refresh) == slice_size else ""
+    ids = printers | printers_of_plates(session, plates) | set(refresh)
+    summaries = printer_summaries(session, ids)
+    if changed:
+        summaries += farm_summaries(session)
+    return summaries, next_after
 
 
 def _statuses_to_announce(session: Session) -> list[ShopStatus]:

@@ -22,7 +22,7 @@ from controller.components import Farm
 from controller.lifecycle.plans import record_plan
 from controller.lifecycle.transitions import Changes
 from controller.logs import log
-from controller.plan_instance import build_instance
+from controller.plan_instance import InstanceBuilder
 from controller.workers import plan_farm
 from protocol.planning import Plan, PlanInstance
 
@@ -39,6 +39,7 @@ class Replanner(Component):
         super().__init__()
         self._farm = farm
         self._previous: Plan | None = None
+        self._builder = InstanceBuilder()
         self.plans_made = 0
 
     async def start(self) -> None:
@@ -64,9 +65,9 @@ class Replanner(Component):
 
     async def replan(self) -> None:
         now = datetime.now(UTC)
-        instance: PlanInstance = await self._farm.store.run(build_instance, now)
-        if not instance.parts:
-            return
+        instance: PlanInstance | None = await self._farm.store.run(self._builder.build, now)
+        if instance is None:
+            return  # no part waiting or locked: nothing to plan
         started = time.monotonic()
         plan_json = await self._farm.pool.run(
             plan_farm,
