@@ -125,6 +125,11 @@ def mosquitto_conf_text(options: BrokerOptions, out_dir: Path, counts: dict[str,
         f"password_file {out / 'passwords'}",
         f"acl_file {out / 'acl'}",
         f"max_packet_size {MAX_PACKET_BYTES}",
+        # A controller acknowledges thousands of printer states a second: Mosquitto's default
+        # of 20 unacknowledged messages in flight per client would cap it at 20 per round
+        # trip, and its default queue of 1,000 would drop events while a controller restarts.
+        "max_inflight_messages 1000",
+        "max_queued_messages 100000",
     ]
     if options.persistence_dir is not None:
         lines += ["persistence true", f"persistence_location {options.persistence_dir.resolve()}/"]
