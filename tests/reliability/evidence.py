@@ -22,10 +22,12 @@ import itertools
 import json
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -42,7 +44,7 @@ from controller.lifecycle.states import (
 from protocol.messages.jobs import JobStatus
 from protocol.states import JobState as WireJobState
 
-_MACHINES = {
+_MACHINES: dict[str, tuple[type[StrEnum], Mapping[Any, frozenset[Any]], str]] = {
     "job": (JobState, JOB_TRANSITIONS, "jobs"),
     "part": (PartState, PART_TRANSITIONS, "parts"),
     "plate": (PlateState, PLATE_TRANSITIONS, "plates"),

@@ -244,17 +244,23 @@ class FaultFarm:
                 + "\n".join(self.tracker.stuck(self.refs)[:20])
             )
 
-    def wait_for_news(self, timeout_s: float) -> float | None:
-        """Seconds until the next job status arrives (the farm moves again), or None."""
+    def statuses_seen(self) -> int:
         assert self.tracker is not None
-        tracker = self.tracker
-        seen = sum(len(h) for h in tracker.history.values())
+        with self.tracker._changed:  # re-entrant: also called from inside wait_for
+            return sum(len(h) for h in self.tracker.history.values())
+
+    def wait_for_statuses(self, count: int, timeout_s: float) -> float | None:
+        """Seconds until `count` more job statuses arrived (the farm moved), or None."""
+        assert self.tracker is not None
+        wanted = self.statuses_seen() + count
         began = time.monotonic()
-        if tracker.wait_for(
-            lambda: sum(len(h) for h in tracker.history.values()) > seen, timeout_s
-        ):
+        if self.tracker.wait_for(lambda: self.statuses_seen() >= wanted, timeout_s):
             return time.monotonic() - began
         return None
+
+    def wait_for_news(self, timeout_s: float) -> float | None:
+        """Seconds until the next job status arrives (the farm moves again), or None."""
+        return self.wait_for_statuses(1, timeout_s)
 
     def wait_all_final(self, timeout_s: float = 240.0) -> bool:
         assert self.tracker is not None
@@ -333,7 +339,7 @@ class Duplicator:
                 return  # our own copy coming back, or the broker's redelivery
             self._seen.add(key)
             delay = 0.0 if self._random.random() < 0.5 else self._random.uniform(0.1, 2.0)
-            kind = message.topic.rsplit("/", 1)[-1]
+            kind = "staff" if "/staff/" in message.topic else message.topic.rsplit("/", 1)[-1]
             timer = threading.Timer(delay, self._send, (message.topic, payload, kind))
             timer.daemon = True
             self._timers.append(timer)
