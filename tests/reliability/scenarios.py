@@ -223,6 +223,74 @@ def duplicates(workdir: Path, db_url: str, seed: int, *, jobs: int = 40) -> Tria
     return result
 
 
+GONE = "wd-ender-1"  # PLA white, like pd-ratrig: its parts can go elsewhere
+
+
+def agent_gone(
+    workdir: Path, db_url: str, seed: int, *, grace_s: float = 3.0, jobs: int = 20
+) -> Trial:
+    """kill -9 an agent mid-print and leave it off past the offline grace period, with the
+    controller killed while the grace runs: the deadline is in the database, so the
+    restarted controller still interrupts the plate, its parts are printed elsewhere, and
+    when the agent comes back at last (its plate died with it) nothing is printed twice."""
+    rng = random.Random(seed)
+    trial = Trial("agent-gone", seed, f"agent {GONE} off past {grace_s:g} s grace", Verdict())
+    began = time.monotonic()
+    options = FarmOptions(
+        jobs=jobs,
+        seed=seed,
+        process_agents=frozenset({GONE}),
+        speeds={GONE: 300.0},
+        offline_grace_s=grace_s,
+    )
+    with FaultFarm(workdir, db_url, options) as farm:
+        farm.submit()
+        spool = farm.spool_root / GONE
+        farm.wait_until(lambda: _printing(spool) is not None, FLOW_TIMEOUT_S, "a plate on it")
+        time.sleep(rng.uniform(0.0, 0.5))  # the kill point within the print
+        plate = _printing(spool)
+        farm.kill_agent(GONE)
+        farm.wait_until(
+            lambda: (
+                _scalar(db_url, "SELECT grace_deadline FROM printers WHERE id = :p", p=GONE)
+                is not None
+            ),
+            RECOVERY_WAIT_S,
+            "the offline grace timer",
+        )
+        farm.kill_controller()
+        time.sleep(grace_s)  # the deadline passes while the controller is down
+        trial.restart_s.append(farm.start_controller())
+        if plate is not None:
+            farm.wait_until(
+                lambda: (
+                    _scalar(db_url, "SELECT state FROM plates WHERE id = :p", p=plate)
+                    == "interrupted"
+                ),
+                RECOVERY_WAIT_S,
+                f"plate {plate} interrupted",
+            )
+        _recovered(farm, trial)
+        farm.start_agent(GONE)
+        _settle(farm, trial, began)
+    result = _judge(farm, trial)
+    if plate is None:
+        result.verdict.fail(f"the kill missed: {GONE} had finished its plate")
+    result.notes.append(f"interrupted: {plate}")
+    return result
+
+
+def _scalar(db_url: str, sql: str, **params: object) -> object:
+    from sqlalchemy import text
+
+    engine = engine_for(db_url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text(sql), params).scalar()
+    finally:
+        engine.dispose()
+
+
 def _plate_states(db_url: str, plate_ids: list[str]) -> dict[str, str]:
     from sqlalchemy import text
 
@@ -256,4 +324,5 @@ SCENARIOS = {
     "agent-kill": agent_kills,
     "site-cut": site_cut_off,
     "duplicates": duplicates,
+    "agent-gone": agent_gone,
 }

@@ -21,6 +21,7 @@ import pytest
 from tests.conftest import require_mosquitto
 from tests.reliability.scenarios import (
     Trial,
+    agent_gone,
     agent_kills,
     broker_restarts,
     controller_kills,
@@ -85,4 +86,12 @@ def test_a_site_cut_off_keeps_printing_and_prints_nothing_twice(tmp_path: Path) 
 @pytest.mark.timeout(300)
 def test_every_message_delivered_twice_changes_nothing(tmp_path: Path) -> None:
     trial = duplicates(tmp_path, _sqlite(tmp_path), SEED, jobs=SMALL_FLOW)
+    _assert_clean(trial, SMALL_FLOW)
+
+
+@pytest.mark.timeout(300)
+def test_an_agent_gone_past_its_grace_across_a_controller_kill(tmp_path: Path) -> None:
+    """The offline timer is in the database: the plate is interrupted by the restarted
+    controller, its parts print elsewhere, and the agent's late return prints nothing twice."""
+    trial = agent_gone(tmp_path, _sqlite(tmp_path), SEED, grace_s=3.0, jobs=SMALL_FLOW)
     _assert_clean(trial, SMALL_FLOW)
