@@ -4,6 +4,11 @@
 and stops it cleanly (the same path as SIGTERM). `ControllerProcess` runs
 `makerfarm controller` as a child process, so a test can `kill -9` it and start it again
 on the same database and data directory.
+
+For fault injection (tests/reliability): `Mosquitto` is a broker with persistence on a fixed
+port that can be stopped, killed and started again; `TcpProxy` relays a connection (a site
+broker's bridge) and can cut it; `AgentProcess` runs `makerfarm agent` as a child process
+(its simulated printer dies with it under `kill -9`), configured by `agent_toml`.
 """
 
 from __future__ import annotations
