@@ -6,8 +6,9 @@
   (written by the printer back-end as it prints) and its plate ledger (the part id behind
   each object label, written when the plate reached the printer), against the parts the
   jobs were accepted with (one per unit of quantity);
-- no plate started on an uncleared bed: the journal's plate starts against the bed clears
-  the staff were told were accepted;
+- no plate started on an uncleared bed: the journal's plate starts against the moments the
+  staff sent a bed clear that the controller accepted (its answer may have died with it,
+  so acceptance is read from the controller's ledger of processed commands);
 - the event log is consistent: for every job, part and plate, each state change starts
   where the previous one ended (no gaps), is allowed by its state machine, and the chain
   ends in the state the table holds now.
@@ -93,6 +94,30 @@ def read_printer(spool_dir: Path) -> PrinterRecord:
         finally:
             connection.close()
     return PrinterRecord(journal, parts)
+
+
+def accepted_clears(
+    db_url: str, sent: list[tuple[str, str, str, datetime]]
+) -> dict[str, list[datetime]]:
+    """When staff sent each bed clear the controller accepted, by printer. `sent` is
+    (site, printer, command id, sent at)."""
+    engine = engine_for(db_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT message_id, result FROM processed_messages WHERE source = 'staff'")
+            )
+            results = {
+                str(key): value if isinstance(value, dict) else json.loads(value)
+                for key, value in rows
+            }
+    finally:
+        engine.dispose()
+    cleared: dict[str, list[datetime]] = defaultdict(list)
+    for site, printer, command_id, at in sent:
+        if results.get(f"{site}:{command_id}", {}).get("accepted"):
+            cleared[printer].append(at)
+    return dict(cleared)
 
 
 def collect(

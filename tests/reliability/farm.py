@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ from controller.demo_staff import SimulatedStaff
 from controller.job_tracker import JobTracker, submit_job
 from controller.security.broker_config import Bridge, _bridge_lines
 from controller.shop_link import ShopLink
+from protocol.base import Message
+from protocol.messages.staff import StaffBedCleared
 from tests.e2e.harness import (
     AgentProcess,
     ControllerProcess,
@@ -48,7 +51,7 @@ from tests.e2e.harness import (
     agent_toml,
     wait_until,
 )
-from tests.reliability.evidence import Verdict, collect, read_printer
+from tests.reliability.evidence import Verdict, accepted_clears, collect, read_printer
 
 # Small products only: many fit on a plate, so 200 jobs are a few dozen plates.
 SMALL_MESHES = ("cube", "keychain_tag", "cable_clip")
@@ -87,6 +90,21 @@ def fault_jobs(count: int, seed: int, max_quantity: int) -> list[DemoJob]:
     return jobs
 
 
+class RecordingStaff(SimulatedStaff):
+    """The simulated staff, also noting when each bed clear was sent (the moment the bed
+    was emptied), whether or not its reply survived a controller crash."""
+
+    def __init__(self, broker: BrokerAddress) -> None:
+        super().__init__(broker)
+        self.clears_sent: list[tuple[str, str, str, datetime]] = []  # site, printer, id, at
+
+    def _send(self, site: str, printer: str, command: Message) -> None:
+        if isinstance(command, StaffBedCleared):
+            with self._lock:
+                self.clears_sent.append((site, printer, command.command_id, datetime.now(UTC)))
+        super()._send(site, printer, command)
+
+
 class FaultFarm:
     def __init__(self, workdir: Path, db_url: str, options: FarmOptions) -> None:
         self.workdir = workdir
@@ -119,7 +137,7 @@ class FaultFarm:
         )
         self.thread_agents: dict[str, Any] = {}
         self.process_agents: dict[str, AgentProcess] = {}
-        self.staff: SimulatedStaff | None = None
+        self.staff: RecordingStaff | None = None
         self.tracker: JobTracker | None = None
         self._stack = ExitStack()
 
@@ -134,7 +152,8 @@ class FaultFarm:
             self._stack.callback(self._stop_controller)
             self._start_agents()
             address = BrokerAddress(host=self.central.host, port=self.central.port)
-            self.staff = self._stack.enter_context(SimulatedStaff(address))
+            self.staff = RecordingStaff(address)
+            self._stack.enter_context(self.staff)
             self.tracker = self._stack.enter_context(JobTracker(self.central.url))
         except BaseException:
             self._stack.close()
@@ -280,7 +299,8 @@ class FaultFarm:
         printers = {pid: read_printer(self.spool_root / pid) for pid, *_ in PRINTERS}
         history = {ref: list(self.tracker.history.get(ref, [])) for ref in self.refs}
         quantities = {job.client_ref: job.quantity for job in self.jobs}
-        return collect(self.db_url, printers, history, quantities, dict(self.staff.cleared_at))
+        cleared = accepted_clears(self.db_url, list(self.staff.clears_sent))
+        return collect(self.db_url, printers, history, quantities, cleared)
 
 
 class Duplicator:
