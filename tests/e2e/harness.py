@@ -8,7 +8,8 @@ on the same database and data directory.
 For fault injection (tests/reliability): `Mosquitto` is a broker with persistence on a fixed
 port that can be stopped, killed and started again; `TcpProxy` relays a connection (a site
 broker's bridge) and can cut it; `AgentProcess` runs `makerfarm agent` as a child process
-(its simulated printer dies with it under `kill -9`), configured by `agent_toml`.
+(its simulated printer dies with it under `kill -9`), configured by `agent_toml`;
+`RecordingStaff` notes when staff sent each bed clear.
 """
 
 from __future__ import annotations
@@ -24,11 +25,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from controller.config import ControllerSettings
+from controller.config import BrokerAddress, ControllerSettings
+from controller.demo_staff import SimulatedStaff
 from controller.service import ControllerService
+from protocol.base import Message
+from protocol.messages.staff import StaffBedCleared
 from tests.support.mosquitto import free_port, mosquitto_binary
 
 REPO = Path(__file__).resolve().parents[2]
@@ -389,3 +394,23 @@ def agent_toml(config: Any) -> str:
     for fault in faults:
         lines += ["", "[[backend.faults]]", *(f"{key} = {value(v)}" for key, v in fault.items())]
     return "\n".join(lines) + "\n"
+
+
+class RecordingStaff(SimulatedStaff):
+    """The simulated staff, also noting when each bed clear was sent: the moment the bed
+    was emptied, whether or not the controller's answer survived a crash of the controller
+    (`tests.reliability.evidence.accepted_clears` keeps the ones it accepted)."""
+
+    def __init__(self, broker: BrokerAddress) -> None:
+        super().__init__(broker)
+        self.clears_sent: list[tuple[str, str, str, datetime]] = []  # site, printer, id, at
+
+    def __enter__(self) -> RecordingStaff:
+        super().__enter__()
+        return self
+
+    def _send(self, site: str, printer: str, command: Message) -> None:
+        if isinstance(command, StaffBedCleared):
+            with self._lock:
+                self.clears_sent.append((site, printer, command.command_id, datetime.now(UTC)))
+        super()._send(site, printer, command)

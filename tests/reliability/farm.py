@@ -26,7 +26,6 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +36,14 @@ from controller.config import BrokerAddress
 from controller.demo import farm_toml
 from controller.demo_farm import MATERIAL_COLOURS, PRINTERS, SHIP_TO, SHOPS, DemoJob, agent_config
 from controller.demo_meshes import demo_mesh
-from controller.demo_staff import SimulatedStaff
 from controller.job_tracker import JobTracker, submit_job
 from controller.security.broker_config import Bridge, _bridge_lines
 from controller.shop_link import ShopLink
-from protocol.base import Message
-from protocol.messages.staff import StaffBedCleared
 from tests.e2e.harness import (
     AgentProcess,
     ControllerProcess,
     Mosquitto,
+    RecordingStaff,
     TcpProxy,
     agent_toml,
     wait_until,
@@ -88,21 +85,6 @@ def fault_jobs(count: int, seed: int, max_quantity: int) -> list[DemoJob]:
             )
         )
     return jobs
-
-
-class RecordingStaff(SimulatedStaff):
-    """The simulated staff, also noting when each bed clear was sent (the moment the bed
-    was emptied), whether or not its reply survived a controller crash."""
-
-    def __init__(self, broker: BrokerAddress) -> None:
-        super().__init__(broker)
-        self.clears_sent: list[tuple[str, str, str, datetime]] = []  # site, printer, id, at
-
-    def _send(self, site: str, printer: str, command: Message) -> None:
-        if isinstance(command, StaffBedCleared):
-            with self._lock:
-                self.clears_sent.append((site, printer, command.command_id, datetime.now(UTC)))
-        super()._send(site, printer, command)
 
 
 class FaultFarm:
@@ -152,8 +134,7 @@ class FaultFarm:
             self._stack.callback(self._stop_controller)
             self._start_agents()
             address = BrokerAddress(host=self.central.host, port=self.central.port)
-            self.staff = RecordingStaff(address)
-            self._stack.enter_context(self.staff)
+            self.staff = self._stack.enter_context(RecordingStaff(address))
             self.tracker = self._stack.enter_context(JobTracker(self.central.url))
         except BaseException:
             self._stack.close()

@@ -223,7 +223,8 @@ def duplicates(workdir: Path, db_url: str, seed: int, *, jobs: int = 40) -> Tria
     return result
 
 
-GONE = "wd-ender-1"  # PLA white, like pd-ratrig: its parts can go elsewhere
+# Both have PLA white loaded: whichever is printing first goes, the other takes its parts.
+GONE = ("wd-ender-1", "pd-ratrig")
 
 
 def agent_gone(
@@ -234,25 +235,31 @@ def agent_gone(
     restarted controller still interrupts the plate, its parts are printed elsewhere, and
     when the agent comes back at last (its plate died with it) nothing is printed twice."""
     rng = random.Random(seed)
-    trial = Trial("agent-gone", seed, f"agent {GONE} off past {grace_s:g} s grace", Verdict())
+    trial = Trial("agent-gone", seed, f"agent off past {grace_s:g} s grace", Verdict())
     began = time.monotonic()
     options = FarmOptions(
         jobs=jobs,
         seed=seed,
-        process_agents=frozenset({GONE}),
-        speeds={GONE: 300.0},
+        process_agents=frozenset(GONE),
+        speeds=dict.fromkeys(GONE, 300.0),
         offline_grace_s=grace_s,
     )
     with FaultFarm(workdir, db_url, options) as farm:
         farm.submit()
-        spool = farm.spool_root / GONE
-        farm.wait_until(lambda: _printing(spool) is not None, FLOW_TIMEOUT_S, "a plate on it")
+        spools = {pid: farm.spool_root / pid for pid in GONE}
+        farm.wait_until(
+            lambda: any(_printing(spool) for spool in spools.values()),
+            FLOW_TIMEOUT_S,
+            "a plate on one of " + ", ".join(GONE),
+        )
+        victim = next(pid for pid, spool in spools.items() if _printing(spool))
+        trial.fault = f"agent {victim} off past {grace_s:g} s grace"
         time.sleep(rng.uniform(0.0, 0.5))  # the kill point within the print
-        plate = _printing(spool)
-        farm.kill_agent(GONE)
+        plate = _printing(spools[victim])
+        farm.kill_agent(victim)
         farm.wait_until(
             lambda: (
-                _scalar(db_url, "SELECT grace_deadline FROM printers WHERE id = :p", p=GONE)
+                _scalar(db_url, "SELECT grace_deadline FROM printers WHERE id = :p", p=victim)
                 is not None
             ),
             RECOVERY_WAIT_S,
@@ -271,11 +278,11 @@ def agent_gone(
                 f"plate {plate} interrupted",
             )
         _recovered(farm, trial)
-        farm.start_agent(GONE)
+        farm.start_agent(victim)
         _settle(farm, trial, began)
     result = _judge(farm, trial)
     if plate is None:
-        result.verdict.fail(f"the kill missed: {GONE} had finished its plate")
+        result.verdict.fail(f"the kill missed: {victim} had finished its plate")
     result.notes.append(f"interrupted: {plate}")
     return result
 
