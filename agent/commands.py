@@ -174,6 +174,13 @@ class CommandHandlers:
         session = self.session
         if session.plate is not None:
             raise CommandRefused(f"plate {session.plate.plate_id} is still on the printer")
+        cleared, on_bed = command.plate_id, session.last_plate_id
+        if cleared is not None and on_bed is not None and cleared != on_bed:
+            # A late or repeated clear for an earlier plate: the bed now holds another.
+            raise CommandRefused(
+                f"the bed clear is for plate {cleared}, but plate {on_bed} was printed "
+                "since; staff must confirm the bed clear again"
+            )
         session.ledger.set_bed_clear(True)
         session.last_plate_id = None
         self._accepted(command.command_id, "bed confirmed clear")

@@ -23,7 +23,7 @@ from sqlmodel import Session
 from controller.component import Component
 from controller.components import Farm
 from controller.db.tables import Printer
-from controller.lifecycle.staff import StaffOutcome, apply_staff_command
+from controller.lifecycle.staff import StaffOutcome, apply_staff_command, last_cleared_plate
 from controller.lifecycle.transitions import Changes
 from controller.logs import log
 from controller.mqtt_link import Inbound
@@ -83,7 +83,9 @@ class StaffDesk(Component):
             reason=outcome.reason,
         )
         forwarded = any(str(r.action) == "bed_cleared" for r in outcome.changes.requests)
-        if outcome.accepted and not outcome.replayed and not forwarded:
+        if outcome.accepted and not forwarded:
+            # A replayed command is forwarded again: the controller may have died after its
+            # commit and before the forward went out (the agent takes a repeat in its stride).
             await self._forward(site, staff_command)
         self._farm.publisher.staff_reply(
             site,
@@ -100,12 +102,13 @@ class StaffDesk(Component):
     async def _forward(self, site: str, command: StaffCommand) -> None:
         """What the lifecycle does not turn into agent commands itself."""
         if isinstance(command, StaffBedCleared):
+            printer_site, plate_id = await self._farm.store.run(_bed_of, command.printer_id)
             forwarded = BedCleared(
                 command_id="c" + uuid.uuid4().hex[:15],
                 issued_at=datetime.now(UTC),
+                plate_id=plate_id,
                 staff_user=command.staff_user,
             )
-            printer_site = await self._farm.store.run(_site_of, command.printer_id)
             self._farm.publisher.command(printer_site or site, command.printer_id, forwarded)
 
     def _refuse_unreadable(self, site: str, payload: bytes, reason: str) -> None:
@@ -145,6 +148,9 @@ def _apply(session: Session, site: str, command: StaffCommand) -> tuple[StaffOut
     return outcome, outcome.changes
 
 
-def _site_of(session: Session, printer_id: str) -> str | None:
+def _bed_of(session: Session, printer_id: str) -> tuple[str | None, str | None]:
+    """The printer's site and the plate staff last took off its bed."""
     printer = session.get(Printer, printer_id)
-    return printer.site_id if printer else None
+    if printer is None:
+        return None, None
+    return printer.site_id, last_cleared_plate(session, printer_id)

@@ -33,7 +33,9 @@ raises `LifecycleError` (its `reason` is written for a person) and changes nothi
 Two controllers applying the same agent event or staff command at once: the second commit
 fails on the processed-message ledger's primary key (IntegrityError); roll back and treat
 the message as already applied. An accepted `staff.bed_cleared` is forwarded to the agent by
-the service (`cmd.bed_cleared`); the lifecycle does not emit a request for it.
+the service (`cmd.bed_cleared` naming `last_cleared_plate`); a printer state that still
+shows a bed staff have cleared asks for it again (a `BED_CLEARED` request: the controller
+may have died before forwarding it).
 """
 
 from controller.lifecycle.jobs import (
@@ -72,7 +74,7 @@ from controller.lifecycle.printers import (
     upsert_site,
 )
 from controller.lifecycle.recovery import Recovery, dispatch_of, recover
-from controller.lifecycle.staff import StaffOutcome, apply_staff_command
+from controller.lifecycle.staff import StaffOutcome, apply_staff_command, last_cleared_plate
 from controller.lifecycle.states import JobState, PartState, PlacementState, PlateState
 from controller.lifecycle.transitions import (
     AgentAction,
@@ -117,6 +119,7 @@ __all__ = [
     "interrupt_plate",
     "interrupt_printer",
     "job_status",
+    "last_cleared_plate",
     "mark_plate_slice_failed",
     "mark_plate_sliced",
     "mark_plate_slicing",

@@ -21,6 +21,8 @@ from controller.lifecycle.plate_rules import get_plate, plate_on_printer, return
 from controller.lifecycle.plates import next_sliced_plate, printer_is_ready, spool_matches
 from controller.lifecycle.states import PlateState, PrinterStatus
 from controller.lifecycle.transitions import (
+    AgentAction,
+    AgentRequest,
     Changes,
     LifecycleError,
     NotFound,
@@ -150,7 +152,38 @@ def record_printer_state(
         changes.merge(
             printer_online(session, printer_id, PrinterStatus(state.state), actor=actor, now=at)
         )
+        _repeat_bed_clear(session, printer, state, changes, actor, at)
     return changes
+
+
+def _repeat_bed_clear(
+    session: Session,
+    printer: Printer,
+    state: PrinterState,
+    changes: Changes,
+    actor: str,
+    at: datetime,
+) -> None:
+    """The agent still waits for a bed clear that staff gave (the controller died between
+    committing it and sending `cmd.bed_cleared`, say): send it again, for that plate."""
+    if state.state != PrinterStatus.AWAITING_BED_CLEAR or state.plate_id is None:
+        return
+    plate = session.get(Plate, state.plate_id)
+    if plate is None or plate.printer_id != printer.id or plate.cleared_at is None:
+        return
+    if not printer.bed_clear or plate_on_printer(session, printer.id) is not None:
+        return
+    changes.note(
+        session,
+        printer,
+        kind="printer.bed_clear_repeated",
+        actor=actor,
+        now=at,
+        details={"plate_id": plate.id},
+    )
+    changes.requests.append(
+        AgentRequest(AgentAction.BED_CLEARED, printer.site_id, printer.id, plate_id=plate.id)
+    )
 
 
 def _take_reported_spool(

@@ -3,7 +3,9 @@ passed, requeue, cancel, pause/resume, maintenance.
 
 `apply_staff_command` answers every command with accepted or refused and a reason (the
 service puts it in a `StaffReply`). An accepted `staff.bed_cleared` is for the service to
-forward to the agent as `cmd.bed_cleared` (the agent keeps its own gate). A refused command
+forward to the agent as `cmd.bed_cleared`, naming the plate taken off the bed
+(`last_cleared_plate`; the agent keeps its own gate and refuses a clear meant for an older
+plate). A refused command
 changes nothing. A command id seen before gets the same answer again without being applied
 twice. Commands may only touch printers and plates of the site they came from.
 
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from controller.db.tables import Plate
 from controller.db.types import utcnow
@@ -122,7 +124,9 @@ def _bed_cleared(
         select(Plate).where(
             Plate.printer_id == printer.id,
             col(Plate.cleared_at).is_(None),
-            col(Plate.started_at).is_not(None),
+            # started, or received by the agent (which may have started it and died before
+            # it could say so)
+            or_(col(Plate.started_at).is_not(None), col(Plate.acknowledged_at).is_not(None)),
         )
     )
     for plate in leftovers:  # failed, cancelled or interrupted prints taken off the bed
@@ -144,6 +148,17 @@ def _bed_cleared(
     if not cleared and was_clear:
         return f"printer {printer.id}: bed was already clear"
     return f"printer {printer.id}: bed clear, it may start its next plate"
+
+
+def last_cleared_plate(session: Session, printer_id: str) -> str | None:
+    """The plate staff most recently took off the printer's bed (None: never one)."""
+    query = (
+        select(Plate.id)
+        .where(Plate.printer_id == printer_id, col(Plate.cleared_at).is_not(None))
+        .order_by(col(Plate.cleared_at).desc(), col(Plate.acknowledged_at).desc().nulls_last())
+        .limit(1)
+    )
+    return session.exec(query).first()
 
 
 def _spool_loaded(

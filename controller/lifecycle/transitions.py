@@ -224,6 +224,7 @@ class AgentAction(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     SET_MAINTENANCE = "set_maintenance"
+    BED_CLEARED = "bed_cleared"  # staff took `plate_id` off the bed
 
 
 @dataclass(frozen=True)

@@ -159,3 +159,35 @@ def test_run_plate_without_its_blob_is_refused_after_a_bounded_wait(
     rejected = controller.wait_event(EventKind.PLATE_REJECTED, "plate-no-blob")
     assert "no G-code blob" in rejected.details
     assert agent.journal.entries() == []
+
+
+def test_a_late_repeat_of_an_earlier_bed_clear_does_not_clear_the_next_plates_bed(
+    controller: TestController, start_agent: Callable[..., Agent]
+) -> None:
+    """A QoS 1 redelivery (or the controller's repeat after a crash) of the clear for
+    plate-1 arrives after plate-2 printed: plate-2 is still on the bed."""
+    agent = start_agent()
+    controller.wait_state("idle")
+    controller.send_plate(make_plate("plate-1"))
+    controller.wait_event(EventKind.PLATE_FINISHED, "plate-1")
+    clear_1 = BedCleared(command_id="clear-1", issued_at=datetime.now(UTC), plate_id="plate-1")
+    controller.publish(clear_1)
+    controller.wait_event(EventKind.COMMAND_ACCEPTED, command_id="clear-1")
+    controller.wait_state("idle")
+    controller.send_plate(make_plate("plate-2"))
+    controller.wait_event(EventKind.PLATE_FINISHED, "plate-2")
+    controller.publish(clear_1)  # the same command again, late
+    refused = controller.wait_event(EventKind.COMMAND_REFUSED, command_id="clear-1")
+    assert "plate plate-2 was printed since" in refused.details
+    assert controller.wait_state("awaiting_bed_clear").plate_id == "plate-2"
+    controller.send_plate(make_plate("plate-3"))
+    rejected = controller.wait_event(EventKind.PLATE_REJECTED, "plate-3")
+    assert "bed is not confirmed clear" in rejected.details
+    assert [e.plate_id for e in agent.journal.entries() if e.outcome == "started"] == [
+        "plate-1",
+        "plate-2",
+    ]
+    clear_2 = BedCleared(command_id="clear-2", issued_at=datetime.now(UTC), plate_id="plate-2")
+    controller.publish(clear_2)
+    controller.wait_event(EventKind.COMMAND_ACCEPTED, command_id="clear-2")
+    controller.wait_state("idle")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from controller import lifecycle as lc
-from protocol.messages.printer import EventKind
+from protocol.messages.printer import EventKind, PrinterState, PrinterStatus
 from protocol.messages.staff import (
     StaffBedCleared,
     StaffCancelJob,
@@ -19,7 +19,7 @@ from protocol.messages.staff import (
     StaffRequeue,
     StaffSpoolLoaded,
 )
-from tests.controller.conftest import Farm
+from tests.controller.conftest import SITE, Farm
 
 
 def printing_job(farm: Farm, quantity: int = 3) -> str:
@@ -220,3 +220,59 @@ def test_provisioning_again_does_not_undo_a_spool_change(farm: Farm) -> None:
     )  # the controller restarts with its farm file
     farm.commit()
     assert farm.get_printer("mk4-9").loaded_material == "PETG"
+
+
+def _waiting_for_clear(farm: Farm, plate_id: str, run_id: str = "run2") -> lc.Changes:
+    """The agent (restarted: a new run) reports it still waits for a clear of `plate_id`."""
+    report = PrinterState(
+        state=PrinterStatus.AWAITING_BED_CLEAR,
+        profile_id="prusa-mk4",
+        material="PLA",
+        colour="black",
+        plate_id=plate_id,
+        agent_version="test",
+        at=farm.now(),
+        run_id=run_id,
+        connection=1,
+        sequence=1,
+    )
+    changes = lc.record_printer_state(farm.session, SITE, "mk4-1", report)
+    farm.commit()
+    return changes
+
+
+def test_a_printer_still_waiting_for_a_bed_staff_cleared_is_told_again(farm: Farm) -> None:
+    """The controller died between committing a staff bed clear and forwarding it: the
+    agent's state, read again at start, shows it still waits, so the clear is sent again,
+    naming the plate."""
+    printing_job(farm)
+    farm.agent("mk4-1", EventKind.PLATE_FINISHED, "plate-a")
+    assert not _waiting_for_clear(farm, "plate-a", run_id="run1").requests  # not cleared yet
+    assert farm.staff(StaffBedCleared, printer_id="mk4-1").accepted
+    assert lc.last_cleared_plate(farm.session, "mk4-1") == "plate-a"
+    changes = _waiting_for_clear(farm, "plate-a")
+    assert [(r.action, r.printer_id, r.plate_id) for r in changes.requests] == [
+        (lc.AgentAction.BED_CLEARED, "mk4-1", "plate-a")
+    ]
+    assert farm.events("printer", "mk4-1")[-1].kind == "printer.bed_clear_repeated"
+
+
+def test_a_plate_the_agent_received_and_lost_is_taken_off_the_bed_by_the_clear(
+    farm: Farm,
+) -> None:
+    """The agent died before it could report the start; on restart it failed the plate. The
+    bed may hold a half print, so the clear names that plate (the agent's last)."""
+    printing_job(farm)
+    farm.agent("mk4-1", EventKind.PLATE_FINISHED, "plate-a")
+    farm.staff(StaffBedCleared, printer_id="mk4-1")
+    job = farm.submit(client_ref="order-2", quantity=1).job
+    farm.plan(("mk4-1", [f"{job.id}-0001"]), plate_ids=["plate-b"])
+    farm.slice("plate-b")
+    assert farm.dispatch("mk4-1") is not None
+    farm.agent("mk4-1", EventKind.PLATE_RECEIVED, "plate-b")
+    farm.agent("mk4-1", EventKind.PLATE_FAILED, "plate-b", details="interrupted")
+    assert farm.get_printer("mk4-1").bed_clear is False
+    reply = farm.staff(StaffBedCleared, printer_id="mk4-1")
+    assert reply.accepted, reply.reason
+    assert farm.plate("plate-b").cleared_at is not None
+    assert lc.last_cleared_plate(farm.session, "mk4-1") == "plate-b"

@@ -134,10 +134,22 @@ def test_bed_cleared_is_answered_and_forwarded_to_the_printers_agent(
         staff.publish(topics.staff_cmd_topic(SITE), encode(command))
         reply = decode(staff.next_on(topics.staff_replies_topic(SITE)), StaffReply)
         forwarded = decode(staff.next_on(topics.printer_cmd_topic(SITE, PRINTER)), BedCleared)
+        # Delivered again (QoS 1, or the controller died before forwarding it): the same
+        # answer, and the agent is told again (it takes a repeat in its stride).
+        staff.publish(topics.staff_cmd_topic(SITE), encode(command))
+        again = decode(staff.next_on(topics.staff_replies_topic(SITE)), StaffReply)
+        repeated = decode(staff.next_on(topics.printer_cmd_topic(SITE, PRINTER)), BedCleared)
     finally:
         staff.close()
     assert (reply.command_id, reply.accepted) == (command.command_id, True)
     assert forwarded.staff_user == "ana"
+    assert forwarded.plate_id is None  # the printer never had a plate
+    assert (again.command_id, again.accepted, again.reason) == (
+        command.command_id,
+        True,
+        reply.reason,
+    )
+    assert repeated.staff_user == "ana"
 
 
 def test_a_repeated_staff_command_gets_its_first_answer_and_is_applied_once(

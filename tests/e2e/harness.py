@@ -4,23 +4,37 @@
 and stops it cleanly (the same path as SIGTERM). `ControllerProcess` runs
 `makerfarm controller` as a child process, so a test can `kill -9` it and start it again
 on the same database and data directory.
+
+For fault injection (tests/reliability): `Mosquitto` is a broker with persistence on a fixed
+port that can be stopped, killed and started again; `TcpProxy` relays a connection (a site
+broker's bridge) and can cut it; `AgentProcess` runs `makerfarm agent` as a child process
+(its simulated printer dies with it under `kill -9`), configured by `agent_toml`;
+`RecordingStaff` notes when staff sent each bed clear.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from controller.config import ControllerSettings
+from controller.config import BrokerAddress, ControllerSettings
+from controller.demo_staff import SimulatedStaff
 from controller.service import ControllerService
+from protocol.base import Message
+from protocol.messages.staff import StaffBedCleared
+from tests.support.mosquitto import free_port, mosquitto_binary
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -95,8 +109,10 @@ class ControllerProcess:
         self.args = args
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log_start = 0  # where this run's lines begin in the log
 
     def start(self) -> None:
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it open
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "makerfarm_cli", "controller", *self.args],
@@ -107,10 +123,17 @@ class ControllerProcess:
         )
         log.close()
 
+    def logged_since_start(self) -> str:
+        """The log lines of the current run (not of the runs before a restart)."""
+        with open(self.log_path, "rb") as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors="replace")
+
     def wait_until_logged(self, text: str, timeout_s: float = 60.0) -> None:
+        """Wait until the current run (since the last `start()`) logs `text`."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if text in self.log_path.read_text(errors="replace"):
+            if text in self.logged_since_start():
                 return
             assert self.proc is not None
             if self.proc.poll() is not None:
@@ -137,3 +160,257 @@ class ControllerProcess:
                 self.proc.wait(30)
                 raise
         return self.proc.returncode
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll `condition` (a file or another process: nothing to wait on) until it holds."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not happen within {timeout_s:g} s")
+        time.sleep(0.05)
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class Mosquitto:
+    """A mosquitto on a fixed loopback port that can be stopped, killed and started again
+    with its persistence (sessions, queued QoS 1 messages, retained states) on disk.
+    `extra` lines are appended to the configuration (a bridge, for a site broker)."""
+
+    def __init__(self, workdir: Path, extra: list[str] | None = None) -> None:
+        binary = mosquitto_binary()
+        if binary is None:
+            raise FileNotFoundError("mosquitto (apt-get install -y mosquitto)")
+        self.binary = binary
+        self.workdir = workdir
+        self.port = free_port()
+        self.host = "127.0.0.1"
+        self.log_path = workdir / "mosquitto.log"
+        self.config_path = workdir / "mosquitto.conf"
+        store = workdir / "persistence"
+        store.mkdir(parents=True, exist_ok=True)
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "persistence true",
+            f"persistence_location {store}/",
+            "autosave_interval 1",
+            "max_queued_messages 100000",
+            f"log_dest file {self.log_path}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+        ]
+        if os.geteuid() == 0:
+            lines.append("user root")
+        self.config_path.write_text("\n".join([*lines, *(extra or [])]) + "\n")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "-c", str(self.config_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 10
+        while not _port_open(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"mosquitto did not listen on {self.port}: "
+                    + self.log_path.read_text(errors="replace")[-2000:]
+                )
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        """SIGTERM: mosquitto writes its persistence file and exits."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        self.proc = None
+
+    def restart(self, down_s: float = 0.0) -> None:
+        self.stop()
+        if down_s:
+            time.sleep(down_s)  # the outage itself is what is being tested
+        self.start()
+        self.restarts += 1
+
+    def __enter__(self) -> Mosquitto:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class TcpProxy:
+    """A TCP relay the test controls: `cut()` drops every connection and refuses new ones
+    (the link is gone), `restore()` lets connections through again."""
+
+    def __init__(self, target_port: int, host: str = "127.0.0.1") -> None:
+        self.target = (host, target_port)
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._server.getsockname()[1])
+        self._up = threading.Event()
+        self._up.set()
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self._closed = False
+        self.cuts = 0
+        self._thread = threading.Thread(target=self._accept, name="tcp-proxy", daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            if not self._up.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets |= {client, upstream}
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data or not self._up.is_set():
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            with self._lock:
+                self._sockets -= {src, dst}
+
+    def cut(self) -> None:
+        self._up.clear()
+        self.cuts += 1
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def restore(self) -> None:
+        self._up.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self.cut()
+        self._server.close()
+
+
+class AgentProcess:
+    """`makerfarm agent --config FILE` as a child process; `kill()` is kill -9 (the Pi loses
+    power: the simulated printer on it stops with it)."""
+
+    def __init__(self, config_path: Path, log_path: Path) -> None:
+        self.config_path = config_path
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it open
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "makerfarm_cli", "agent", "--config", str(self.config_path)],
+            cwd=REPO,
+            stdout=log,
+            stderr=log,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        log.close()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(30)
+
+    def terminate(self) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(30)
+        return self.proc.returncode
+
+
+def agent_toml(config: Any) -> str:
+    """An AgentConfig (pydantic) as the TOML file `makerfarm agent --config` reads."""
+
+    def value(v: object) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        return json.dumps(str(v))
+
+    data = config.model_dump(mode="json", exclude_none=True)
+    backend = data.pop("backend")
+    broker = data.pop("broker")
+    faults = backend.pop("faults", [])
+    lines = [f"{key} = {value(v)}" for key, v in data.items()]
+    lines += ["", "[broker]", *(f"{key} = {value(v)}" for key, v in broker.items())]
+    lines += ["", "[backend]", *(f"{key} = {value(v)}" for key, v in backend.items())]
+    for fault in faults:
+        lines += ["", "[[backend.faults]]", *(f"{key} = {value(v)}" for key, v in fault.items())]
+    return "\n".join(lines) + "\n"
+
+
+class RecordingStaff(SimulatedStaff):
+    """The simulated staff, also noting when each bed clear was sent: the moment the bed
+    was emptied, whether or not the controller's answer survived a crash of the controller
+    (`tests.reliability.evidence.accepted_clears` keeps the ones it accepted)."""
+
+    def __init__(self, broker: BrokerAddress) -> None:
+        super().__init__(broker)
+        self.clears_sent: list[tuple[str, str, str, datetime]] = []  # site, printer, id, at
+
+    def __enter__(self) -> RecordingStaff:
+        super().__enter__()
+        return self
+
+    def _send(self, site: str, printer: str, command: Message) -> None:
+        if isinstance(command, StaffBedCleared):
+            with self._lock:
+                self.clears_sent.append((site, printer, command.command_id, datetime.now(UTC)))
+        super()._send(site, printer, command)
