@@ -169,8 +169,11 @@ def farm_summaries(session: Session) -> list[tuple[str, bytes]]:
             )
         )
     ]
+    # The alert list goes before the site lines that count its alerts, so a screen that
+    # shows "1 alert" from a site line already has the alert itself.
     out: list[tuple[str, bytes]] = [
-        (topics.fleet_queue_topic(), encode(_queue_summary(session, now)))
+        (topics.fleet_queue_topic(), encode(_queue_summary(session, now))),
+        (topics.fleet_alerts_topic(), encode(_alerts(printers, now))),
     ]
     site_of = {printer.id: printer.site_id for printer in printers}
     profile_of = {printer.id: printer.profile_id for printer in printers}
@@ -202,7 +205,6 @@ def farm_summaries(session: Session) -> list[tuple[str, bytes]]:
             site, states_at[site.id], printers_at[site.id], plates, waiting, now
         )
         out.append((topics.fleet_site_topic(site.id), encode(summary)))
-    out.append((topics.fleet_alerts_topic(), encode(_alerts(printers, now))))
     return out
 
 

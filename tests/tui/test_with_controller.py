@@ -133,7 +133,12 @@ async def the_alert_count_follows_an_injected_error(app: MakerfarmApp, broker: B
         )
         await agent.publish(topic, encode(error), qos=1)
         await until(app, lambda: "1 alert " in header(), "one alert in the header", WAIT_S)
-        assert any(a.printer_id == "kb-p1s" for a in app.store.alerts)
+        await until(
+            app,
+            lambda: any(a.printer_id == "kb-p1s" for a in app.store.alerts),
+            "the alert itself, naming the printer",
+            WAIT_S,
+        )
         idle = agent_state(
             PrinterStatus.IDLE,
             2,
