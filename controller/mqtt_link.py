@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import itertools
 import logging
 import re
 import ssl
@@ -333,89 +332,39 @@ class MqttLink(Component):
                     _logger.exception("handler failed; the message stays unacknowledged")
 
     async def _send_loop(self, client: aiomqtt.Client) -> None:
-        """Publish in order with up to PUBLISH_WINDOW messages awaiting their PUBACK.
-
-        The window slides: each acknowledged message frees one place at once, so a message
-        queued behind a burst (a fleet summary behind a slice of the rolling refresh) waits
-        for one place, not for the whole burst's acknowledgements. Messages not yet
-        acknowledged stay in `_retry`, in sending order, and are sent again first on the
-        next connection."""
-        window = asyncio.Semaphore(PUBLISH_WINDOW)
-        lost = asyncio.Event()
-        unacked: dict[int, Outgoing] = {}  # in sending order
-        tasks: set[asyncio.Task[None]] = set()
-        keys = itertools.count()
-        closed = False
-
-        def settle(key: int, task: asyncio.Task[None]) -> None:
-            window.release()
-            if closed:
-                return
-            error = None if task.cancelled() else task.exception()
-            if task.cancelled() or isinstance(error, aiomqtt.MqttError):
-                if not lost.is_set():
+        while True:
+            if not self._retry:
+                self._retry.append(await self._outbox.get())
+            while len(self._retry) < PUBLISH_WINDOW and not self._outbox.empty():
+                self._retry.append(self._outbox.get_nowait())
+            batch = list(self._retry)
+            # gather starts the publishes in list order, so the client sends them in order.
+            results = await asyncio.gather(
+                *(
+                    client.publish(
+                        item.topic,
+                        item.payload,
+                        qos=item.qos,
+                        retain=item.retain,
+                        timeout=PUBLISH_TIMEOUT_S,
+                    )
+                    for item in batch
+                ),
+                return_exceptions=True,
+            )
+            for item, result in zip(batch, results, strict=True):
+                if isinstance(result, aiomqtt.MqttError):
                     log(
                         _logger,
                         logging.WARNING,
                         "publish failed; will resend after reconnect",
-                        topic=unacked[key].topic,
-                        error=str(error) if error else "cancelled",
+                        topic=item.topic,
+                        error=str(result),
                     )
-                lost.set()
-                return
-            item = unacked.pop(key)
-            if error is not None:
-                _logger.error("publish of %s raised %r; not sent", item.topic, error)
-            self._retry.remove(item)
-
-        async def send(item: Outgoing) -> None:
-            await window.acquire()
-            key = next(keys)
-            unacked[key] = item
-            self._retry.append(item)
-            task = asyncio.get_running_loop().create_task(
-                client.publish(
-                    item.topic,
-                    item.payload,
-                    qos=item.qos,
-                    retain=item.retain,
-                    timeout=PUBLISH_TIMEOUT_S,
-                )
-            )
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            task.add_done_callback(lambda done: settle(key, done))
-
-        resend, self._retry = self._retry, []
-        sent = 0
-        current: Outgoing | None = None  # taken from the outbox, not yet in `unacked`
-        try:
-            for item in resend:
-                await send(item)
-                sent += 1
-            while not lost.is_set():
-                getter = asyncio.ensure_future(self._outbox.get())
-                waiter = asyncio.ensure_future(lost.wait())
-                try:
-                    await asyncio.wait({getter, waiter}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    waiter.cancel()
-                    if not getter.done():
-                        getter.cancel()
-                if not getter.done() or getter.cancelled():
-                    break
-                current = getter.result()
-                await send(current)
-                current = None
-        finally:
-            closed = True
-            for task in list(tasks):
-                task.cancel()
-            # Not acknowledged, then taken but not sent, then not yet resent: all go first
-            # on the next connection, in this order.
-            self._retry = (
-                list(unacked.values()) + ([current] if current is not None else []) + resend[sent:]
-            )
+                    return
+                if isinstance(result, BaseException):
+                    raise result
+            del self._retry[: len(batch)]
 
 
 class _BufferedSocket:
