@@ -31,6 +31,7 @@ from protocol.messages.staff import StaffBedCleared, StaffReply, StaffSpoolLoade
 
 STAFF_USER = "demo-staff"
 SPOOL_RETRY_S = 3.0
+CLEAR_RETRY_S = 5.0  # no answer to a bed clear by then (it died with a controller): ask again
 
 
 class SimulatedStaff:
@@ -46,6 +47,7 @@ class SimulatedStaff:
         self._sites: dict[str, str] = {}
         self._pending: dict[str, tuple[str, str]] = {}  # command id -> (action, printer)
         self._asked_clear: set[tuple[str, str | None]] = set()
+        self._clear_asked_at: dict[tuple[str, str | None], float] = {}
         # printer -> (spool asked for, when): asked again if still needed after a while
         self._loaded: dict[str, tuple[tuple[str, str], float]] = {}
         self._needs: dict[str, tuple[str, str]] = {}  # printer -> spool its next plate needs
@@ -108,13 +110,18 @@ class SimulatedStaff:
             self._states[printer] = state
             self._sites[printer] = site
             key = (printer, state.plate_id)
+            now = time.monotonic()
             clear = (
                 self.clear_beds
                 and state.state == PrinterStatus.AWAITING_BED_CLEAR
-                and key not in self._asked_clear
+                and (
+                    key not in self._asked_clear
+                    or now - self._clear_asked_at.get(key, now) > CLEAR_RETRY_S
+                )
             )
             if clear:
                 self._asked_clear.add(key)
+                self._clear_asked_at[key] = now
         if not clear:
             self._load_spool_if_needed(site, printer)
             return
