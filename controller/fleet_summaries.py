@@ -2,8 +2,8 @@
 
 `printer_summaries(session, ids)` returns (topic, payload) pairs for those printers;
 `farm_summaries(session)` those of the queue, each site's plates and line, and the open
-alerts; `build_summaries(session)` both, for every printer. All of a call's summaries are
-stamped with the same time. They read; they never change anything.
+alerts. All of a call's summaries are stamped with the same time. They read; they never
+change anything.
 
 At thousands of printers the publisher never rebuilds every printer's summary at once (that
 held the database thread for over a second at 5,000): it publishes the summaries of printers
@@ -89,12 +89,6 @@ _PRINTER_ROWS = sa_select(
     _PRINTERS.c.grace_deadline,
     _PRINTERS.c.state_at,
 ).order_by(_PRINTERS.c.id)
-
-
-def build_summaries(session: Session) -> list[tuple[str, bytes]]:
-    """Every printer's summary, then the farm-wide ones."""
-    ids = list(session.exec(select(Printer.id).order_by(col(Printer.id))))
-    return printer_summaries(session, ids) + farm_summaries(session)
 
 
 def printer_summaries(session: Session, printer_ids: Collection[str]) -> list[tuple[str, bytes]]:

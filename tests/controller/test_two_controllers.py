@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -36,6 +36,7 @@ from protocol.errors import ProtocolError
 from protocol.messages.commands import RunPlate
 from protocol.messages.printer import EventKind, PrinterEvent
 from tests.conftest import require_mosquitto
+from tests.e2e.harness import wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -117,13 +118,6 @@ def _count(path: Path, message: str) -> int:
     return sum(1 for line in _log_lines(path) if line.get("event") == message)
 
 
-def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 @pytest.fixture
 def farm_dir(tmp_path: Path) -> Iterator[Path]:
     require_mosquitto()
@@ -153,7 +147,7 @@ def test_two_controllers_share_the_farm_and_one_carries_on_after_the_other_is_ki
         logs = {"a": first.log_path, "b": second.log_path}
         processes = {"a": first, "b": second}
         with first, second:
-            _wait(
+            wait_until(
                 lambda: any(_count(p, "this controller is now the leader") for p in logs.values()),
                 30,
                 "a leader",
@@ -177,7 +171,7 @@ def test_two_controllers_share_the_farm_and_one_carries_on_after_the_other_is_ki
             ):
                 _submit(link, jobs[:JOBS_BEFORE_KILL], submitted)
                 # Both controllers take a share before the leader dies.
-                _wait(
+                wait_until(
                     lambda: (
                         all(_count(p, "job accepted") for p in logs.values())
                         and sum(tracker.state_of(r) == "done" for r in refs) >= 2
@@ -210,7 +204,9 @@ def test_two_controllers_share_the_farm_and_one_carries_on_after_the_other_is_ki
                             staff.clear_bed(printer)
                     return all(tracker.state_of(ref) == "done" for ref in refs)
 
-                _wait(all_done, DEADLINE_S, "every job done: " + "; ".join(tracker.stuck(refs)))
+                wait_until(
+                    all_done, DEADLINE_S, "every job done: " + "; ".join(tracker.stuck(refs))
+                )
             survivor_log = logs[survivor]
 
     # Every job is done; the printers started each plate once, on one printer.
