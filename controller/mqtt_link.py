@@ -40,6 +40,7 @@ import paho.mqtt.client as mqtt
 from controller.component import Component
 from controller.config import BrokerAddress
 from controller.logs import log
+from protocol import topics
 
 _logger = logging.getLogger(__name__)
 RECONNECT_MIN_S = 0.2
@@ -275,7 +276,7 @@ class MqttLink(Component):
     def _subscription(self, topic_filter: str) -> str:
         if self._shared_group is None or topic_filter in self._unshared:
             return topic_filter
-        return f"$share/{self._shared_group}/{topic_filter}"
+        return topics.shared_filter(self._shared_group, topic_filter)
 
     async def _take_snapshots(self, client: aiomqtt.Client) -> None:
         """Subscribe plainly and unsubscribe at once: the broker queues every retained

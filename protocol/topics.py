@@ -233,6 +233,12 @@ def site_filter(site: str) -> str:
     return f"{ROOT}/sites/{_check_id('site', site)}/#"
 
 
+def shared_filter(group: str, topic_filter: str) -> str:
+    """An MQTT v5 shared subscription of `topic_filter` for the group `group`:
+    `$share/{group}/{filter}`; the broker gives each message to one member."""
+    return f"$share/{group}/{topic_filter}"
+
+
 # Builders of concrete topics: one per row of the topic map.
 
 
